@@ -1,0 +1,123 @@
+"""Chinese text tools shared by ingest, tagging and search.
+
+One place decides how text is folded (width, traditional → simplified) and
+segmented, so that what the tagger matches and what the index stores are
+analysed the same way. Folding never changes a string's length, so character
+offsets computed on the folded form are valid in the original text.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+import unicodedata
+from pathlib import Path
+
+import opencc
+import rjieba
+import yaml
+
+RUBRICS_DIR = Path(__file__).resolve().parent.parent / "rubrics"
+
+_t2s_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+# Full-width ASCII letters/digits/punctuation that carry no Chinese meaning are
+# folded to half width; Chinese punctuation (，。、；：“”（）《》〔〕) stays, because
+# 文号 and quotations depend on it.
+_KEEP_FULLWIDTH = set("，。、；：？！“”‘’（）《》〈〉【】〔〕［］｛｝…—～·")
+
+
+def fold_width(text: str) -> str:
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xFF01 <= code <= 0xFF5E and ch not in _KEEP_FULLWIDTH:
+            out.append(chr(code - 0xFEE0))
+        elif ch == "\u3000":
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified, character for character.
+
+    OpenCC's t2s may map a phrase to a phrase of a different length; where it
+    does we fall back to per-character conversion so offsets stay aligned.
+    """
+    if not text:
+        return text
+    with _t2s_lock:
+        converted = _t2s().convert(text)
+        if len(converted) == len(text):
+            return converted
+        return "".join(
+            c if len(c) == 1 else ch
+            for ch, c in ((ch, _t2s().convert(ch)) for ch in text)
+        )
+
+
+def fold(text: str) -> str:
+    """The search/tagging form of a text: same length, same offsets."""
+    return to_simplified(fold_width(text))
+
+
+def nfkc_fold(text: str) -> str:
+    """A stronger, length-changing normalisation for comparisons only."""
+    return to_simplified(unicodedata.normalize("NFKC", text))
+
+
+def domain_words() -> list[str]:
+    """Words the segmenter must keep whole: indicator names and tagging terms."""
+    words: set[str] = set()
+    vocab = RUBRICS_DIR / "vocabulary.yaml"
+    if vocab.exists():
+        data = yaml.safe_load(vocab.read_text(encoding="utf-8")) or {}
+        words.update(str(w) for w in data.get("common", []) or [])
+        for spec in (data.get("indicators") or {}).values():
+            if not isinstance(spec, dict):
+                continue
+            for key in ("terms", "strong", "weak"):
+                for w in spec.get(key) or []:
+                    if isinstance(w, str):
+                        words.add(w)
+            for k, v in (spec.get("synonyms") or {}).items():
+                words.add(str(k))
+                words.update(str(x) for x in (v if isinstance(v, list) else [v]))
+    return sorted(w for w in words if 2 <= len(w) <= 12 and not any(c.isspace() for c in w))
+
+
+class Segmenter:
+    """rjieba with the domain dictionary loaded once per process."""
+
+    def __init__(self, extra_words: list[str] | None = None):
+        self._jieba = rjieba.Jieba()
+        self.words = domain_words() + list(extra_words or [])
+        for word in self.words:
+            self._jieba.add_word(word, 20000, None)
+        self._lock = threading.Lock()
+
+    def tokenize(self, text: str) -> list[tuple[str, int, int]]:
+        """(word, start, end) in character offsets, whitespace dropped."""
+        with self._lock:
+            toks = self._jieba.tokenize(text, "default", True)
+        return [t for t in toks if not t[0].isspace()]
+
+    def tokenize_for_search(self, text: str) -> list[tuple[str, int, int]]:
+        with self._lock:
+            toks = self._jieba.tokenize(text, "search", True)
+        return [t for t in toks if not t[0].isspace()]
+
+    def cut(self, text: str) -> list[str]:
+        return [w for w, _, _ in self.tokenize(text)]
+
+
+@functools.lru_cache(maxsize=1)
+def default_segmenter() -> Segmenter:
+    return Segmenter()
