@@ -1,0 +1,64 @@
+"""Where Kaoping keeps its state, and the knobs an operator may turn.
+
+Everything lives under one data directory (``--data-dir`` or
+``KAOPING_DATA_DIR``): the SQLite database, the content-addressed file store
+and the search index. ``KAOPING_DATABASE_URL`` points the database elsewhere
+(PostgreSQL in production) while files and index stay in the data directory.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATA_DIR = "kaoping-data"
+MB = 1024 * 1024
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"环境变量 {name} 应为整数，实际为 {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    max_upload_bytes: int = 200 * MB
+    parse_timeout_s: int = 120
+    parse_memory_mb: int = 2048
+    secret_key_file: Path = field(default=Path())
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.data_dir / "work"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def load(cls, data_dir: str | os.PathLike | None = None) -> "Settings":
+        root = Path(data_dir or os.environ.get("KAOPING_DATA_DIR") or DEFAULT_DATA_DIR).expanduser().resolve()
+        url = os.environ.get("KAOPING_DATABASE_URL") or f"sqlite:///{root / 'kaoping.db'}"
+        return cls(
+            data_dir=root,
+            database_url=url,
+            max_upload_bytes=_int_env("KAOPING_MAX_UPLOAD_MB", 200) * MB,
+            parse_timeout_s=_int_env("KAOPING_PARSE_TIMEOUT", 120),
+            parse_memory_mb=_int_env("KAOPING_PARSE_MEMORY_MB", 2048),
+            secret_key_file=root / "secret.key",
+        )

@@ -1,0 +1,1 @@
+"""Click commands, one module per subsystem; `review_ui.cli` gathers them."""
