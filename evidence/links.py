@@ -1,0 +1,45 @@
+"""Evidence links: a judgement pointing at an exact place in a document version."""
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from .models import Document, DocumentVersion, EvidenceLink, Passage, User
+
+CONTEXT_CHARS = 30
+
+
+def link_passage(session: Session, owner_kind: str, owner_id: int, passage: Passage, user: User | None,
+                 start: int | None = None, end: int | None = None) -> EvidenceLink:
+    """Link a whole passage, or a span inside it; the quote and its context are copied."""
+    version = session.get(DocumentVersion, passage.version_id)
+    start = passage.start if start is None else max(passage.start, start)
+    end = passage.end if end is None else min(passage.end, end)
+    if end <= start:
+        raise ValueError("引用范围为空。")
+    text = version.text
+    link = EvidenceLink(
+        owner_kind=owner_kind, owner_id=owner_id, document_id=version.document_id, version_id=version.id,
+        passage_id=passage.id, page_no=passage.page_no, start=start, end=end, quote=text[start:end],
+        prefix=text[max(0, start - CONTEXT_CHARS):start], suffix=text[end:end + CONTEXT_CHARS],
+        created_by=user.id if user else None)
+    session.add(link)
+    return link
+
+
+def links_of(session: Session, owner_kind: str, owner_id: int) -> list[EvidenceLink]:
+    return list(session.exec(select(EvidenceLink).where(
+        EvidenceLink.owner_kind == owner_kind, EvidenceLink.owner_id == owner_id).order_by(EvidenceLink.id)))
+
+
+def refresh_link_status(session: Session, link: EvidenceLink) -> str:
+    """A link whose document was withdrawn or re-ingested needs a person's attention; it is never dropped."""
+    document = session.get(Document, link.document_id)
+    status = "ok"
+    if document is None or document.status != "active":
+        status = "needs_attention"
+    elif document.current_version_id != link.version_id:
+        current = session.get(DocumentVersion, document.current_version_id)
+        if current is None or current.text[link.start:link.end] != link.quote:
+            status = "needs_attention"
+    link.status = status
+    return status

@@ -1,0 +1,162 @@
+"""How text becomes index terms — one code path for index time and query time.
+
+Two analyses run over every passage:
+
+* ``words``: rjieba words with *sequential* positions (token i has position i),
+  so a phrase of words is a phrase of positions. At index time the sub-words
+  jieba's search mode finds inside a long word are added at the long word's
+  position, so "队伍" finds a passage segmented as "队伍建设改革" while the
+  phrase "队伍建设改革" still lines up. Query time never adds sub-words.
+* ``grams``: overlapping character bigrams of each CJK run, plus the run's
+  last character on its own. Consecutive bigrams at consecutive positions make
+  any CJK substring an exact phrase query, and a single character ``X`` is the
+  prefix ``X`` (every occurrence is either followed by a character of its run,
+  giving bigram ``XY``, or ends the run, giving unigram ``X``). Runs of
+  letters/digits are one lower-cased token each.
+
+Both fold text first (width + traditional→simplified, length preserving), so
+traditional and simplified spellings meet in the same terms.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+
+from whoosh.analysis import Token, Tokenizer
+
+from ingest.chinese import default_segmenter, domain_words, fold
+
+# Bumped whenever the analysis below changes in a way that changes terms.
+ANALYZER_VERSION = "kaoping-analysis-3"
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
+_RUN = re.compile(rf"[{_CJK}]+|[0-9A-Za-z\u00c0-\u024f]+")
+_CJK_CHAR = re.compile(rf"[{_CJK}]")
+_WORDLIKE = re.compile(rf"[{_CJK}0-9A-Za-z\u00c0-\u024f]")
+
+
+def is_cjk(ch: str) -> bool:
+    return bool(_CJK_CHAR.match(ch))
+
+
+def dictionary_fingerprint() -> str:
+    """Hash of analyzer version + domain dictionary: a change means re-index."""
+    digest = hashlib.sha256(ANALYZER_VERSION.encode())
+    for word in domain_words():
+        digest.update(b"\0" + word.encode())
+    return f"{ANALYZER_VERSION}+{digest.hexdigest()[:16]}"
+
+
+# ---------------------------------------------------------------- grams
+
+def gram_tokens(text: str, *, trailing_unigram_last_run: bool = True) -> list[tuple[str, int, int]]:
+    """(term, start, end) for the bigram field; position = list index.
+
+    ``trailing_unigram_last_run=False`` is for queries: the query's last run
+    may continue in the document ("产改" inside "产改字"), so its closing
+    unigram must not be required.
+    """
+    folded = fold(text)
+    out: list[tuple[str, int, int]] = []
+    runs = list(_RUN.finditer(folded))
+    for n, match in enumerate(runs):
+        run, base = match.group(), match.start()
+        if not is_cjk(run[0]):
+            out.append((run.lower(), base, match.end()))
+            continue
+        for i in range(len(run) - 1):
+            out.append((run[i:i + 2], base + i, base + i + 2))
+        last = n == len(runs) - 1
+        if len(run) == 1 or trailing_unigram_last_run or not last:
+            out.append((run[-1], match.end() - 1, match.end()))
+    return out
+
+
+# ---------------------------------------------------------------- words
+
+def _is_wordlike(word: str) -> bool:
+    return bool(_WORDLIKE.search(word))
+
+
+def word_tokens(text: str) -> list[tuple[str, int, int]]:
+    """Query-time words: (word, start, end), position = list index."""
+    folded = fold(text)
+    return [(w.lower(), s, e) for w, s, e in default_segmenter().tokenize(folded) if _is_wordlike(w)]
+
+
+def index_word_tokens(text: str) -> list[tuple[str, int, int, int]]:
+    """Index-time words with sub-words: (word, position, start, end)."""
+    folded = fold(text)
+    seg = default_segmenter()
+    words = [(w.lower(), s, e) for w, s, e in seg.tokenize(folded) if _is_wordlike(w)]
+    out: list[tuple[str, int, int, int]] = []
+    long_spans: list[tuple[int, int, int]] = []  # (start, end, position) of words worth splitting
+    for pos, (w, s, e) in enumerate(words):
+        out.append((w, pos, s, e))
+        if e - s >= 3 and is_cjk(w[0]):
+            long_spans.append((s, e, pos))
+    if long_spans:
+        seen = {(s, e) for _, _, s, e in out}
+        spans = iter(long_spans)
+        current = next(spans)
+        for w, s, e in seg.tokenize_for_search(folded):
+            while current is not None and s >= current[1]:
+                current = next(spans, None)
+            if current is None:
+                break
+            if s >= current[0] and e <= current[1] and (s, e) not in seen and _is_wordlike(w):
+                out.append((w.lower(), current[2], s, e))
+                seen.add((s, e))
+    return out
+
+
+# ---------------------------------------------------------------- whoosh glue
+
+class _BaseTokenizer(Tokenizer):
+    def __eq__(self, other):
+        return other.__class__ is self.__class__
+
+    def __hash__(self):
+        return hash(self.__class__.__name__)
+
+    def _emit(self, items, positions, chars, start_pos, start_char, **kwargs):
+        t = Token(positions, chars, removestops=False, mode=kwargs.get("mode", ""))
+        for text, pos, s, e in items:
+            t.text = t.original = text
+            t.boost = 1.0
+            t.stopped = False
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                t.startchar, t.endchar = start_char + s, start_char + e
+            yield t
+
+
+class WordTokenizer(_BaseTokenizer):
+    """Segmented words; sub-words of long words only at index time."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        if mode == "query":
+            items = [(w, i, s, e) for i, (w, s, e) in enumerate(word_tokens(value))]
+        else:
+            items = index_word_tokens(value)
+        return self._emit(items, positions, chars, start_pos, start_char, mode=mode)
+
+
+class BigramTokenizer(_BaseTokenizer):
+    """CJK bigrams + run-final unigram; letter/digit runs whole."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        items = [(g, i, s, e) for i, (g, s, e) in enumerate(
+            gram_tokens(value, trailing_unigram_last_run=mode != "query"))]
+        return self._emit(items, positions, chars, start_pos, start_char, mode=mode)
+
+
+def word_analyzer() -> WordTokenizer:
+    return WordTokenizer()
+
+
+def bigram_analyzer() -> BigramTokenizer:
+    return BigramTokenizer()

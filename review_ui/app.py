@@ -1,0 +1,115 @@
+"""The web application: FastAPI + Jinja2 + htmx, Simplified Chinese throughout."""
+from __future__ import annotations
+
+import importlib
+import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import HTTPException, RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from evidence.config import Settings
+
+from .security import LoginRequired, verify_csrf
+from .web import templates
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# Each area of the app is a router in its own module exposing `router`.
+ROUTE_MODULES = [
+    "review_ui.routes.auth",
+    "review_ui.routes.home",
+    "review_ui.routes.evidence",
+    "review_ui.routes.search",
+    "review_ui.routes.scoring",
+    "review_ui.routes.assignments",
+    "review_ui.routes.progress",
+    "review_ui.routes.admin",
+    "review_ui.routes.rounds",
+    "review_ui.routes.collections",
+]
+
+
+def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
+    worker = None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        nonlocal worker
+        if run_worker:
+            from ingest.pipeline import Worker
+            worker = Worker(settings)
+            worker.start()
+        yield
+        if worker is not None:
+            worker.shutdown()
+
+    app = FastAPI(title="考评", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(verify_csrf)])
+    app.state.settings = settings
+    secret = settings.secret_key_file.read_text(encoding="utf-8").strip()
+    app.add_middleware(
+        SessionMiddleware, secret_key=secret, session_cookie="kaoping_session", same_site="strict",
+        https_only=os.environ.get("KAOPING_INSECURE_COOKIES") != "1" and os.environ.get("KAOPING_HTTPS", "0") == "1",
+        max_age=12 * 3600,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+            "frame-ancestors 'none'")
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, exc: LoginRequired):
+        if request.headers.get("hx-request"):
+            return HTMLResponse("", status_code=401, headers={"HX-Redirect": "/login"})
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else "请求无法完成。"
+        if exc.status_code == 404 and message == "Not Found":
+            message = "页面或记录不存在。"
+        if exc.status_code == 405:
+            message = "不支持此操作。"
+        return error_page(request, exc.status_code, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        fields = "、".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
+        return error_page(request, 422, f"提交的内容不完整或格式不对：{fields}。请检查后重试。")
+
+    for name in ROUTE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        app.include_router(module.router)
+    return app
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    if request.headers.get("hx-request"):
+        return HTMLResponse(f'<div class="flash error" role="alert">{_escape(message)}</div>', status_code=status,
+                            headers={"HX-Reswap": "innerHTML", "HX-Retarget": "#flash"})
+    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message},
+                                      status_code=status)
+
+
+def _escape(text: str) -> str:
+    from markupsafe import escape
+    return str(escape(text))

@@ -1,0 +1,45 @@
+"""What every route needs: templates, the database session, the current user."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
+
+from evidence.config import Settings
+from evidence.db import get_engine
+from evidence.models import ROLES, User
+
+from .security import csrf_token, current_user
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates.env.globals.update(ROLES=ROLES, csrf_token=csrf_token)
+
+STATE_LABELS = {
+    "queued": "排队中", "extracting": "提取文本", "ocr": "文字识别", "tagging": "指标标注",
+    "indexed": "已入库", "failed": "失败",
+}
+templates.env.globals["STATE_LABELS"] = STATE_LABELS
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def db(request: Request) -> Iterator[Session]:
+    with Session(get_engine(settings_of(request).database_url), expire_on_commit=False) as session:
+        yield session
+
+
+def user_of(request: Request, session: Session = Depends(db)) -> User:
+    user = current_user(request, session)
+    request.state.user = user
+    return user
+
+
+def render(request: Request, name: str, status_code: int = 200, **context):
+    context.setdefault("user", getattr(request.state, "user", None))
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
