@@ -7,7 +7,7 @@ reviewers concluded (ratings linked to evidence), and what the office decided
 (rounds, self-assessments, spot-checks, categories, case collections). The
 audit log is append-only.
 
-Conventions: timestamps are naive UTC; indicator numbers are the seed's
+Conventions: timestamps are timezone-aware UTC; indicator numbers are the seed's
 third-level numbers (1–88) interpreted under the indicator-system version a
 row records; unit codes are those of rubrics/units.yaml.
 """
@@ -21,7 +21,7 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(timezone.utc)
 
 
 def json_field(default_factory=dict) -> Any:
@@ -316,7 +316,8 @@ class SpotCheck(SQLModel, table=True):
     selected: list = json_field(list)
     reasons: dict = json_field()
     conflicts: list = json_field(list)
-    overrides: list = json_field(list)  # [{add|remove, unit, reason, by, at}]
+    overrides: list = json_field(list)  # [{add, remove, reason, by, at}]
+    draw: dict = json_field()  # the sampler's full result, so overrides can re-check the rules
     status: str = "proposed"  # proposed | approved
     approved_at: Optional[date] = None
     approval_meeting: str = ""

@@ -13,6 +13,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from evidence.config import Settings
+from evidence.collections import CollectionError
+from evidence.rounds import RoundError
+from evidence.tags import EvidenceAccessError
 
 from .security import LoginRequired, verify_csrf
 from .web import templates
@@ -85,6 +88,15 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
         if exc.status_code == 405:
             message = "不支持此操作。"
         return error_page(request, exc.status_code, message)
+
+    @app.exception_handler(RoundError)
+    @app.exception_handler(CollectionError)
+    async def round_error(request: Request, exc: ValueError):
+        return error_page(request, 400, str(exc))
+
+    @app.exception_handler(EvidenceAccessError)
+    async def evidence_denied(request: Request, exc: EvidenceAccessError):
+        return error_page(request, 404, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

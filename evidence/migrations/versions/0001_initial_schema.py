@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 07:52:18.533111
+Create Date: 2026-11-24 08:02:30.285245
 """
 from alembic import op
 import sqlalchemy as sa
@@ -247,6 +247,7 @@ def upgrade() -> None:
     sa.Column('reasons', sa.JSON(), nullable=False),
     sa.Column('conflicts', sa.JSON(), nullable=False),
     sa.Column('overrides', sa.JSON(), nullable=False),
+    sa.Column('draw', sa.JSON(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('approved_at', sa.Date(), nullable=True),
     sa.Column('approval_meeting', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -463,7 +464,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tagsuggestion_version_id'), ['version_id'], unique=False)
 
     # ### end Alembic commands ###
-
     _audit_append_only()
 
 

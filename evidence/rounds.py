@@ -1,0 +1,306 @@
+"""The yearly round on top of the database: history, spot-check, scores, categories, self-assessment.
+
+The rules themselves are pure functions in evidence/spotcheck.py, evidence/scoring.py and
+evidence/categories.py; this module reads their inputs from the database and records
+their results, with an audit trail.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from datetime import date
+
+from sqlmodel import Session, select
+
+from . import audit
+from .indicators import load_system, load_units
+from .models import (CategoryDecision, Rating, Round, SelfAssessment, SelfAssessmentItem, SpotCheck, Unit, User,
+                     utcnow)
+
+CATEGORY_ORDER = ("优秀", "良好", "一般", "差")
+DEFAULT_THRESHOLDS = {"优秀": 90, "良好": 75, "一般": 60}
+
+
+class RoundError(ValueError):
+    """A user-facing problem with the round's data, in Chinese."""
+
+
+def get_round(session: Session, year: int) -> Round:
+    rnd = session.exec(select(Round).where(Round.year == year)).first()
+    if rnd is None:
+        raise RoundError(f"{year} 年度的评价尚未建立。请先在“评价年度”中创建。")
+    return rnd
+
+
+def create_round(session: Session, year: int, user: User | None = None, **deadlines) -> Round:
+    if session.exec(select(Round).where(Round.year == year)).first():
+        raise RoundError(f"{year} 年度已存在。")
+    from .indicators import available_years
+    years = available_years()
+    base = max((y for y in years if y <= year), default=min(years))
+    system = load_system(base)
+    rnd = Round(year=year, indicator_version=system.version,
+                self_assessment_due=deadlines.get("self_assessment_due") or date(year + 1, 2, 28),
+                spotcheck_due=deadlines.get("spotcheck_due") or date(year + 1, 3, 31),
+                review_due=deadlines.get("review_due") or date(year + 1, 7, 31),
+                upload_due=deadlines.get("upload_due"),
+                category_thresholds=dict(DEFAULT_THRESHOLDS))
+    session.add(rnd)
+    audit.record(session, "round", user=user, object_type="round", object_id=year,
+                 detail={"created": True, "indicator_version": system.version})
+    return rnd
+
+
+def system_for(rnd: Round):
+    from .indicators import available_years
+    years = available_years()
+    return load_system(max((y for y in years if y <= rnd.year), default=min(years)))
+
+
+# ── Self-assessment ─────────────────────────────────────────────────────────
+
+def self_assessment(session: Session, year: int, unit_code: str) -> SelfAssessment:
+    sa = session.exec(select(SelfAssessment).where(SelfAssessment.year == year,
+                                                   SelfAssessment.unit_code == unit_code)).first()
+    if sa is None:
+        sa = SelfAssessment(year=year, unit_code=unit_code)
+        session.add(sa)
+        session.flush()
+    return sa
+
+
+def self_items(session: Session, sa: SelfAssessment) -> dict[int, SelfAssessmentItem]:
+    return {i.indicator_no: i for i in session.exec(
+        select(SelfAssessmentItem).where(SelfAssessmentItem.self_assessment_id == sa.id))}
+
+
+def save_self_assessment(session: Session, user: User, year: int, *, category: str | None, report: str,
+                         levels: dict[int, int | None], narratives: dict[int, str],
+                         values: dict[int, dict[str, dict]], today: date | None = None) -> SelfAssessment:
+    rnd = get_round(session, year)
+    if user.role != "province":
+        raise RoundError("只有省级填报人员可以填写本单位自评。")
+    sa = self_assessment(session, year, user.unit_code)
+    if sa.status == "submitted":
+        raise RoundError("自评已提交并锁定；如需修改，请联系协调小组办公室退回。")
+    if (today or date.today()) > rnd.self_assessment_due and not sa.reopen_reason:
+        raise RoundError(f"自评截止日期（{rnd.self_assessment_due}）已过，无法再修改。")
+    if category and category not in CATEGORY_ORDER:
+        raise RoundError(f"未知的自评类别：{category}")
+    system = system_for(rnd)
+    items = self_items(session, sa)
+    for no in set(levels) | set(narratives) | set(values):
+        indicator = system.get(no)
+        level = levels.get(no)
+        if level is not None and level not in indicator.level_values:
+            raise RoundError(f"指标 {no}（{indicator.name}）的自评等级 {level} 不在评分细则范围内。")
+        item = items.get(no) or SelfAssessmentItem(self_assessment_id=sa.id, indicator_no=no)
+        item.level_value = level
+        item.narrative = narratives.get(no, item.narrative)
+        if no in values:
+            item.values = _with_growth(values[no])
+        session.add(item)
+    sa.self_category = category
+    sa.report = report
+    audit.record(session, "self_assessment", user=user, object_type="self_assessment", object_id=sa.id,
+                 detail={"year": year, "category": category, "saved": True})
+    return sa
+
+
+def _with_growth(measures: dict[str, dict]) -> dict[str, dict]:
+    """Growth is computed from the base-year value, never typed."""
+    out = {}
+    for key, entry in measures.items():
+        value, base = entry.get("value"), entry.get("base_value")
+        growth = None
+        if value is not None and base not in (None, 0):
+            growth = round((float(value) - float(base)) / float(base) * 100, 2)
+        out[key] = {"value": value, "base_value": base, "growth_pct": growth}
+    return out
+
+
+def submit_self_assessment(session: Session, user: User, year: int, today: date | None = None) -> SelfAssessment:
+    rnd = get_round(session, year)
+    sa = self_assessment(session, year, user.unit_code)
+    if sa.status == "submitted":
+        raise RoundError("自评已提交。")
+    if (today or date.today()) > rnd.self_assessment_due and not sa.reopen_reason:
+        raise RoundError(f"自评截止日期（{rnd.self_assessment_due}）已过。")
+    if not sa.self_category:
+        raise RoundError("请先选择自评类别。")
+    if not sa.report.strip():
+        raise RoundError("请填写自评报告。")
+    sa.status, sa.submitted_at, sa.submitted_by = "submitted", utcnow(), user.id
+    audit.record(session, "self_assessment", user=user, object_type="self_assessment", object_id=sa.id,
+                 detail={"year": year, "submitted": True, "category": sa.self_category})
+    return sa
+
+
+def reopen_self_assessment(session: Session, user: User, year: int, unit_code: str, reason: str) -> SelfAssessment:
+    if user.role != "office":
+        raise RoundError("只有协调小组办公室可以退回自评。")
+    if not reason.strip():
+        raise RoundError("退回自评必须写明理由。")
+    sa = self_assessment(session, year, unit_code)
+    sa.status, sa.reopen_reason = "draft", reason.strip()
+    audit.record(session, "self_reopen", user=user, object_type="self_assessment", object_id=sa.id,
+                 detail={"year": year, "unit": unit_code, "reason": reason})
+    return sa
+
+
+# ── Spot-check ──────────────────────────────────────────────────────────────
+
+def unit_histories(session: Session, year: int) -> list:
+    from .spotcheck import UnitHistory
+    prev_cat = {c.unit_code: c.category for c in session.exec(
+        select(CategoryDecision).where(CategoryDecision.year == year - 1))}
+    self_now = {s.unit_code: s.self_category for s in session.exec(
+        select(SelfAssessment).where(SelfAssessment.year == year))}
+    self_prev = {s.unit_code: s.self_category for s in session.exec(
+        select(SelfAssessment).where(SelfAssessment.year == year - 1))}
+    last = session.exec(select(SpotCheck).where(SpotCheck.year == year - 1).order_by(SpotCheck.id.desc())).first()
+    checked = set(last.selected) if last else set()
+    return [UnitHistory(code=u.code, previous_category=prev_cat.get(u.code), self_category=self_now.get(u.code),
+                        previous_self_category=self_prev.get(u.code), checked_last_year=u.code in checked)
+            for u in session.exec(select(Unit).order_by(Unit.code))]
+
+
+def propose_spotcheck(session: Session, user: User, year: int, seed: int | None = None,
+                      change_basis: str = "previous_category") -> SpotCheck:
+    from .spotcheck import draw_spotcheck
+    get_round(session, year)
+    result = draw_spotcheck(unit_histories(session, year), seed=seed, change_basis=change_basis)
+    sc = SpotCheck(year=year, seed=result.seed, change_basis=change_basis, selected=list(result.selected),
+                   reasons={k: list(v) for k, v in result.reasons.items()}, conflicts=list(result.conflicts),
+                   draw=dataclasses.asdict(result), created_by=user.id)
+    session.add(sc)
+    session.flush()
+    audit.record(session, "spotcheck", user=user, object_type="spotcheck", object_id=sc.id,
+                 detail={"year": year, "seed": result.seed, "selected": list(result.selected)})
+    return sc
+
+
+def current_spotcheck(session: Session, year: int) -> SpotCheck | None:
+    return session.exec(select(SpotCheck).where(SpotCheck.year == year).order_by(SpotCheck.id.desc())).first()
+
+
+def override_spotcheck(session: Session, user: User, sc: SpotCheck, *, add: list[str], remove: list[str],
+                       reason: str) -> SpotCheck:
+    """The office's change to the proposal: forced units stay, quota breaches are recorded as conflicts."""
+    from .spotcheck import SpotcheckOverrideError, SpotcheckResult, apply_override
+    if sc.status == "approved":
+        raise RoundError("抽查名单已审定，不能再调整。")
+    current = SpotcheckResult(**{**sc.draw, "selected": list(sc.selected), "reasons": dict(sc.reasons),
+                                 "conflicts": list(sc.conflicts)})
+    try:
+        result = apply_override(current, add=add, remove=remove, reason=reason)
+    except SpotcheckOverrideError as exc:
+        raise RoundError(str(exc)) from None
+    sc.selected, sc.reasons, sc.conflicts = list(result.selected), dict(result.reasons), list(result.conflicts)
+    sc.draw = dataclasses.asdict(result)
+    sc.overrides = list(sc.overrides) + [{"add": add, "remove": remove, "reason": reason.strip(),
+                                          "by": user.username, "at": utcnow().isoformat(timespec="seconds")}]
+    audit.record(session, "spotcheck", user=user, object_type="spotcheck", object_id=sc.id,
+                 detail={"override": {"add": add, "remove": remove}, "reason": reason})
+    return sc
+
+
+def approve_spotcheck(session: Session, user: User, sc: SpotCheck, approved_at: date, meeting: str) -> SpotCheck:
+    if not meeting.strip():
+        raise RoundError("请填写审定的会议（如：协调小组第N次会议）。")
+    sc.status, sc.approved_at, sc.approval_meeting = "approved", approved_at, meeting.strip()
+    audit.record(session, "spotcheck", user=user, object_type="spotcheck", object_id=sc.id,
+                 detail={"approved_at": approved_at.isoformat(), "meeting": meeting})
+    return sc
+
+
+# ── Scores and categories ───────────────────────────────────────────────────
+
+def item_values(session: Session, year: int) -> dict[tuple[str, int], dict]:
+    """Per (unit, indicator): the consensus value if any, else the submitted independent values."""
+    out: dict[tuple[str, int], dict] = defaultdict(lambda: {"consensus": None, "independent": {}})
+    for r in session.exec(select(Rating).where(Rating.year == year, Rating.status == "submitted")):
+        entry = out[(r.unit_code, r.indicator_no)]
+        if r.kind == "consensus":
+            entry["consensus"] = r.level_value
+        else:
+            entry["independent"][r.reviewer_id] = r.level_value
+    return out
+
+
+def unit_scores(session: Session, year: int) -> dict[str, dict]:
+    """Weighted score per first-level indicator and in total, per unit, from the rated indicators.
+
+    The total is on a 0–100 scale over the indicators that were rated, so a
+    partly reviewed unit is comparable; `missing` lists what is not rated yet.
+    """
+    from .scoring import RatingInput, score_unit, specs_from_system
+    rnd = get_round(session, year)
+    system = system_for(rnd)
+    rated = {i.no for i in system.rated_indicators()}
+    specs = [spec for spec in specs_from_system(system) if spec.no in rated]
+    values = item_values(session, year)
+    scores: dict[str, dict] = {}
+    for unit in session.exec(select(Unit).order_by(Unit.code)):
+        ratings = {}
+        for no in rated:
+            entry = values.get((unit.code, no))
+            if entry:
+                ratings[no] = RatingInput(consensus=entry["consensus"],
+                                          independent=tuple(v for v in entry["independent"].values() if v is not None))
+        result = score_unit(unit.code, specs, ratings)
+        total = round(result.total / result.scored_weight * 100, 2) if result.scored_weight else None
+        scores[unit.code] = {"name": unit.name, "total": total, "missing": list(result.missing),
+                             "level1": {k: round(g.points, 2) for k, g in result.by_level1.items() if g.scored_weight}}
+    return scores
+
+
+def decide_categories(session: Session, user: User, year: int, adjustments: dict[str, str] | None = None,
+                      note: str = "") -> list[CategoryDecision]:
+    """Spot-checked units by score thresholds; the others by their self-category; office adjustments need a reason."""
+    from .categories import CategoryError, decide_category, validate_thresholds
+    rnd = get_round(session, year)
+    try:
+        thresholds = validate_thresholds(rnd.category_thresholds or DEFAULT_THRESHOLDS)
+    except CategoryError as exc:
+        raise RoundError(str(exc)) from None
+    sc = current_spotcheck(session, year)
+    checked = set(sc.selected) if sc else set()
+    scores = unit_scores(session, year)
+    selfcat = {s.unit_code: s.self_category for s in session.exec(
+        select(SelfAssessment).where(SelfAssessment.year == year))}
+    adjustments = adjustments or {}
+    first_year = session.exec(select(CategoryDecision).where(CategoryDecision.year < year)).first() is None
+    decisions, skipped = [], []
+    for code, s in scores.items():
+        spot = code in checked and s["total"] is not None
+        if not (spot or selfcat.get(code) or code in adjustments):
+            skipped.append(code)
+            continue
+        try:
+            d = decide_category(code, spot_checked=spot, score=s["total"], thresholds=thresholds,
+                                self_category=selfcat.get(code), office_category=adjustments.get(code),
+                                office_reason=note, initial=first_year and not spot and not selfcat.get(code))
+        except CategoryError as exc:
+            raise RoundError(str(exc)) from None
+        source = "adjusted" if d.computed != d.category else ("spotcheck" if spot else "self")
+        row = session.exec(select(CategoryDecision).where(CategoryDecision.year == year,
+                                                          CategoryDecision.unit_code == code)).first()
+        old = row.category if row else None
+        row = row or CategoryDecision(year=year, unit_code=code, category=d.category, source=source)
+        row.category, row.source, row.score = d.category, source, s["total"]
+        row.note = "；".join([d.basis, *d.notes])
+        row.decided_by, row.decided_at = user.id, utcnow()
+        session.add(row)
+        decisions.append(row)
+        if old != d.category:
+            audit.record(session, "category", user=user, object_type="unit", object_id=code,
+                         detail={"year": year, "from": old, "to": d.category, "basis": row.note})
+    return decisions
+
+
+def category_history(session: Session) -> dict[str, dict[int, str]]:
+    history: dict[str, dict[int, str]] = defaultdict(dict)
+    for c in session.exec(select(CategoryDecision)):
+        history[c.unit_code][c.year] = c.category
+    return history

@@ -1,0 +1,148 @@
+"""A whole round through the web app: self-assessment → spot-check → ratings → categories → outputs."""
+from datetime import date
+
+import docx
+import openpyxl
+from sqlmodel import select
+
+from evidence.db import session_scope
+from evidence.models import AuditEvent, CategoryDecision, Rating, Round, SelfAssessment, SpotCheck
+from evidence.rounds import RoundError, save_self_assessment
+
+
+def _round(settings, year=2023, **kw):
+    with session_scope(settings.database_url) as session:
+        session.add(Round(year=year, indicator_version="2022.1", self_assessment_due=kw.get("due", date(2099, 2, 28)),
+                          spotcheck_due=date(2099, 3, 31), review_due=date(2099, 7, 31),
+                          category_thresholds={"优秀": 90, "良好": 75, "一般": 60}))
+        session.commit()
+
+
+def test_office_creates_a_round_with_default_deadlines(make_user, login, settings):
+    make_user("office", "office")
+    c = login("office")
+    r = c.post("/rounds", data={"year": "2024", "csrf_token": c.csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    with session_scope(settings.database_url) as session:
+        rnd = session.exec(select(Round).where(Round.year == 2024)).one()
+        assert rnd.self_assessment_due == date(2025, 2, 28) and rnd.review_due == date(2025, 7, 31)
+    bad = c.post("/rounds", data={"year": "明年", "csrf_token": c.csrf})
+    assert "四位数字" in bad.text
+
+
+def test_self_assessment_computes_growth_locks_and_reopens(make_user, login, settings):
+    _round(settings)
+    make_user("js", "province", unit="JS")
+    make_user("office", "office")
+    c = login("js")
+    page = c.get("/self-assessment")
+    assert page.status_code == 200 and "领导重视" in page.text
+    r = c.post("/self-assessment/2023", data={
+        "csrf_token": c.csrf, "self_category": "良好", "report": "我省产改工作总体情况……",
+        "level_4": "4", "narrative_4": "省委书记主持召开专题会议",
+        "value_23_" + _first_measure(23): "120", "base_23_" + _first_measure(23): "100", "action": "submit"},
+        follow_redirects=True)
+    assert "自评已提交" in r.text
+    with session_scope(settings.database_url) as session:
+        sa = session.exec(select(SelfAssessment)).one()
+        assert sa.status == "submitted" and sa.self_category == "良好"
+        from evidence.rounds import self_items
+        values = self_items(session, sa)[23].values
+        assert values[_first_measure(23)]["growth_pct"] == 20.0
+    locked = c.post("/self-assessment/2023", data={"csrf_token": c.csrf, "self_category": "优秀", "report": "x"},
+                    follow_redirects=True)
+    assert "已提交并锁定" in locked.text
+    office = login("office")
+    no_reason = office.post("/rounds/2023/self/JS/reopen", data={"csrf_token": office.csrf, "reason": ""},
+                            follow_redirects=True)
+    assert "必须写明理由" in no_reason.text
+    office.post("/rounds/2023/self/JS/reopen", data={"csrf_token": office.csrf, "reason": "数据有误"})
+    with session_scope(settings.database_url) as session:
+        assert session.exec(select(SelfAssessment)).one().status == "draft"
+        assert session.exec(select(AuditEvent).where(AuditEvent.action == "self_reopen")).first()
+
+
+def _first_measure(no):
+    from evidence.indicators import load_system
+    return load_system(2022).get(no).measures[0].key
+
+
+def test_self_assessment_after_deadline_is_refused(make_user, settings):
+    _round(settings, due=date(2020, 2, 28))
+    user = make_user("js", "province", unit="JS")
+    with session_scope(settings.database_url) as session:
+        try:
+            save_self_assessment(session, user, 2023, category="良好", report="r", levels={}, narratives={}, values={})
+            raise AssertionError("saved after the deadline")
+        except RoundError as exc:
+            assert "截止日期" in str(exc)
+
+
+def test_rating_outside_rubric_in_self_assessment_is_refused(make_user, login, settings):
+    _round(settings)
+    make_user("js", "province", unit="JS")
+    c = login("js")
+    r = c.post("/self-assessment/2023", data={"csrf_token": c.csrf, "level_4": "9", "report": ""}, follow_redirects=True)
+    assert "不在评分细则范围内" in r.text
+    with session_scope(settings.database_url) as session:
+        assert session.exec(select(SelfAssessment)).first() is None or not session.exec(select(SelfAssessment)).first().report
+
+
+def test_spotcheck_categories_and_outputs(make_user, login, settings, tmp_path):
+    _round(settings)
+    office_user = make_user("office", "office")
+    reviewer = make_user("rev", "reviewer", home="ZJ")
+    office = login("office")
+    r = office.post("/rounds/2023/spotcheck", data={"csrf_token": office.csrf, "action": "propose", "seed": "7"},
+                    follow_redirects=True)
+    assert "已生成抽查名单" in r.text
+    with session_scope(settings.database_url) as session:
+        sc = session.exec(select(SpotCheck)).one()
+        assert sc.seed == 7 and len(sc.selected) >= 10  # ≥30% of 32
+        assert all(sc.reasons.get(code) for code in sc.selected)
+        selected = list(sc.selected)
+    no_reason = office.post("/rounds/2023/spotcheck", data={"csrf_token": office.csrf, "action": "override",
+                                                            "add": "JS", "reason": ""}, follow_redirects=True)
+    assert "必须填写理由" in no_reason.text
+    office.post("/rounds/2023/spotcheck", data={"csrf_token": office.csrf, "action": "override", "add": "JS",
+                                                "reason": "专项工作需要"})
+    office.post("/rounds/2023/spotcheck", data={"csrf_token": office.csrf, "action": "approve",
+                                                "approved_at": "2024-03-20", "meeting": "协调小组第3次会议"})
+    with session_scope(settings.database_url) as session:
+        sc = session.exec(select(SpotCheck)).one()
+        assert sc.status == "approved" and "JS" in sc.selected and sc.approval_meeting == "协调小组第3次会议"
+        from evidence.indicators import load_system
+        for ind in load_system(2022).rated_indicators():
+            top = max(ind.level_values)
+            session.add(Rating(year=2023, unit_code="JS", indicator_no=ind.no, indicator_version="2022.1",
+                               reviewer_id=reviewer.id, level_value=top, rationale="证据充分", status="submitted"))
+        session.commit()
+    r = office.post("/rounds/2023/categories", data={"csrf_token": office.csrf}, follow_redirects=True)
+    assert "已认定类别" in r.text
+    with session_scope(settings.database_url) as session:
+        js = session.exec(select(CategoryDecision).where(CategoryDecision.unit_code == "JS")).one()
+        assert js.category == "优秀" and js.source == "spotcheck" and js.score == 100.0
+    report = office.get("/rounds/2023/report.docx")
+    assert report.status_code == 200
+    path = tmp_path / "r.docx"
+    path.write_bytes(report.content)
+    text = "\n".join(p.text for p in docx.Document(path).paragraphs)
+    tables = "\n".join(c.text for t in docx.Document(path).tables for row in t.rows for c in row.cells)
+    assert "江苏省" in text + tables and "优秀" in text + tables
+    xlsx = office.get("/rounds/2023/scores.xlsx")
+    path = tmp_path / "s.xlsx"
+    path.write_bytes(xlsx.content)
+    wb = openpyxl.load_workbook(path)
+    cells = [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    assert 100 in cells or 100.0 in cells
+    assert "江苏省" in cells
+    del selected, office_user
+
+
+def test_round_pages_are_office_only(make_user, login, settings):
+    _round(settings)
+    make_user("js", "province", unit="JS")
+    c = login("js")
+    for url in ("/rounds", "/rounds/2023", "/rounds/2023/spotcheck", "/rounds/2023/report.docx"):
+        assert c.get(url).status_code == 403
+    assert c.post("/rounds/2023/spotcheck", data={"csrf_token": c.csrf, "action": "propose"}).status_code == 403
