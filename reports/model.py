@@ -33,16 +33,20 @@ DateLike = dt.date | str | None
 def format_cn_date(value: DateLike) -> str:
     """Render a date the way official documents write it: 2023年5月6日.
 
-    Strings are passed through untouched because callers sometimes only know
-    "2023年5月" and we must not invent a day.
+    ISO strings ("2023-05-06") are converted; other strings pass through
+    untouched because callers sometimes only know "2023年5月" and we must not
+    invent a day.
     """
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
         value = value.date()
-    if isinstance(value, dt.date):
-        return f"{value.year}年{value.month}月{value.day}日"
-    return str(value)
+    if isinstance(value, str):
+        try:  # ISO strings straight from the database
+            value = dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return value
+    return f"{value.year}年{value.month}月{value.day}日"
 
 
 @dataclass
@@ -138,6 +142,8 @@ class YearReport:
     date: DateLike = None
     previous_year_counts: dict[str, int] | None = None
     issuer: str = DEFAULT_ISSUER
+    #: first-level indicator -> maximum points (weight); radars show % of it when given
+    level1_max: dict[str, float] | None = None
 
     def counts(self) -> dict[str, int]:
         """Category counts in CATEGORIES order, derived from units if not given."""

@@ -1,0 +1,148 @@
+"""Score workbook for the evaluation office (Excel/WPS 表格).
+
+Sheets: 汇总 (unit × first-level totals), 评分明细 (every reviewer's raw score)
+and 一致性 (inter-rater agreement per indicator).  Scores are written as
+numbers so staff can sort, sum and pivot them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from .model import LEVEL1_INDICATORS, ScoreSheet
+
+SCORE_FORMAT = "0.00"
+AGREEMENT_FORMAT = "0.000"
+#: Krippendorff's lower bound for drawing even tentative conclusions
+ALPHA_TENTATIVE = 0.667
+
+_HEADER_FONT = Font(name="黑体", bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
+_LOW_FILL = PatternFill("solid", fgColor="F4CCCC")
+_THIN = Side(style="thin", color="999999")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+
+
+def level1_order(sheet: ScoreSheet) -> list[str]:
+    """First-level indicators present in the sheet, in the official order."""
+    present = []
+    for _, _, level1 in sheet.indicators:
+        if level1 not in present:
+            present.append(level1)
+    official = [name for name in LEVEL1_INDICATORS if name in present]
+    return official + [name for name in present if name not in official]
+
+
+def level1_totals(sheet: ScoreSheet, code: str) -> dict[str, float]:
+    """Sum of agreed scores per first-level indicator (undecided ones skipped)."""
+    totals = {name: 0.0 for name in level1_order(sheet)}
+    for no, _, level1 in sheet.indicators:
+        value = sheet.consensus.get((code, no))
+        if value is not None:
+            totals[level1] += float(value)
+    return totals
+
+
+def write_scores_xlsx(sheet: ScoreSheet, out: Path) -> Path:
+    wb = Workbook()
+    _summary(wb.active, sheet)
+    _details(wb.create_sheet("评分明细"), sheet)
+    _agreement(wb.create_sheet("一致性"), sheet)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(out)
+    return out
+
+
+def _summary(ws, sheet: ScoreSheet) -> None:
+    ws.title = "汇总"
+    groups = level1_order(sheet)
+    headers = ["单位代码", "省（区、市）", *groups, "总分", "评价类别", "待定指标数"]
+    rows = []
+    for code, name in sheet.units:
+        per_group = level1_totals(sheet, code)
+        pending = sum(1 for no, _, _ in sheet.indicators if sheet.consensus.get((code, no)) is None)
+        total = sheet.totals.get(code)
+        if total is None:
+            total = sum(per_group.values())
+        rows.append([code, name, *[per_group[g] for g in groups], float(total),
+                     sheet.categories.get(code, ""), pending])
+    _write_table(ws, headers, rows, score_columns=range(3, 3 + len(groups) + 1))
+    ws.freeze_panes = "C2"  # keep the unit visible while scrolling sideways
+
+
+def _details(ws, sheet: ScoreSheet) -> None:
+    headers = ["单位代码", "省（区、市）", "指标序号", "指标名称", "一级指标", "评审人", "评分",
+               "状态", "共识分", "α系数", "κ系数"]
+    rows = []
+    for code, name in sheet.units:
+        for no, ind_name, level1 in sheet.indicators:
+            alpha, kappa = sheet.agreement.get(no, (None, None))
+            consensus = sheet.consensus.get((code, no))
+            # keep a row even without reviews so missing work is visible
+            reviews = sheet.raw.get((code, no)) or [("", None, "未评")]
+            for reviewer, value, status in reviews:
+                rows.append([code, name, no, ind_name, level1, reviewer, _num(value), status,
+                             _num(consensus), _num(alpha), _num(kappa)])
+    _write_table(ws, headers, rows, score_columns=(7, 9), agreement_columns=(10, 11))
+    ws.freeze_panes = "A2"
+
+
+def _agreement(ws, sheet: ScoreSheet) -> None:
+    headers = ["指标序号", "指标名称", "一级指标", "Krippendorff α", "κ系数", "评分记录数", "待定单位数"]
+    rows = []
+    for no, name, level1 in sheet.indicators:
+        alpha, kappa = sheet.agreement.get(no, (None, None))
+        records = sum(len(sheet.raw.get((code, no), [])) for code, _ in sheet.units)
+        pending = sum(1 for code, _ in sheet.units if sheet.consensus.get((code, no)) is None)
+        rows.append([no, name, level1, _num(alpha), _num(kappa), records, pending])
+    _write_table(ws, headers, rows, agreement_columns=(4, 5))
+    for row in ws.iter_rows(min_row=2, min_col=4, max_col=4):
+        cell = row[0]
+        if isinstance(cell.value, float) and cell.value < ALPHA_TENTATIVE:
+            cell.fill = _LOW_FILL
+    ws.cell(row=len(rows) + 3, column=1,
+            value=f"注：α低于{ALPHA_TENTATIVE}的指标以浅红色标出，评审尺度不一致，建议复核。")
+    ws.freeze_panes = "A2"
+
+
+def _num(value):
+    """Numbers stay numbers; None stays an empty cell (not the text 'None')."""
+    if value is None or value == "":
+        return None
+    return float(value)
+
+
+def _write_table(ws, headers, rows, *, score_columns=(), agreement_columns=()) -> None:
+    ws.append(headers)
+    for cell in ws[1]:
+        cell.font = _HEADER_FONT
+        cell.fill = _HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.border = _BORDER
+    for values in rows:
+        ws.append(values)
+    for row in ws.iter_rows(min_row=2, max_row=len(rows) + 1):
+        for cell in row:
+            cell.border = _BORDER
+            if cell.column in score_columns:
+                cell.number_format = SCORE_FORMAT
+            elif cell.column in agreement_columns:
+                cell.number_format = AGREEMENT_FORMAT
+    for i, header in enumerate(headers, 1):
+        longest = max([_display_width(header)] + [_display_width(r[i - 1]) for r in rows])
+        ws.column_dimensions[get_column_letter(i)].width = min(max(longest + 2, 8), 50)
+    ws.auto_filter.ref = ws.dimensions
+
+
+def _display_width(value) -> int:
+    """Excel column units: a CJK character is about two Latin characters wide."""
+    if value is None:
+        return 0
+    if isinstance(value, float):
+        value = f"{value:.3f}"
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(value))
