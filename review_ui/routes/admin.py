@@ -1,0 +1,146 @@
+"""Office administration: user accounts and the audit log (with a CSV export for Excel)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime, timedelta
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.exceptions import HTTPException
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, func, select
+
+from evidence import audit
+from evidence.accounts import AccountError, create_user
+from evidence.audit import ACTIONS
+from evidence.models import ROLES, AuditEvent, Unit, User
+
+from ..security import Forbidden, client_ip, require_role
+from ..web import db, render, user_of
+from .evidence import parse_int
+
+router = APIRouter(prefix="/admin")
+
+AUDIT_PER_PAGE = 50
+CSV_MAX_ROWS = 100_000
+# Cells starting with these are formulas to Excel; a file name like "=HYPERLINK(...)" must stay text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def office_of(user: User = Depends(user_of)) -> User:
+    require_role(user, "office")
+    return user
+
+
+# ── users ───────────────────────────────────────────────────────────────────
+
+def users_page(request: Request, session: Session, *, status_code: int = 200, error: str = "", message: str = "",
+               form: dict | None = None):
+    users = session.exec(select(User).order_by(User.role, User.username)).all()
+    units = session.exec(select(Unit).order_by(Unit.code)).all()
+    return render(request, "admin/users.html", status_code=status_code, users=users, units=units, roles=ROLES,
+                  unit_names={u.code: u.name for u in units}, error=error, message=message, form=form or {})
+
+
+@router.get("/users")
+def users(request: Request, done: str = "", office: User = Depends(office_of), session: Session = Depends(db)):
+    messages = {"added": "用户已创建。", "updated": "用户状态已更新。"}
+    return users_page(request, session, message=messages.get(done, ""))
+
+
+@router.post("/users")
+def add_user(request: Request, username: str = Form(""), display_name: str = Form(""), password: str = Form(""),
+             role: str = Form(""), unit: str = Form(""), home_unit: str = Form(""),
+             office: User = Depends(office_of), session: Session = Depends(db)):
+    form = {"username": username, "display_name": display_name, "role": role, "unit": unit, "home_unit": home_unit}
+    try:
+        user = create_user(session, username, password, role, unit_code=unit or None,
+                           display_name=display_name.strip(), home_unit_code=home_unit or None)
+    except AccountError as exc:
+        session.rollback()
+        return users_page(request, session, status_code=400, error=str(exc), form=form)
+    audit.record(session, "user_add", user=office, object_type="user", object_id=user.id, ip=client_ip(request),
+                 detail={"username": user.username, "role": role, "unit": user.unit_code,
+                         "home_unit": user.home_unit_code})
+    session.commit()
+    return RedirectResponse("/admin/users?done=added", status_code=303)
+
+
+@router.post("/users/{user_id}/active")
+def set_active(request: Request, user_id: int, active: str = Form(...), office: User = Depends(office_of),
+               session: Session = Depends(db)):
+    target = session.get(User, user_id)
+    if target is None:
+        raise HTTPException(status_code=404, detail="用户不存在。")
+    make_active = active == "1"
+    if target.id == office.id and not make_active:
+        raise Forbidden("不能停用自己的账号。")
+    target.active = make_active
+    audit.record(session, "user_update", user=office, object_type="user", object_id=target.id, ip=client_ip(request),
+                 detail={"username": target.username, "active": make_active})
+    session.commit()
+    return RedirectResponse("/admin/users?done=updated", status_code=303)
+
+
+# ── audit log ───────────────────────────────────────────────────────────────
+
+def parse_day(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def audit_query(action: str, username: str, since: date | None, until: date | None):
+    query = select(AuditEvent)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if username:
+        query = query.where(AuditEvent.username == username.strip())
+    if since:
+        query = query.where(AuditEvent.at >= datetime.combine(since, datetime.min.time()))
+    if until:  # inclusive: the whole of the last day
+        query = query.where(AuditEvent.at < datetime.combine(until + timedelta(days=1), datetime.min.time()))
+    return query
+
+
+def describe(detail: dict) -> str:
+    return json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else ""
+
+
+@router.get("/audit")
+def audit_log(request: Request, action: str = "", user: str = "", since: str = "", until: str = "", page: str = "",
+              office: User = Depends(office_of), session: Session = Depends(db)):
+    query = audit_query(action, user, parse_day(since), parse_day(until))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    pages = max((total + AUDIT_PER_PAGE - 1) // AUDIT_PER_PAGE, 1)
+    page_no = min(max(parse_int(page) or 1, 1), pages)
+    events = session.exec(query.order_by(AuditEvent.id.desc()).offset((page_no - 1) * AUDIT_PER_PAGE)
+                          .limit(AUDIT_PER_PAGE)).all()
+    filters = {"action": action, "user": user, "since": since, "until": until}
+    return render(request, "admin/audit.html", events=events, actions=ACTIONS, filters=filters, total=total,
+                  page=page_no, pages=pages, describe=describe)
+
+
+def csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+@router.get("/audit.csv")
+def audit_csv(action: str = "", user: str = "", since: str = "", until: str = "",
+              office: User = Depends(office_of), session: Session = Depends(db)):
+    query = audit_query(action, user, parse_day(since), parse_day(until)).order_by(AuditEvent.id).limit(CSV_MAX_ROWS)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["编号", "时间（UTC）", "用户", "操作", "操作代码", "对象类型", "对象编号", "详情", "IP"])
+    for e in session.exec(query):
+        writer.writerow([csv_cell(v) for v in (e.id, e.at.strftime("%Y-%m-%d %H:%M:%S"), e.username,
+                                                  ACTIONS.get(e.action, e.action), e.action, e.object_type,
+                                                  e.object_id, describe(e.detail), e.ip)])
+    # The BOM makes Excel read the file as UTF-8 instead of the system code page (GBK).
+    body = "\ufeff" + out.getvalue()
+    filename = f"audit-{date.today().isoformat()}.csv"
+    return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

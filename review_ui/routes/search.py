@@ -1,0 +1,121 @@
+"""Full-text search over evidence passages, with facets and "similar passages".
+
+The index does the permission filtering (allowed_units) so counts and facets never
+reveal other units; the route adds an explicit refusal when a unit outside the
+user's scope is asked for by parameter.
+"""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import HTTPException
+from sqlmodel import Session, select
+
+from evidence.accounts import visible_units
+from evidence.models import DocumentVersion, Passage, Unit, User
+from evidence.tags import EvidenceAccessError, visible_document
+
+from ..security import Forbidden
+from ..web import db, render, user_of
+from .evidence import MAX_ID, doc_kinds, indicator_names, open_index_or_none, parse_int
+
+log = logging.getLogger("kaoping.web.search")
+router = APIRouter()
+
+PER_PAGE = 20
+SORTS = {"relevance": "相关度", "date": "发文日期"}
+INDEX_UNAVAILABLE = "检索索引尚未建立或正在重建，暂时无法检索。请稍后再试，或请管理员运行 kaoping reindex。"
+NO_UNITS = "目前没有分配给您的单位，暂无可检索的证据。"
+
+
+def search_index(request: Request):
+    """The index, or None while it has not been built yet."""
+    index = open_index_or_none(request)
+    try:
+        return index if index is not None and index.exists() else None
+    except Exception:
+        log.exception("index state unknown")
+        return None
+
+
+def scoped_units(session: Session, user: User, unit: str) -> list[str] | None:
+    """The units the index may return for this user; refuses an out-of-scope unit filter."""
+    allowed = visible_units(session, user)
+    if unit and allowed is not None and unit not in allowed:
+        raise Forbidden("您无权检索该单位的证据。")
+    return allowed
+
+
+@router.get("/search")
+def search(request: Request, q: str = "", unit: str = "", year: str = "", kind: str = "", indicator: str = "",
+           page: str = "", sort: str = "relevance", user: User = Depends(user_of), session: Session = Depends(db)):
+    allowed = scoped_units(session, user, unit)
+    filters = {"q": q.strip()[:500], "unit": unit, "year": parse_int(year) or "", "kind": kind,
+               "indicator": parse_int(indicator) or "", "sort": sort if sort in SORTS else "relevance"}
+    page_no = max(parse_int(page) or 1, 1)
+    result, notice, query_error = None, "", ""
+    if allowed == []:
+        notice = NO_UNITS
+    elif filters["q"] or any(filters[k] for k in ("unit", "year", "kind", "indicator")):
+        index = search_index(request)
+        if index is None:
+            notice = INDEX_UNAVAILABLE
+        else:
+            try:
+                result = index.search(filters["q"], allowed_units=allowed, unit=unit or None,
+                                      year=filters["year"] or None, kind=kind or None,
+                                      indicator=filters["indicator"] or None, page=page_no, per_page=PER_PAGE,
+                                      sort=filters["sort"])
+                query_error = result.query_error or ""
+                if allowed is not None:  # belt and braces: never show a hit outside the user's units
+                    result.hits = [h for h in result.hits if h.unit in allowed]
+            except Exception:
+                log.exception("search failed")
+                notice = INDEX_UNAVAILABLE
+    context = dict(filters=filters, result=result, notice=notice, query_error=query_error, page=page_no,
+                   sorts=SORTS, kinds=doc_kinds(), units=unit_names(session),
+                   indicators=indicator_names(filters["year"] or None), link=link_builder(filters))
+    if request.headers.get("hx-request") and request.headers.get("hx-target") == "search-results":
+        return render(request, "search/_results.html", **context)
+    return render(request, "search/index.html", **context)
+
+
+def unit_names(session: Session) -> dict[str, str]:
+    return {u.code: u.short_name for u in session.exec(select(Unit))}
+
+
+def link_builder(filters: dict):
+    """A function giving /search URLs that keep the current filters, changing some."""
+    def link(**changes) -> str:
+        params = {**filters, **changes}
+        return "/search?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
+    return link
+
+
+@router.get("/search/similar/{passage_id}")
+def similar(request: Request, passage_id: int, user: User = Depends(user_of), session: Session = Depends(db)):
+    passage = session.get(Passage, passage_id) if 0 < passage_id < MAX_ID else None
+    version = session.get(DocumentVersion, passage.version_id) if passage else None
+    try:
+        if version is None:
+            raise EvidenceAccessError("证据不存在或您无权查看。")
+        document = visible_document(session, user, version.document_id)
+    except EvidenceAccessError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    allowed = visible_units(session, user)
+    hits, notice = [], ""
+    index = search_index(request)
+    if index is None:
+        notice = INDEX_UNAVAILABLE
+    else:
+        try:
+            hits = index.more_like_this(passage_id, allowed_units=allowed, limit=10)
+        except Exception:
+            log.exception("more-like-this failed")
+            notice = INDEX_UNAVAILABLE
+    if allowed is not None:  # belt and braces: never show a hit outside the user's units
+        hits = [h for h in hits if h.unit in allowed]
+    return render(request, "search/similar.html", passage=passage, document=document, hits=hits, notice=notice,
+                  units=unit_names(session), kinds=doc_kinds())

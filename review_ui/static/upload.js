@@ -1,0 +1,123 @@
+// Evidence pages. Upload: drag and drop and one XHR per file so each file shows its own
+// progress; without JavaScript the form posts normally. Viewer: bring a deep-linked passage
+// into view (the server marks it with class "target"), also after htmx swaps.
+(function () {
+  "use strict";
+
+  function csrfToken(form) {
+    const field = form.querySelector("input[name=csrf_token]");
+    return field ? field.value : "";
+  }
+
+  function progressRow(list, file) {
+    const li = document.createElement("li");
+    const name = document.createElement("span");
+    name.textContent = file.name;  // textContent: a file name may contain markup
+    const bar = document.createElement("progress");
+    bar.max = 100; bar.value = 0;
+    const status = document.createElement("span");
+    status.textContent = "等待上传";
+    li.append(name, bar, status);
+    list.appendChild(li);
+    return { li, bar, status };
+  }
+
+  function sendOne(form, file, row) {
+    return new Promise((resolve) => {
+      const data = new FormData();
+      for (const field of form.querySelectorAll("input[name]:not([type=file]), select[name]")) {
+        data.append(field.name, field.value);
+      }
+      data.append("files", file, file.name);
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("X-CSRF-Token", csrfToken(form));
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.addEventListener("progress", (e) => {
+        if (e.lengthComputable) {
+          row.bar.value = Math.round((e.loaded / e.total) * 100);
+          row.status.textContent = "上传中 " + row.bar.value + "%";
+        }
+      });
+      xhr.addEventListener("load", () => {
+        let results = [];
+        try { results = JSON.parse(xhr.responseText).results || []; } catch (err) { results = []; }
+        const ids = results.filter((r) => r.document_id).map((r) => r.document_id);
+        const messages = results.flatMap((r) => (r.error ? [r.error] : []).concat(r.notices || []));
+        row.bar.value = 100;
+        if (xhr.status >= 400 && !results.length) {
+          messages.push(xhr.status === 403 ? "页面已过期，请刷新后重试。" : "上传失败（" + xhr.status + "）。");
+        }
+        row.status.textContent = messages.length ? messages.join(" ") : "已保存，正在处理";
+        row.li.className = ids.length ? "done" : "failed";
+        resolve(ids);
+      });
+      xhr.addEventListener("error", () => {
+        row.status.textContent = "网络错误，未上传。";
+        row.li.className = "failed";
+        resolve([]);
+      });
+      xhr.send(data);
+    });
+  }
+
+  function setUpUpload() {
+    const form = document.getElementById("upload-form");
+    if (!form || !window.XMLHttpRequest || !window.FormData) return;
+    const input = document.getElementById("file-input");
+    const zone = document.getElementById("dropzone");
+    const list = document.getElementById("upload-progress");
+    let queued = [];
+
+    function add(files) {
+      for (const f of files) queued.push(f);
+      list.replaceChildren();
+      for (const f of queued) progressRow(list, f).status.textContent = "待上传";
+    }
+    input.addEventListener("change", () => { queued = []; add(input.files); });
+    zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+    zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+    zone.addEventListener("drop", (e) => {
+      e.preventDefault();
+      zone.classList.remove("over");
+      add(e.dataTransfer.files);
+    });
+    form.addEventListener("submit", async (e) => {
+      if (!queued.length) return;  // nothing chosen: let the server say so
+      e.preventDefault();
+      const button = document.getElementById("upload-submit");
+      button.disabled = true;
+      list.replaceChildren();
+      const ids = [];
+      // One at a time: the server is small and a big batch should not starve other users.
+      for (const file of queued) {
+        ids.push(...await sendOne(form, file, progressRow(list, file)));
+      }
+      queued = [];
+      input.value = "";
+      button.disabled = false;
+      if (ids.length) {
+        // Keep the per-file messages on screen and swap in the live state table below them.
+        const url = "/evidence/upload?ids=" + ids.join(",");
+        history.replaceState(null, "", url);
+        if (window.htmx) {
+          htmx.ajax("GET", "/evidence/states?ids=" + ids.join(","), { target: "#upload-states", swap: "outerHTML" });
+        } else {
+          window.location.assign(url);
+        }
+      }
+    });
+  }
+
+  function revealTarget() {
+    const target = document.querySelector(".passage.target");
+    if (target) target.scrollIntoView({ block: "center" });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => { setUpUpload(); revealTarget(); });
+  document.addEventListener("htmx:afterSettle", (e) => {
+    if (e.detail && e.detail.target && e.detail.target.querySelector && e.detail.target.querySelector(".passage.target")) {
+      revealTarget();
+    }
+  });
+})();

@@ -1,0 +1,94 @@
+"""Office administration: user accounts and the audit log with its Excel-friendly CSV."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlmodel import Session, select
+
+from evidence.db import get_engine
+from evidence.models import AuditEvent, User
+
+
+@pytest.fixture
+def office(make_user, login):
+    make_user("office", "office")
+    return login("office")
+
+
+def test_office_adds_a_user_who_can_then_log_in(settings, office, login):
+    response = office.post("/admin/users", data={
+        "csrf_token": office.csrf, "username": "zj-staff", "display_name": "浙江填报员", "password": "secret-pass-1",
+        "role": "province", "unit": "ZJ"}, follow_redirects=True)
+    assert response.status_code == 200 and "用户已创建" in response.text and "浙江填报员" in response.text
+    with Session(get_engine(settings.database_url)) as session:
+        user = session.exec(select(User).where(User.username == "zj-staff")).one()
+        assert (user.role, user.unit_code) == ("province", "ZJ")
+        assert user.password_hash != "secret-pass-1"
+        assert session.exec(select(AuditEvent).where(AuditEvent.action == "user_add")).one().object_id == str(user.id)
+    assert "浙江填报员" in login("zj-staff", "secret-pass-1").get("/").text
+
+
+def test_invalid_user_is_refused_with_the_reason(settings, office):
+    response = office.post("/admin/users", data={
+        "csrf_token": office.csrf, "username": "nobody", "password": "secret-pass-1", "role": "province"})
+    assert response.status_code == 400 and "必须绑定一个单位" in response.text
+    with Session(get_engine(settings.database_url)) as session:
+        assert session.exec(select(User).where(User.username == "nobody")).first() is None
+
+
+def test_deactivated_user_cannot_log_in_until_reactivated(settings, office, make_user, login):
+    target = make_user("expert", "reviewer", home="SH")
+    url = f"/admin/users/{target.id}/active"
+    assert office.post(url, data={"csrf_token": office.csrf, "active": "0"}, follow_redirects=False).status_code == 303
+    with Session(get_engine(settings.database_url)) as session:
+        assert session.get(User, target.id).active is False
+    with pytest.raises(AssertionError):
+        login("expert")
+    office.post(url, data={"csrf_token": office.csrf, "active": "1"})
+    assert login("expert").get("/").status_code == 200
+
+
+def test_only_the_office_reaches_admin_pages(make_user, login):
+    make_user("js", "province", unit="JS")
+    make_user("expert", "reviewer")
+    for username in ("js", "expert"):
+        client = login(username)
+        for url in ("/admin/users", "/admin/audit", "/admin/audit.csv"):
+            response = client.get(url)
+            assert response.status_code == 403 and "无权" in response.text, (username, url)
+        refused = client.post("/admin/users", data={"csrf_token": client.csrf, "username": "x", "password": "12345678",
+                                                    "role": "office"})
+        assert refused.status_code == 403
+
+
+def test_audit_log_lists_and_filters_the_actions(settings, office, make_user, login, add_evidence):
+    make_user("js", "province", unit="JS")
+    js = login("js")
+    doc_id = add_evidence("JS", "通知.txt", "江苏省建设工匠学院，开展职业技能竞赛。")
+    js.post(f"/evidence/{doc_id}/withdraw", data={"csrf_token": js.csrf, "reason": "重复上传"})
+    page = office.get("/admin/audit").text
+    assert "上传证据" in page and "撤回证据" in page and "登录" in page
+    assert "重复上传" in page
+    only = office.get("/admin/audit", params={"action": "withdraw"}).text
+    assert "撤回证据" in only and "上传证据</td>" not in only
+    by_user = office.get("/admin/audit", params={"user": "js", "action": "login"}).text
+    assert "<td>js</td>" in by_user and "<td>office</td>" not in by_user
+
+
+def test_audit_csv_has_a_bom_and_neutralises_formulas(settings, office, make_user, login, add_evidence):
+    make_user("=1+1", "province", unit="JS")  # a cell Excel would otherwise evaluate
+    js = login("=1+1")
+    doc_id = add_evidence("JS", "通知.txt", "江苏省建设工匠学院，开展职业技能竞赛。")
+    js.post(f"/evidence/{doc_id}/withdraw", data={"csrf_token": js.csrf, "reason": "重复上传"})
+    response = office.get("/admin/audit.csv")
+    assert response.status_code == 200
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["编号", "时间（UTC）", "用户", "操作"]
+    actions = [r[3] for r in rows[1:]]
+    assert "撤回证据" in actions and "登录" in actions
+    withdraw = next(r for r in rows[1:] if r[4] == "withdraw")
+    assert withdraw[2] == "'=1+1" and "重复上传" in withdraw[7]
