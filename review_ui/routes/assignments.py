@@ -1,0 +1,232 @@
+"""Assignments and conflicts: the office assigns by hand or spreads evenly (preview, then apply);
+reviewers declare their own conflicts, the office pins conflicts a reviewer cannot lift."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlmodel import Session, select
+
+from evidence import assign as A
+from evidence.models import Assignment, Conflict, Unit, User
+from evidence.ratings import system_for_year
+
+from ..security import Forbidden, require_role
+from ..web import db, render, user_of
+from .scoring import default_year, to_int
+
+router = APIRouter()
+
+
+def parse_numbers(raw: str) -> list[int]:
+    """'1,2,5-9' (also 、，and spaces) → [1, 2, 5, 6, 7, 8, 9]; anything else is ignored."""
+    numbers: set[int] = set()
+    for part in raw.replace("，", ",").replace("、", ",").replace(" ", ",").split(","):
+        part = part.strip()
+        if "-" in part:
+            lo, _, hi = part.partition("-")
+            if lo.isdigit() and hi.isdigit() and int(lo) <= int(hi) <= int(lo) + 200:
+                numbers.update(range(int(lo), int(hi) + 1))
+        elif part.isdigit():
+            numbers.add(int(part))
+    return sorted(numbers)
+
+
+def compress(numbers: list[int]) -> str:
+    """[1, 2, 3, 7] → '1–3、7' for compact tables."""
+    out, run = [], []
+    for n in sorted(numbers):
+        if run and n == run[-1] + 1:
+            run.append(n)
+            continue
+        if run:
+            out.append(f"{run[0]}–{run[-1]}" if len(run) > 2 else "、".join(map(str, run)))
+        run = [n]
+    if run:
+        out.append(f"{run[0]}–{run[-1]}" if len(run) > 2 else "、".join(map(str, run)))
+    return "、".join(out)
+
+
+def rated_numbers(year: int) -> list[int]:
+    return [i.no for i in system_for_year(year).rated_indicators()]
+
+
+def page_context(session: Session, year: int) -> dict:
+    reviewers = list(session.exec(select(User).where(User.role == "reviewer").order_by(User.username)))
+    units = list(session.exec(select(Unit).order_by(Unit.code)))
+    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    load: Counter = Counter()
+    for a in A.assignments_of(session, year):
+        groups[(a.reviewer_id, a.unit_code)].append(a.indicator_no)
+        load[a.reviewer_id] += 1
+    by_id = {u.id: u for u in reviewers}
+    rows = [{"reviewer": by_id.get(r), "reviewer_id": r, "unit": u, "count": len(nos), "numbers": compress(nos)}
+            for (r, u), nos in sorted(groups.items(), key=lambda kv: (by_id[kv[0][0]].username if kv[0][0] in by_id
+                                                                       else "", kv[0][1]))]
+    conflicts = [{"conflict": c, "reviewer": by_id.get(c.user_id)} for c in A.conflicts_of(session)
+                 if c.user_id in by_id]
+    return {"year": year, "reviewers": reviewers, "units": units, "rows": rows, "load": load,
+            "conflicts": conflicts, "kinds": A.CONFLICT_KINDS, "rated": rated_numbers(year),
+            "default_per_item": A.DEFAULT_PER_ITEM, "default_cap": A.DEFAULT_CAP, "plan": None, "message": "",
+            "error": "", "spread_form": {}}
+
+
+def show(request: Request, session: Session, year: int, status_code: int = 200, **extra):
+    context = page_context(session, year)
+    context.update(extra)
+    return render(request, "assignments/index.html", status_code=status_code, **context)
+
+
+@router.get("/admin/assignments")
+def assignments_page(request: Request, year: str = "", done: str = "", user: User = Depends(user_of),
+                     session: Session = Depends(db)):
+    require_role(user, "office")
+    year_no = to_int(year) or default_year(session)
+    return show(request, session, year_no, message={"hand": "已分配。", "spread": "已按预览结果完成分配。",
+                                                     "removed": "已取消分配。", "conflict": "已登记回避。",
+                                                     "lifted": "已撤销回避。"}.get(done, ""))
+
+
+@router.post("/admin/assignments")
+def assign_by_hand(request: Request, year: str = Form(""), reviewer_id: str = Form(""), unit: str = Form(""),
+                   indicators: str = Form(""), user: User = Depends(user_of), session: Session = Depends(db)):
+    require_role(user, "office")
+    year_no = to_int(year) or default_year(session)
+    reviewer = session.get(User, to_int(reviewer_id) or 0)
+    try:
+        if reviewer is None:
+            raise A.AssignError("请选择评审专家。")
+        rated = set(rated_numbers(year_no))
+        numbers = parse_numbers(indicators) if indicators.strip() else sorted(rated)
+        A.assign(session, user, year_no, reviewer, unit, numbers, rated)
+        session.commit()
+    except A.AssignError as exc:
+        session.rollback()
+        return show(request, session, year_no, status_code=400, error=str(exc))
+    return RedirectResponse(f"/admin/assignments?year={year_no}&done=hand", status_code=303)
+
+
+def _spread_inputs(session: Session, year: str, units: list[str], indicators: str, per_item: str, cap: str):
+    year_no = to_int(year) or default_year(session)
+    known = {u.code for u in session.exec(select(Unit))}
+    chosen = sorted(set(units) & known)
+    rated = rated_numbers(year_no)
+    numbers = [n for n in parse_numbers(indicators) if n in set(rated)] if indicators.strip() else rated
+    form = {"units": chosen, "indicators": indicators, "per_item": to_int(per_item) or A.DEFAULT_PER_ITEM,
+            "cap": to_int(cap) or A.DEFAULT_CAP}
+    return year_no, chosen, numbers, form
+
+
+@router.post("/admin/assignments/preview")
+def preview_spread(request: Request, year: str = Form(""), units: list[str] = Form(default=[]),
+                   indicators: str = Form(""), per_item: str = Form(""), cap: str = Form(""),
+                   user: User = Depends(user_of), session: Session = Depends(db)):
+    require_role(user, "office")
+    year_no, chosen, numbers, form = _spread_inputs(session, year, units, indicators, per_item, cap)
+    try:
+        if not chosen:
+            raise A.AssignError("请至少选择一个单位。")
+        plan = A.plan_for_year(session, year_no, chosen, numbers, form["per_item"], form["cap"])
+    except A.AssignError as exc:
+        return show(request, session, year_no, status_code=400, error=str(exc), spread_form=form)
+    return show(request, session, year_no, plan=plan_view(session, plan), spread_form=form)
+
+
+def plan_view(session: Session, plan: A.Plan) -> dict:
+    users = {u.id: u for u in session.exec(select(User).where(User.role == "reviewer"))}
+    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for r, unit, no in plan.rows:
+        groups[(r, unit)].append(no)
+    return {"plan": plan, "fingerprint": plan.fingerprint, "users": users,
+            "groups": [{"reviewer": users.get(r), "unit": u, "count": len(nos), "numbers": compress(nos)}
+                       for (r, u), nos in sorted(groups.items())],
+            "unfilled": plan.unfilled, "load": sorted(plan.load.items(), key=lambda kv: -kv[1])}
+
+
+@router.post("/admin/assignments/apply")
+def apply_spread(request: Request, year: str = Form(""), units: list[str] = Form(default=[]),
+                 indicators: str = Form(""), per_item: str = Form(""), cap: str = Form(""),
+                 fingerprint: str = Form(""), user: User = Depends(user_of), session: Session = Depends(db)):
+    require_role(user, "office")
+    year_no, chosen, numbers, form = _spread_inputs(session, year, units, indicators, per_item, cap)
+    try:
+        plan = A.plan_for_year(session, year_no, chosen, numbers, form["per_item"], form["cap"])
+        A.apply_plan(session, user, plan, fingerprint)
+        session.commit()
+    except A.AssignError as exc:
+        session.rollback()
+        return show(request, session, year_no, status_code=409, error=str(exc), spread_form=form)
+    return RedirectResponse(f"/admin/assignments?year={year_no}&done=spread", status_code=303)
+
+
+@router.post("/admin/assignments/remove")
+def remove(request: Request, year: str = Form(""), reviewer_id: str = Form(""), unit: str = Form(""),
+           user: User = Depends(user_of), session: Session = Depends(db)):
+    require_role(user, "office")
+    year_no = to_int(year) or default_year(session)
+    rows = session.exec(select(Assignment).where(Assignment.year == year_no,
+                                                 Assignment.reviewer_id == (to_int(reviewer_id) or 0),
+                                                 Assignment.unit_code == unit)).all()
+    for a in rows:
+        A.unassign(session, user, a)
+    session.commit()
+    return RedirectResponse(f"/admin/assignments?year={year_no}&done=removed", status_code=303)
+
+
+# ── conflicts ───────────────────────────────────────────────────────────────
+
+@router.post("/admin/conflicts")
+def pin_conflict(request: Request, year: str = Form(""), reviewer_id: str = Form(""), unit: str = Form(""),
+                 reason: str = Form(""), user: User = Depends(user_of), session: Session = Depends(db)):
+    require_role(user, "office")
+    year_no = to_int(year) or default_year(session)
+    reviewer = session.get(User, to_int(reviewer_id) or 0)
+    try:
+        if reviewer is None:
+            raise A.AssignError("请选择评审专家。")
+        A.declare_conflict(session, user, reviewer, unit, reason)
+        session.commit()
+    except A.AssignError as exc:
+        session.rollback()
+        return show(request, session, year_no, status_code=400, error=str(exc))
+    return RedirectResponse(f"/admin/assignments?year={year_no}&done=conflict", status_code=303)
+
+
+@router.get("/conflicts")
+def my_conflicts(request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
+    require_role(user, "reviewer", "office")
+    if user.role == "office":
+        return RedirectResponse("/admin/assignments#conflicts", status_code=303)
+    return render(request, "assignments/conflicts.html", conflicts=A.conflicts_of(session, user.id),
+                  units=session.exec(select(Unit).order_by(Unit.code)).all(), kinds=A.CONFLICT_KINDS, error="")
+
+
+@router.post("/conflicts")
+def declare(request: Request, unit: str = Form(""), reason: str = Form(""), user: User = Depends(user_of),
+            session: Session = Depends(db)):
+    require_role(user, "reviewer")
+    try:
+        A.declare_conflict(session, user, user, unit, reason)
+        session.commit()
+    except A.AssignError as exc:
+        session.rollback()
+        return render(request, "assignments/conflicts.html", status_code=400, error=str(exc),
+                      conflicts=A.conflicts_of(session, user.id),
+                      units=session.exec(select(Unit).order_by(Unit.code)).all(), kinds=A.CONFLICT_KINDS)
+    return RedirectResponse("/conflicts", status_code=303)
+
+
+@router.post("/conflicts/{conflict_id}/lift")
+def lift(request: Request, conflict_id: int, user: User = Depends(user_of), session: Session = Depends(db)):
+    require_role(user, "reviewer", "office")
+    conflict = session.get(Conflict, conflict_id)
+    if conflict is None or (user.role == "reviewer" and conflict.user_id != user.id):
+        raise Forbidden("回避记录不存在或您无权撤销。")
+    try:
+        A.lift_conflict(session, user, conflict)
+        session.commit()
+    except A.AssignError as exc:
+        raise Forbidden(str(exc)) from None
+    return RedirectResponse("/conflicts" if user.role == "reviewer" else "/admin/assignments?done=lifted",
+                            status_code=303)

@@ -1,0 +1,293 @@
+"""Scoring: a reviewer's list of items and the screen that rates one item against its rubric.
+
+The rules live in evidence.ratings; this module only turns HTTP into calls and
+refusals into Chinese messages. Reviewers rate independently; the office uses
+the same screen to record the panel's consensus.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.exceptions import HTTPException
+from fastapi.responses import RedirectResponse
+from sqlmodel import Session, select
+
+from evidence import ratings as R
+from evidence.accounts import conflicted_units
+from evidence.links import links_of
+from evidence.models import Assignment, Document, Passage, Round, Unit, User
+from evidence.tags import DECISIONS, EvidenceAccessError, decide
+from ingest import pipeline
+
+from ..security import Forbidden
+from ..web import db, render, settings_of, user_of
+
+log = logging.getLogger("kaoping.web.scoring")
+router = APIRouter()
+
+SEARCH_PER_PAGE = 20
+
+
+# ── helpers ─────────────────────────────────────────────────────────────────
+
+def default_year(session: Session) -> int:
+    latest = session.exec(select(Round.year).order_by(Round.year.desc())).first()
+    return latest or date.today().year - 1
+
+
+def to_int(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def ensure_scorer(user: User) -> None:
+    if user.role not in ("reviewer", "office"):
+        raise Forbidden("只有评审专家和协调小组办公室可以使用评分功能。")
+
+
+def item_or_refuse(session: Session, user: User, year: int, unit: str, indicator_no: int):
+    """The indicator, after the permission check; 403 for someone else's item, 404 for an unrated indicator."""
+    ensure_scorer(user)
+    try:
+        R.ensure_can_view(session, user, year, unit, indicator_no)
+    except R.RatingAccessError as exc:
+        raise Forbidden(str(exc)) from None
+    if session.get(Unit, unit) is None:
+        raise HTTPException(status_code=404, detail="未知单位。")
+    try:
+        return R.rated_indicator(year, indicator_no)
+    except R.RatingError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+
+
+def list_rows(session: Session, user: User, year: int, unit: str = "", level1: int | None = None,
+              status: str = "") -> list[dict]:
+    """The items this user works on for the year, with the status they may know."""
+    system = R.system_for_year(year)
+    rated = {i.no: i for i in system.rated_indicators()}
+    if user.role == "reviewer":
+        blocked = conflicted_units(session, user) | ({user.home_unit_code} if user.home_unit_code else set())
+        items = {it for it in R.assigned_items(session, year, user.id) if it[0] not in blocked}
+    elif unit:
+        items = {(unit, no) for no in rated}
+    else:
+        items = R.assigned_items(session, year) | set(R.ratings_by_item(session, year))
+    by_item = R.ratings_by_item(session, year, sorted({u for u, _ in items}))
+    units = {u.code: u for u in session.exec(select(Unit))}
+    rows = []
+    for unit_code, no in sorted(items, key=lambda it: (it[0], it[1])):
+        indicator = rated.get(no)
+        if indicator is None or (unit and unit_code != unit) or (level1 and indicator.level1_no != level1):
+            continue
+        state = R.item_status(by_item.get((unit_code, no), []), user)
+        if status and state != status:
+            continue
+        rows.append({"unit": units.get(unit_code), "unit_code": unit_code, "indicator": indicator,
+                     "status": state, "label": R.STATUS_LABELS[state]})
+    return rows
+
+
+def screen_context(session: Session, user: User, year: int, unit: str, indicator, form: dict | None = None) -> dict:
+    view = R.item_view(session, user, year, unit, indicator.no)
+    own = view.own
+    own_links = links_of(session, "rating", own.id) if own else []
+    candidates = R.candidate_passages(session, year, unit, indicator.no)
+    linked_keys = {f"{link.passage_id}:{link.start}:{link.end}" for link in own_links}
+    reviewers = {u.id: u for u in session.exec(select(User).where(User.role.in_(("reviewer", "office"))))}
+    others = [{"rating": r, "reviewer": reviewers.get(r.reviewer_id),
+               "links": links_of(session, "rating", r.id)} for r in view.others]
+    consensus = ({"rating": view.consensus, "reviewer": reviewers.get(view.consensus.reviewer_id),
+                  "links": links_of(session, "rating", view.consensus.id)} if view.consensus else None)
+    form = form or {
+        "level": own.level_value if own else None, "rationale": own.rationale if own else "",
+        "links": sorted(linked_keys), "base_revision": own.revision if own else 0}
+    return {
+        "panel": panel_status(session, year, unit, indicator.no) if user.role == "office" else [],
+        "extra_links": extra_links(session, own_links, candidates, form["links"]),
+        "year": year, "unit": session.get(Unit, unit), "indicator": indicator, "view": view, "own": own,
+        "own_links": own_links, "candidates": candidates, "others": others, "consensus": consensus,
+        "form": form, "checked": set(form["links"]), "history": R.history(session, own) if own else [],
+        "source_labels": R.SOURCE_LABELS, "status_labels": R.STATUS_LABELS, "threshold": R.DISAGREEMENT_SPREAD,
+        "is_office": user.role == "office", "passage_key": passage_key, "users": reviewers,
+    }
+
+
+def panel_status(session: Session, year: int, unit: str, indicator_no: int) -> list[dict]:
+    """For the office: each assigned reviewer and how far they are, so it knows whom to wait for."""
+    ratings = {r.reviewer_id: r for r in R.item_ratings(session, year, unit, indicator_no) if r.kind == "independent"}
+    assigned = session.exec(select(User).join(Assignment, Assignment.reviewer_id == User.id).where(
+        Assignment.year == year, Assignment.unit_code == unit, Assignment.indicator_no == indicator_no)
+        .order_by(User.username)).all()
+    return [{"reviewer": u, "state": ("submitted" if ratings[u.id].status == "submitted" else "draft")
+             if u.id in ratings else "todo"} for u in assigned]
+
+
+def extra_links(session: Session, own_links: list, candidates: list, wanted: list[str]) -> list[dict]:
+    """Links shown inside the form: the rating's links and the requested ones not already listed as candidates."""
+    shown = {passage_key(c.passage) for c in candidates}
+    rows = []
+    for link in own_links:
+        key = f"{link.passage_id}:{link.start}:{link.end}"
+        if key not in shown:
+            shown.add(key)
+            rows.append({"key": key, "page": link.page_no, "quote": link.quote, "status": link.status})
+    for key in wanted:
+        if key in shown:
+            continue
+        try:
+            pid, start, end = R.parse_link_spec(key)
+        except R.RatingError:
+            continue
+        passage = session.get(Passage, pid)
+        if passage is None:
+            continue
+        start, end = (passage.start, passage.end) if start is None else (start, end)
+        offset = start - passage.start
+        shown.add(key)
+        rows.append({"key": key, "page": passage.page_no, "quote": passage.text[offset:offset + end - start],
+                     "status": "ok"})
+    return rows
+
+
+def _is_item_passage(session: Session, year: int, unit: str, spec: str) -> bool:
+    try:
+        R.item_passage(session, year, unit, R.parse_link_spec(spec)[0])
+        return True
+    except (R.RatingError, R.RatingAccessError):
+        return False
+
+
+def passage_key(passage: Passage) -> str:
+    return f"{passage.id}:{passage.start}:{passage.end}"
+
+
+# ── pages ───────────────────────────────────────────────────────────────────
+
+@router.get("/scoring")
+def scoring_list(request: Request, year: str = "", unit: str = "", level1: str = "", status: str = "",
+                 user: User = Depends(user_of), session: Session = Depends(db)):
+    ensure_scorer(user)
+    year_no = to_int(year) or default_year(session)
+    if unit and user.role == "reviewer" and unit in conflicted_units(session, user):
+        raise Forbidden("您与该单位存在回避关系。")
+    rows = list_rows(session, user, year_no, unit, to_int(level1), status if status in R.STATUS_LABELS else "")
+    system = R.system_for_year(year_no)
+    return render(request, "scoring/list.html", rows=rows, year=year_no, level1s=system.level1,
+                  units=session.exec(select(Unit).order_by(Unit.code)).all() if user.role == "office" else [],
+                  filters={"unit": unit, "level1": to_int(level1) or "", "status": status},
+                  status_labels=R.STATUS_LABELS)
+
+
+@router.get("/scoring/{year}/{unit}/{indicator_no}")
+def scoring_screen(request: Request, year: int, unit: str, indicator_no: int, saved: str = "",
+                   user: User = Depends(user_of), session: Session = Depends(db)):
+    indicator = item_or_refuse(session, user, year, unit, indicator_no)
+    notice = {"draft": "草稿已保存。", "submitted": "评分已提交。"}.get(saved, "")
+    return render(request, "scoring/screen.html", notice=notice, error="",
+                  **screen_context(session, user, year, unit, indicator))
+
+
+def _store(request: Request, session: Session, user: User, year: int, unit: str, indicator_no: int, *,
+           level: str, rationale: str, link: list[str], base_revision: str, submit: bool):
+    indicator = item_or_refuse(session, user, year, unit, indicator_no)
+    form = {"level": to_int(level), "rationale": rationale, "links": link, "base_revision": to_int(base_revision) or 0}
+    if level and form["level"] is None:
+        error, status = "档次必须是评分标准中的数字。", 400
+    else:
+        try:
+            R.save_rating(session, user, year, unit, indicator_no, level_value=form["level"], rationale=rationale,
+                          link_specs=link, base_revision=form["base_revision"], submit=submit)
+            session.commit()
+            saved = "submitted" if submit else "draft"
+            return RedirectResponse(f"/scoring/{year}/{unit}/{indicator_no}?saved={saved}", status_code=303)
+        except R.StaleRevision as exc:
+            session.rollback()
+            error, status = str(exc), 409
+        except R.ForeignEvidence as exc:  # refused, but the reviewer keeps what they typed
+            session.rollback()
+            form["links"] = [k for k in link if _is_item_passage(session, year, unit, k)]
+            error, status = str(exc), 403
+        except R.RatingAccessError as exc:
+            session.rollback()
+            raise Forbidden(str(exc)) from None
+        except R.RatingError as exc:
+            session.rollback()
+            error, status = str(exc), 400
+    # Re-show what the reviewer typed so a refusal never loses their rationale.
+    context = screen_context(session, user, year, unit, indicator, form=form)
+    if status == 409:
+        # The stale form is kept for copying, but the next attempt must start from the stored revision.
+        context["form"]["base_revision"] = context["own"].revision if context["own"] else 0
+        context["stale"] = True
+    return render(request, "scoring/screen.html", status_code=status, notice="", error=error, **context)
+
+
+@router.post("/scoring/{year}/{unit}/{indicator_no}/save")
+def save(request: Request, year: int, unit: str, indicator_no: int, level: str = Form(""),
+         rationale: str = Form(""), link: list[str] = Form(default=[]), base_revision: str = Form("0"),
+         user: User = Depends(user_of), session: Session = Depends(db)):
+    return _store(request, session, user, year, unit, indicator_no, level=level, rationale=rationale, link=link,
+                  base_revision=base_revision, submit=False)
+
+
+@router.post("/scoring/{year}/{unit}/{indicator_no}/submit")
+def submit(request: Request, year: int, unit: str, indicator_no: int, level: str = Form(""),
+           rationale: str = Form(""), link: list[str] = Form(default=[]), base_revision: str = Form("0"),
+           user: User = Depends(user_of), session: Session = Depends(db)):
+    return _store(request, session, user, year, unit, indicator_no, level=level, rationale=rationale, link=link,
+                  base_revision=base_revision, submit=True)
+
+
+@router.get("/scoring/{year}/{unit}/{indicator_no}/search")
+def search_in_item(request: Request, year: int, unit: str, indicator_no: int, q: str = "",
+                   user: User = Depends(user_of), session: Session = Depends(db)):
+    """Passages of this unit and year only: the index filters, so other units never appear."""
+    item_or_refuse(session, user, year, unit, indicator_no)
+    q = q.strip()[:200]
+    hits, error = [], ""
+    if q:
+        try:
+            result = pipeline.open_index(settings_of(request)).search(
+                q, allowed_units=[unit], unit=unit, year=year, per_page=SEARCH_PER_PAGE)
+            error = result.query_error or ""
+            hits = [h for h in result.hits if h.unit == unit and str(h.year) == str(year)]
+        except Exception:
+            log.exception("in-screen search failed")
+            error = "检索索引暂时不可用，请从左侧建议段落中选择，或稍后再试。"
+    passages = {p.id: p for p in session.exec(select(Passage).where(
+        Passage.id.in_([int(h.passage_id) for h in hits if str(h.passage_id).isdigit()])))} if hits else {}
+    rows = [{"hit": h, "passage": passages.get(int(h.passage_id))} for h in hits
+            if str(h.passage_id).isdigit() and int(h.passage_id) in passages]
+    return render(request, "scoring/_search.html", rows=rows, q=q, error=error, passage_key=passage_key)
+
+
+@router.post("/scoring/{year}/{unit}/{indicator_no}/tags")
+def tag_decision(request: Request, year: int, unit: str, indicator_no: int, passage_id: int = Form(...),
+                 decision: str = Form(...), user: User = Depends(user_of), session: Session = Depends(db)):
+    """Confirm or reject the indicator tag of one passage in place, and keep the index in step."""
+    item_or_refuse(session, user, year, unit, indicator_no)
+    if decision not in DECISIONS:
+        raise HTTPException(status_code=400, detail="未知操作。")
+    try:
+        passage = R.item_passage(session, year, unit, passage_id)
+        document = session.exec(select(Document).where(Document.current_version_id == passage.version_id)).one()
+        decide(session, user, document.id, indicator_no, decision, passage_id=passage.id)
+    except (R.RatingAccessError, EvidenceAccessError) as exc:
+        raise Forbidden(str(exc)) from None
+    session.commit()
+    try:
+        settings = settings_of(request)
+        pipeline.update_index(settings, pipeline.open_index(settings), document.current_version_id)
+    except Exception:  # the decision is saved; the index catches up at the next rebuild
+        log.exception("index update after tag decision failed for document %s", document.id)
+    if not request.headers.get("hx-request"):
+        return RedirectResponse(f"/scoring/{year}/{unit}/{indicator_no}#c-{passage.id}", status_code=303)
+    candidate = next((c for c in R.candidate_passages(session, year, unit, indicator_no)
+                      if c.passage.id == passage.id), None)
+    return render(request, "scoring/_tagstate.html", passage_id=passage.id,
+                  decision=candidate.decision if candidate else decision,
+                  action=f"/scoring/{year}/{unit}/{indicator_no}/tags")

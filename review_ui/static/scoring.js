@@ -1,0 +1,57 @@
+// Quote part of a passage: select text inside a passage and press the button that appears.
+// Offsets are Unicode code points into the document version's text, as the server counts them.
+(function () {
+  let button = null;
+
+  function codePoints(text) { return Array.from(text).length; }
+
+  function selectionInPassage() {
+    const sel = window.getSelection();
+    if (!sel || sel.isCollapsed || sel.rangeCount === 0) return null;
+    const range = sel.getRangeAt(0);
+    const box = range.commonAncestorContainer.nodeType === 1
+      ? range.commonAncestorContainer : range.commonAncestorContainer.parentElement;
+    const el = box && box.closest(".passage-text");
+    if (!el) return null;
+    const before = document.createRange();
+    before.selectNodeContents(el);
+    before.setEnd(range.startContainer, range.startOffset);
+    const start = Number(el.dataset.start) + codePoints(before.toString());
+    const quote = range.toString();
+    const end = start + codePoints(quote);
+    if (end <= start) return null;
+    return { el, start, end, quote, rect: range.getBoundingClientRect() };
+  }
+
+  function addLink(found) {
+    const list = document.getElementById("extra-links");
+    if (!list) return;
+    const key = found.el.dataset.passageId + ":" + found.start + ":" + found.end;
+    if (list.querySelector('input[value="' + key + '"]')) return;
+    const li = document.createElement("li");
+    const label = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox"; box.name = "link"; box.value = key; box.checked = true;
+    label.appendChild(box);
+    label.appendChild(document.createTextNode(" 所选文字：“" + found.quote.slice(0, 120) + "”"));
+    li.appendChild(label);
+    list.appendChild(li);
+  }
+
+  function hide() { if (button) { button.remove(); button = null; } }
+
+  document.addEventListener("mouseup", (event) => {
+    if (event.target === button) return;
+    hide();
+    const found = selectionInPassage();
+    if (!found) return;
+    button = document.createElement("button");
+    button.type = "button";
+    button.className = "quote-button small";
+    button.textContent = "引用所选文字";
+    button.style.left = (window.scrollX + found.rect.left) + "px";
+    button.style.top = (window.scrollY + found.rect.bottom + 4) + "px";
+    button.addEventListener("click", () => { addLink(found); hide(); window.getSelection().removeAllRanges(); });
+    document.body.appendChild(button);
+  });
+})();
