@@ -40,6 +40,24 @@ def user_of(request: Request, session: Session = Depends(db)) -> User:
     return user
 
 
+def editable_collections(request: Request) -> list:
+    """Collections this user may add passages to (for the add-to-collection control), once per request."""
+    user = getattr(request.state, "user", None)
+    if user is None or user.role not in ("office", "reviewer"):
+        return []
+    if not hasattr(request.state, "collections"):
+        from sqlmodel import select
+
+        from evidence.models import Collection
+        with Session(get_engine(settings_of(request).database_url)) as session:
+            request.state.collections = list(session.exec(
+                select(Collection).order_by(Collection.updated_at.desc()).limit(30)))
+    return request.state.collections
+
+
+templates.env.globals["editable_collections"] = editable_collections
+
+
 def render(request: Request, name: str, status_code: int = 200, **context):
     context.setdefault("user", getattr(request.state, "user", None))
     return templates.TemplateResponse(request, name, context, status_code=status_code)
