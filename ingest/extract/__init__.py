@@ -1,0 +1,141 @@
+"""Extraction: any evidence file → clean page texts, one canonical text, official metadata.
+
+    extract_file(path)            in this process
+    extract_file_sandboxed(path)  in a child process with memory and wall-time limits
+    expand_archive(path, limits)  ZIP upload → members (each then extracted on its own)
+    split_passages(extraction)    paragraphs/chunks with exact offsets into extraction.text
+
+Stages: size check → sniff real type from bytes → format reader (raw page texts,
+OCR for pages without a text layer) → clean (ingest.clean) → metadata
+(ingest.metadata). Every failure is an ExtractionError with a Chinese `reason`.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ingest.clean import clean_pages
+from ingest.extract.archive import ArchiveMember, expand_archive, is_archive
+from ingest.extract.detect import sniff
+from ingest.extract.types import FORMATS, Extraction, ExtractionError, Limits, PageText, RawDocument
+from ingest.metadata import DOC_KINDS, Metadata, read_metadata
+from ingest.passages import PassageSpan, split_passages
+
+__all__ = ["extract_file", "extract_file_sandboxed", "Extraction", "PageText", "Metadata", "Limits",
+           "ExtractionError", "ArchiveMember", "expand_archive", "is_archive", "split_passages",
+           "PassageSpan", "DOC_KINDS", "FORMATS", "detect_format", "build_extraction"]
+
+_EXT_FORMAT = {"pdf": "pdf", "docx": "docx", "doc": "doc", "wps": "wps", "rtf": "rtf", "odt": "odt",
+               "xlsx": "xlsx", "html": "html", "htm": "html", "shtml": "html", "txt": "txt",
+               "ofd": "ofd", "png": "image",
+               "jpg": "image", "jpeg": "image", "tif": "image", "tiff": "image", "bmp": "image", "gif": "image"}
+_LABELS = {"pdf": "PDF", "docx": "Word", "doc": "Word", "wps": "WPS", "rtf": "RTF", "odt": "ODT", "xlsx": "Excel",
+           "html": "HTML",
+           "txt": "文本", "ofd": "OFD", "image": "图片"}
+
+
+def detect_format(path: Path, filename: str | None = None) -> str:
+    """The real format, or an ExtractionError explaining why there is none."""
+    kind = sniff(path, filename)
+    if kind in FORMATS:
+        return kind
+    if kind == "empty":
+        raise ExtractionError("empty", "文件为空（0 字节）。")
+    if kind == "zip":
+        raise ExtractionError("archive", "这是一个 ZIP 压缩包，请展开后逐个处理其中的文件。")
+    if kind == "corrupt_zip":
+        raise ExtractionError("corrupt", "文件已损坏（ZIP 结构无法读取）。")
+    if kind == "encrypted_office":
+        raise ExtractionError("encrypted", "文件已加密（需要密码），无法读取。请上传未加密的版本。")
+    if kind == "unknown:xls":
+        raise ExtractionError("unsupported", "暂不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 PDF 后上传。")
+    if kind in ("unknown:PowerPoint", "unknown:OpenDocument 表格/演示"):
+        raise ExtractionError("unsupported", f"暂不支持 {kind.split(':', 1)[1]} 文件，请另存为 PDF 后上传。")
+    if kind.startswith("unknown:") and kind != "unknown:binary":
+        raise ExtractionError("unsupported", f"暂不支持 {kind.split(':', 1)[1]} 格式的压缩包，请改用 ZIP 格式。")
+    raise ExtractionError("unsupported", "无法识别的文件格式。支持 PDF、Word（DOCX/DOC/WPS/RTF/ODT）、Excel（XLSX）、OFD、网页、文本和图片。")
+
+
+def _read(fmt: str, path: Path, limits: Limits, deadline: float | None) -> RawDocument:
+    if fmt == "pdf":
+        from ingest.extract.pdf import read_pdf
+        return read_pdf(path, limits, deadline)
+    if fmt == "docx":
+        from ingest.extract.docx import read_docx
+        return read_docx(path, limits)
+    if fmt == "xlsx":
+        from ingest.extract.xlsx import read_xlsx
+        return read_xlsx(path, limits)
+    if fmt in ("doc", "wps", "rtf", "odt"):
+        from ingest.extract.office import read_office
+        return read_office(path, limits, fmt)
+    if fmt == "html":
+        from ingest.extract.html import read_html
+        return read_html(path, limits)
+    if fmt == "txt":
+        from ingest.extract.text import read_text
+        return read_text(path, limits)
+    if fmt == "ofd":
+        from ingest.extract.ofd import read_ofd
+        return read_ofd(path, limits)
+    if fmt == "image":
+        from ingest.extract.image import read_image
+        return read_image(path, limits)
+    raise ExtractionError("unsupported", f"不支持的格式：{fmt}")
+
+
+def build_extraction(raw: RawDocument) -> Extraction:
+    """Clean the raw pages and assemble the canonical text with its page offsets."""
+    cleaned = clean_pages(raw.pages, layout_lines=raw.layout_lines)
+    ocr = set(raw.ocr_pages)
+    pages = [PageText(no=i + 1, text=t, ocr=(i + 1) in ocr) for i, t in enumerate(cleaned)]
+    starts, pos = [], 0
+    for page in pages:
+        starts.append(pos)
+        pos += len(page.text) + 2
+    text = "\n\n".join(p.text for p in pages)
+    metadata = read_metadata(text, pages, hints=raw.hints)
+    return Extraction(format=raw.format, pages=pages, text=text, page_starts=starts, metadata=metadata,
+                      ocr_pages=sorted(ocr), needs_ocr=raw.needs_ocr, warnings=list(raw.warnings))
+
+
+def extract_file(path: Path, *, filename: str | None = None, limits: Limits | None = None) -> Extraction:
+    limits = limits or Limits()
+    path = Path(path)
+    started = time.monotonic()
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ExtractionError("missing", f"找不到文件或无法读取：{filename or path.name}") from exc
+    if size == 0:
+        raise ExtractionError("empty", "文件为空（0 字节）。")
+    if size > limits.max_bytes:
+        raise ExtractionError("too_large", f"文件大小 {size / 1048576:.1f} MB，超过上限 {limits.max_bytes / 1048576:.0f} MB。")
+    fmt = detect_format(path, filename)
+    warnings = []
+    ext = Path(filename or path.name).suffix.lower().lstrip(".")
+    claimed = _EXT_FORMAT.get(ext)
+    same_family = {claimed, fmt} <= {"doc", "wps", "docx"}
+    if claimed and claimed != fmt and not same_family:
+        warnings.append(f"文件扩展名为 .{ext}，但内容实际是 {_LABELS[fmt]} 格式，已按 {_LABELS[fmt]} 处理。")
+    # Stop starting OCR pages near the wall timeout so the sandbox returns partial text, not nothing.
+    deadline = started + limits.timeout_s * 0.8 if limits.timeout_s else None
+    try:
+        raw = _read(fmt, path, limits, deadline)
+    except MemoryError as exc:
+        raise ExtractionError("memory", "文件解析所需内存超过上限。") from exc
+    except RecursionError as exc:
+        raise ExtractionError("corrupt", "文件结构嵌套过深，疑似损坏或恶意构造。") from exc
+    raw.warnings = warnings + raw.warnings
+    extraction = build_extraction(raw)
+    if not extraction.text.strip() and not extraction.needs_ocr:
+        if not raw.hints.get("ocr_attempted"):
+            raise ExtractionError("empty", f"未能从该{_LABELS[fmt]}文件中读出任何文字。")
+        # A photo is still evidence a reviewer can look at: keep it, say why there is no text.
+        extraction.warnings.append("文字识别未识别出任何文字（可能是照片或空白页），请人工查看原件。")
+    return extraction
+
+
+def extract_file_sandboxed(path: Path, *, filename: str | None = None, limits: Limits | None = None) -> Extraction:
+    from ingest.sandbox import run_sandboxed
+    return run_sandboxed(Path(path), filename=filename, limits=limits or Limits())

@@ -1,0 +1,115 @@
+"""Decide a file's real type from its bytes; the extension only breaks ties."""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"),
+    (b"BM", "bmp"), (b"GIF87a", "gif"), (b"GIF89a", "gif"),
+)
+OTHER_ARCHIVES = ((b"Rar!\x1a\x07", "RAR"), (b"7z\xbc\xaf\x27\x1c", "7z"), (b"\x1f\x8b", "gzip"))
+HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<meta ", b"<div", b"<p>", b"<title")
+
+
+def sniff(path: Path, filename: str | None = None) -> str:
+    """One of: pdf docx doc wps rtf odt xlsx html txt ofd image zip, or 'unknown:<what>'."""
+    ext = Path(filename or path.name).suffix.lower().lstrip(".")
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+    if not head:
+        return "empty"
+    # Some generators prepend junk before %PDF-; readers accept it within 1 KB.
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _sniff_zip(path, ext)
+    if head.startswith(OLE_MAGIC):
+        return _sniff_ole(path, ext)
+    if head.lstrip().startswith(b"{\\rtf"):
+        return "rtf"
+    for magic, _kind in IMAGE_MAGIC:
+        if head.startswith(magic):
+            return "image"
+    for magic, name in OTHER_ARCHIVES:
+        if head.startswith(magic):
+            return f"unknown:{name}"
+    if _looks_like_html(head):
+        return "html"
+    if _looks_like_text(head):
+        return "txt"
+    return "unknown:binary"
+
+
+def _ole_stream_names(path: Path) -> set[str]:
+    """Which well-known streams an OLE compound file holds (directory entries are UTF-16 names)."""
+    import mmap
+    wanted = {"EncryptedPackage": "encrypted", "WordDocument": "word", "Workbook": "excel", "Book": "excel",
+              "PowerPoint Document": "powerpoint"}
+    found: set[str] = set()
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        for name, label in wanted.items():
+            if mm.find(name.encode("utf-16-le") + b"\x00\x00") != -1:
+                found.add(label)
+    return found
+
+
+def _sniff_ole(path: Path, ext: str) -> str:
+    streams = _ole_stream_names(path)
+    if "encrypted" in streams:
+        return "encrypted_office"  # a password-protected DOCX/XLSX is stored inside an OLE container
+    if "word" not in streams and "excel" in streams:
+        return "unknown:xls"  # only LibreOffice Writer is installed: Calc could not convert it
+    if "word" not in streams and "powerpoint" in streams:
+        return "unknown:PowerPoint"
+    return "wps" if ext == "wps" else "doc"
+
+
+def _sniff_zip(path: Path, ext: str) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "word/document.xml" in names:
+                return "docx"
+            if "OFD.xml" in names:
+                return "ofd"
+            if "mimetype" in names:
+                mime = zf.read("mimetype")[:100]
+                if b"opendocument.text" in mime:
+                    return "odt"
+                if b"opendocument" in mime:
+                    return "unknown:OpenDocument 表格/演示"
+            if "xl/workbook.xml" in names:
+                return "xlsx"
+            if any(n.startswith("ppt/") for n in names):
+                return "unknown:PowerPoint"
+    except (zipfile.BadZipFile, OSError, KeyError):
+        # A docx whose central directory is gone is "corrupt", not an archive.
+        return "docx" if ext == "docx" else ("corrupt_zip")
+    return "zip"
+
+
+def _looks_like_html(head: bytes) -> bool:
+    sample = head[:4096].lower()
+    for bom in (b"\xef\xbb\xbf",):
+        if sample.startswith(bom):
+            sample = sample[len(bom):]
+    if sample.startswith(b"\xff\xfe") or sample.startswith(b"\xfe\xff"):
+        sample = sample.replace(b"\x00", b"")
+    stripped = sample.lstrip()
+    if stripped.startswith(b"<!doctype html") or stripped.startswith(b"<html"):
+        return True
+    return stripped.startswith(b"<") and sum(m in sample for m in HTML_MARKERS) >= 2
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
+        return True
+    # UTF-16 without BOM: every other byte is NUL for ASCII-heavy text.
+    if len(head) >= 4 and (head[1::2].count(0) > len(head) * 0.3 or head[0::2].count(0) > len(head) * 0.3):
+        return True
+    if b"\x00" in head:
+        return False
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
+    return controls <= len(head) * 0.02

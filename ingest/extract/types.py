@@ -1,0 +1,100 @@
+"""The data that leaves the extraction stage, and the one error type it raises."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+MB = 1024 * 1024
+
+FORMATS = ("pdf", "docx", "doc", "wps", "rtf", "odt", "xlsx", "html", "txt", "ofd", "image")
+
+
+@dataclass
+class Limits:
+    """Resource ceilings for one file; the defaults match evidence.config.Settings."""
+    max_bytes: int = 200 * MB
+    max_pages: int = 2000
+    timeout_s: float = 120
+    memory_mb: int = 2048
+    max_archive_members: int = 500
+    max_archive_total_bytes: int = 512 * MB  # members are returned in memory
+    max_compression_ratio: float = 200.0
+    # OCR can be switched off (tests, quick previews); pages that would need it
+    # are then reported through Extraction.needs_ocr instead of silently empty.
+    ocr: bool = True
+    ocr_languages: str = "chi_sim+eng"
+    ocr_dpi: int = 300
+
+
+class ExtractionError(Exception):
+    """A file that cannot be turned into text; `reason` is shown to users as is."""
+
+    def __init__(self, code: str, reason: str):
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+    def __reduce__(self):  # survive pickling across the sandbox boundary
+        return (ExtractionError, (self.code, self.reason))
+
+
+@dataclass
+class PageText:
+    no: int
+    text: str
+    ocr: bool = False
+
+
+@dataclass
+class Extraction:
+    format: str
+    pages: list[PageText]
+    text: str
+    page_starts: list[int]
+    metadata: "Metadata"  # noqa: F821 - ingest.metadata.Metadata
+    ocr_pages: list[int] = field(default_factory=list)
+    needs_ocr: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "format": self.format,
+            "pages": [asdict(p) for p in self.pages],
+            "text": self.text,
+            "page_starts": list(self.page_starts),
+            "metadata": self.metadata.to_dict(),
+            "ocr_pages": list(self.ocr_pages),
+            "needs_ocr": self.needs_ocr,
+            "warnings": list(self.warnings),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Extraction":
+        from ingest.metadata import Metadata
+        return cls(
+            format=data["format"],
+            pages=[PageText(**p) for p in data["pages"]],
+            text=data["text"],
+            page_starts=list(data["page_starts"]),
+            metadata=Metadata(**data["metadata"]),
+            ocr_pages=list(data.get("ocr_pages", [])),
+            needs_ocr=bool(data.get("needs_ocr", False)),
+            warnings=list(data.get("warnings", [])),
+        )
+
+
+@dataclass
+class RawDocument:
+    """What a format reader hands to the shared cleaning/metadata stages."""
+    format: str
+    pages: list[str]
+    ocr_pages: list[int] = field(default_factory=list)
+    needs_ocr: bool = False
+    warnings: list[str] = field(default_factory=list)
+    # True for layouts that wrap lines inside paragraphs (PDF, OCR): those need
+    # line re-joining and header/footer removal; DOCX/HTML/TXT paragraphs are real.
+    layout_lines: bool = False
+    hints: dict = field(default_factory=dict)
