@@ -90,7 +90,9 @@ def domain_words() -> list[str]:
             for k, v in (spec.get("synonyms") or {}).items():
                 words.add(str(k))
                 words.update(str(x) for x in (v if isinstance(v, list) else [v]))
-    return sorted(w for w in words if 2 <= len(w) <= 12 and not any(c.isspace() for c in w))
+    # Rule entries may be regular expressions; only plain words belong in the segmenter's dictionary.
+    regex_chars = set("()[]{}.*+?|\\^$")
+    return sorted(w for w in words if 2 <= len(w) <= 12 and not any(c.isspace() or c in regex_chars for c in w))
 
 
 class Segmenter:

@@ -1,0 +1,135 @@
+"""`kaoping tag` and `kaoping tag-eval`: the indicator tagger from the command line."""
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import click
+
+CANDIDATES_SHOWN = 8
+
+
+@functools.lru_cache(maxsize=1)
+def _names() -> dict[int, str]:
+    from ingest.tagging.rules import default_rulebook
+    names = {no: ind.name for no, ind in default_rulebook().indicators.items()}
+    try:
+        from evidence.indicators import load_system
+        names.update({ind.no: ind.name for ind in load_system().indicators})
+    except Exception:  # noqa: BLE001 - the rule book's names are a fine fallback
+        pass
+    return names
+
+
+def _read(path: Path):
+    """(text, pages) of a file, through ingest.extract for every format it reads."""
+    try:
+        from ingest.extract import extract_file
+    except ImportError:
+        extract_file = None
+    if extract_file is not None:
+        extraction = extract_file(path, filename=path.name)
+        return extraction.text, extraction.page_starts
+    if path.suffix.lower() != ".txt":
+        raise click.ClickException(f"暂不能读取该格式：{path.name}")
+    return path.read_text(encoding="utf-8", errors="replace"), None
+
+
+def _suggestion_dict(s) -> dict:
+    return {
+        "no": s.no, "name": _names().get(s.no, ""), "score": round(s.score, 3), "reason": s.reason,
+        "passages": [{"page": p.page, "start": p.start, "end": p.end, "text": p.text} for p in s.passages],
+    }
+
+
+@click.command("tag")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="每个文件输出一行 JSON")
+@click.option("--year", type=int, default=None, help="考核年度（有该年度的反馈模型时一并使用）")
+def tag(files: tuple[Path, ...], as_json: bool, year: int | None) -> None:
+    """为文件建议对应的三级指标（不写数据库）。"""
+    from ingest.tagging import tag_text
+    failed = 0
+    for path in files:
+        try:
+            text, pages = _read(path)
+        except click.ClickException:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one unreadable file must not stop the rest
+            failed += 1
+            reason = getattr(exc, "reason", None) or str(exc)
+            if as_json:
+                click.echo(json.dumps({"file": str(path), "error": reason}, ensure_ascii=False))
+            else:
+                click.echo(f"{path}：无法读取（{reason}）", err=True)
+            continue
+        result = tag_text(text, pages=pages, year=year)
+        row = {
+            "file": str(path),
+            "indicators": [_suggestion_dict(s) for s in result.indicators],
+            "candidates": [_suggestion_dict(s) for s in result.candidates[:CANDIDATES_SHOWN]],
+            "version": result.version,
+        }
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+            continue
+        click.echo(f"== {path}")
+        if not row["indicators"]:
+            click.echo("  未发现达到阈值的指标证据。")
+        for s in row["indicators"]:
+            click.echo(f"  [{s['no']}] {s['name']}  得分 {s['score']:.2f}")
+            click.echo(f"      {s['reason']}")
+        if row["candidates"]:
+            click.echo("  候选：" + "；".join(f"[{s['no']}] {s['name']} {s['score']:.2f}" for s in row["candidates"]))
+    if failed:
+        raise SystemExit(1)
+
+
+def _report_lines(title: str, report) -> list[str]:
+    names = _names()
+    m, mac = report.micro, report.macro
+    lines = [
+        f"【{title}】共 {report.n_items} 条",
+        f"  微平均：精确率 {m['precision']:.3f}  召回率 {m['recall']:.3f}  F1 {m['f1']:.3f}"
+        f"（正确 {m['tp']}，误报 {m['fp']}，漏报 {m['fn']}）",
+        f"  宏平均：精确率 {mac['precision']:.3f}  召回率 {mac['recall']:.3f}  F1 {mac['f1']:.3f}",
+        f"  前五召回率（正确标签出现在前五个建议中的比例）：{report.top5_recall:.3f}",
+        f"  无关文件 {report.unrelated_docs} 份，共被建议 {report.unrelated_suggestions} 个指标，单份最多 {report.unrelated_max} 个",
+    ]
+    weak = sorted(((no, v) for no, v in report.per_indicator.items() if v["f1"] < 1.0),
+                  key=lambda t: (t[1]["f1"], t[0]))
+    if weak:
+        lines.append("  薄弱指标（F1 由低到高）：")
+        for no, v in weak[:15]:
+            lines.append(f"    [{no}] {names.get(no, '')}：P {v['precision']:.2f} R {v['recall']:.2f} "
+                         f"F1 {v['f1']:.2f}（正确 {v['tp']} 误报 {v['fp']} 漏报 {v['fn']}）")
+    if report.confusions:
+        lines.append("  最常见混淆（应为 → 误标为：次数）：")
+        lines.append("    " + "；".join(f"{g}→{p}：{c}" for g, p, c in report.confusions))
+    return lines
+
+
+@click.command("tag-eval")
+@click.option("--set", "set_path", type=click.Path(exists=True, path_type=Path), default=None,
+              help="评测集文件或目录（默认 tests/data/tag_eval）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+def tag_eval(set_path: Path | None, as_json: bool) -> None:
+    """用标注好的评测集衡量自动标引：精确率、召回率、F1、前五召回率等。"""
+    from ingest.tagging.evaluate import evaluate, load_eval_set
+    items = load_eval_set(set_path)
+    if not items:
+        raise click.ClickException("评测集为空。")
+    reports = {"全部": evaluate(items)}
+    for split in sorted({i.split for i in items if i.split}):
+        subset = [i for i in items if i.split == split]
+        if len(subset) < len(items):
+            reports[split] = evaluate(subset)
+    if as_json:
+        click.echo(json.dumps({name: r.to_dict() for name, r in reports.items()}, ensure_ascii=False, indent=1))
+        return
+    for name, report in reports.items():
+        click.echo("\n".join(_report_lines(name, report)))
+
+
+COMMANDS = [tag, tag_eval]
