@@ -43,6 +43,10 @@ class Settings:
         return self.data_dir / "index"
 
     @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
     def work_dir(self) -> Path:
         return self.data_dir / "work"
 

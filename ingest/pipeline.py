@@ -181,16 +181,17 @@ def process_job(settings: Settings, job_id: int, index=None) -> str:
         job = session.get(Job, job_id)
         version = session.get(DocumentVersion, job.version_id)
         document = session.get(Document, version.document_id)
-        filename, sha, version_id = document.filename, version.file_sha256, version.id
+        filename, sha, version_id, year = document.filename, version.file_sha256, version.id, document.year
     path = FileStore(settings.files_dir).path_for(sha)
     try:
         _set_state(settings, version_id, "extracting")
         extraction = extract_file_sandboxed(path, filename=filename, limits=_limits(settings))
         passages = split_passages(extraction)
         _set_state(settings, version_id, "tagging")
-        tags = _tag(passages)
+        tagger = tagger_for(settings, year)
+        tags = tagger.tag_passages(passages)
         with session_scope(settings.database_url) as session:
-            _store_extraction(session, version_id, extraction, passages, tags)
+            _store_extraction(session, version_id, extraction, passages, tags, tagger.version)
             session.commit()
         if index is not None:
             update_index(settings, index, version_id)
@@ -212,14 +213,13 @@ def process_job(settings: Settings, job_id: int, index=None) -> str:
     return final
 
 
-def _tag(passages):
-    from ingest.tagging import tag_passages
-    return tag_passages(passages)
+def tagger_for(settings: Settings, year: int):
+    """The rules plus the year's learned model, if reviewers' feedback has trained one."""
+    from ingest.tagging.tagger import default_tagger
+    return default_tagger(year, settings.models_dir if settings.models_dir.exists() else None)
 
 
-def _store_extraction(session: Session, version_id: int, extraction, passages, tags) -> None:
-    from ingest.tagging import TAGGER_VERSION
-
+def _store_extraction(session: Session, version_id: int, extraction, passages, tags, tagger_version: str) -> None:
     version = session.get(DocumentVersion, version_id)
     for model in (TagSuggestion, Passage, Page):
         session.exec(delete(model).where(model.version_id == version_id))
@@ -238,7 +238,7 @@ def _store_extraction(session: Session, version_id: int, extraction, passages, t
     version.meta_confidence = dict(meta.confidence or {})
     version.warnings = list(extraction.warnings)
     version.extractor_version = EXTRACTOR_VERSION
-    version.tagger_version = TAGGER_VERSION
+    version.tagger_version = tagger_version
     for no, start in enumerate(extraction.page_starts, start=1):
         page = extraction.pages[no - 1]
         session.add(Page(version_id=version_id, no=page.no, start=start, end=start + len(page.text), ocr=page.ocr))
@@ -249,8 +249,38 @@ def _store_extraction(session: Session, version_id: int, extraction, passages, t
         session.add(row)
         rows.append(row)
     session.flush()
-    _store_tags(session, version_id, rows, tags, TAGGER_VERSION)
+    _store_tags(session, version_id, rows, tags, tagger_version)
     _flag_near_duplicate(session, document, version)
+
+
+def retag_year(settings: Settings, year: int, index=None, progress=None) -> int:
+    """Re-run tagging for a year's current versions after a rubric or model change.
+
+    Passages are kept as they are, so reviewers' confirmations and rejections (which
+    point at passages) stay attached and keep overriding the new suggestions.
+    """
+    tagger = tagger_for(settings, year)
+    with session_scope(settings.database_url) as session:
+        version_ids = session.exec(select(Document.current_version_id).where(
+            Document.year == year, Document.status == "active", Document.current_version_id != None)).all()  # noqa: E711
+    done = 0
+    for version_id in version_ids:
+        with session_scope(settings.database_url) as session:
+            version = session.get(DocumentVersion, version_id)
+            if version is None or version.state != "indexed":
+                continue
+            rows = list(session.exec(select(Passage).where(Passage.version_id == version_id).order_by(Passage.seq)))
+            tags = tagger.tag_passages(rows)
+            session.exec(delete(TagSuggestion).where(TagSuggestion.version_id == version_id))
+            _store_tags(session, version_id, rows, tags, tagger.version)
+            version.tagger_version = tagger.version
+            session.commit()
+        if index is not None:
+            update_index(settings, index, version_id)
+        done += 1
+        if progress:
+            progress(1)
+    return done
 
 
 def _store_tags(session: Session, version_id: int, rows: list[Passage], tags, tagger_version: str) -> None:

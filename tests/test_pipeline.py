@@ -115,3 +115,29 @@ def test_killing_the_worker_loses_nothing(settings):
         for v in versions:
             seqs = [p.seq for p in session.exec(select(Passage).where(Passage.version_id == v.id))]
             assert seqs and len(seqs) == len(set(seqs))
+
+
+def test_retag_keeps_reviewer_decisions(settings, make_user):
+    from evidence.tags import decide
+    from ingest.pipeline import index_records, retag_year
+    reviewer = make_user("office", "office")
+    doc_id = _submit(settings, "通知.txt", POLICY.encode()).document.id
+    drain(settings)
+    with session_scope(settings.database_url) as session:
+        version = session.exec(select(DocumentVersion)).one()
+        passage = session.exec(select(Passage).where(Passage.version_id == version.id)).first()
+        suggested = {s.indicator_no for s in session.exec(select(TagSuggestion).where(
+            TagSuggestion.passage_id == passage.id, TagSuggestion.suggested == True))}  # noqa: E712
+        rejected = next(iter(suggested)) if suggested else None
+        decide(session, reviewer, doc_id, 88, "confirm", passage_id=passage.id)
+        if rejected:
+            decide(session, reviewer, doc_id, rejected, "reject", passage_id=passage.id)
+        session.execute(TagSuggestion.__table__.update().values(tagger_version="old"))
+        session.commit()
+    assert retag_year(settings, 2023) == 1
+    with session_scope(settings.database_url) as session:
+        assert all(s.tagger_version != "old" for s in session.exec(select(TagSuggestion)))
+        record = next(r for r in index_records(session, version.id) if r["passage_id"] == passage.id)
+    assert 88 in record["indicators"] and 88 in record["confirmed"]
+    if rejected:
+        assert rejected not in record["indicators"]

@@ -251,4 +251,42 @@ def reindex(ctx, fresh: bool) -> None:
     click.echo(f"索引已重建：{index.doc_count()} 个段落。")
 
 
-COMMANDS = [init, serve, worker, demo, users, ingest, retry, reindex]
+@click.command()
+@click.option("--year", required=True, type=int, help="重新标注该年度的全部证据")
+@click.pass_context
+def retag(ctx, year: int) -> None:
+    """规则或模型更新后，重新标注一个年度的证据（保留评审专家的确认与否决）。"""
+    from evidence.db import session_scope
+    from evidence.models import Document
+    from ingest.pipeline import open_index, retag_year
+    settings = require_initialised(ctx)
+    with session_scope(settings.database_url) as session:
+        from sqlalchemy import func
+        total = session.exec(select(func.count(Document.id)).where(Document.year == year,
+                                                                   Document.status == "active")).one()
+    with click.progressbar(length=total, label=f"重新标注 {year} 年度", file=sys.stderr) as bar:
+        done = retag_year(settings, year, open_index(settings), progress=bar.update)
+    click.echo(f"已重新标注 {done} 个文件；评审专家的确认与否决保持不变。")
+
+
+@click.command("train-tagger")
+@click.option("--year", required=True, type=int)
+@click.pass_context
+def train_tagger(ctx, year: int) -> None:
+    """用评审专家对该年度标注的确认和否决训练学习模型（与规则合并使用）。"""
+    from evidence.db import session_scope
+    from evidence.tags import feedback_records
+    from ingest.tagging.learned import retrain
+    settings = require_initialised(ctx)
+    with session_scope(settings.database_url) as session:
+        records = feedback_records(session, year)
+    if not records:
+        raise KaopingError(f"{year} 年度还没有评审专家确认或否决的标注，无法训练。")
+    settings.models_dir.mkdir(exist_ok=True)
+    retrain(records, year, settings.models_dir)
+    confirmed = sum(1 for _, _, ok in records if ok)
+    click.echo(f"已用 {len(records)} 条反馈（确认 {confirmed}，否决 {len(records) - confirmed}）训练 {year} 年度模型。"
+               f"运行 kaoping retag --year {year} 让新模型生效。")
+
+
+COMMANDS = [init, serve, worker, demo, users, ingest, retry, reindex, retag, train_tagger]
