@@ -150,7 +150,10 @@ def find_issuer(lines: list[str], date_line: int | None) -> tuple[str | None, fl
 
 
 # ---------------------------------------------------------------- title
-TITLE_WORDS = re.compile(r"关于|通知|意见|办法|方案|报告|纪要|总结|决定|规定|细则|通报|批复|简报|专报|规划|条例|措施|汇报|情况|案例|调研")
+# News headlines end in an organisation as often as not ("…命名首批12家省级工匠学院"): an action verb
+# marks the line as a title rather than an issuing body.
+TITLE_WORDS = re.compile(r"关于|通知|意见|办法|方案|报告|纪要|总结|决定|规定|细则|通报|批复|简报|专报|规划|条例|措施|汇报|情况|案例|调研|"
+                         r"命名|召开|举办|举行|揭牌|授牌|挂牌|启动|印发|出台|建成|表彰|获评")
 _SKIP_HEAD = re.compile(r"^(附件\s*\d*|附\s*件|密级|机密|秘密|绝密|特急|加急|紧急|平急|签发人|编号|第\s*\d+\s*期|\d+$)")
 
 

@@ -177,3 +177,9 @@ def test_passage_invariants_hold_for_many_random_layouts():
         for span in passages:
             assert extraction.text[span.start:span.end] == span.text and span.text.strip()
             assert len(span.text) <= 500
+
+
+def test_news_headline_ending_in_an_organisation_is_a_title():
+    from ingest.metadata import read_metadata
+    text = "省总工会命名首批12家省级工匠学院\n\n新华日报讯 4月26日，江苏省总工会召开推进会，为首批12家省级工匠学院授牌。"
+    assert read_metadata(text).title == "省总工会命名首批12家省级工匠学院"
