@@ -104,13 +104,7 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
         return error_page(request, 422, f"提交的内容不完整或格式不对：{fields}。请检查后重试。")
 
     for name in ROUTE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        app.include_router(module.router)
+        app.include_router(importlib.import_module(name).router)
     return app
 
 

@@ -30,15 +30,8 @@ def main(ctx: click.Context, data_dir: str | None) -> None:
 
 
 for _name in COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != _name:
-            raise
-        continue
-    for _command in getattr(_module, "COMMANDS", []):
+    for _command in importlib.import_module(_name).COMMANDS:
         main.add_command(_command)
-
 
 if __name__ == "__main__":
     main()
