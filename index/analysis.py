@@ -7,27 +7,28 @@ Two analyses run over every passage:
   jieba's search mode finds inside a long word are added at the long word's
   position, so "队伍" finds a passage segmented as "队伍建设改革" while the
   phrase "队伍建设改革" still lines up. Query time never adds sub-words.
-* ``grams``: overlapping character bigrams of each CJK run, plus the run's
-  last character on its own. Consecutive bigrams at consecutive positions make
-  any CJK substring an exact phrase query, and a single character ``X`` is the
-  prefix ``X`` (every occurrence is either followed by a character of its run,
-  giving bigram ``XY``, or ends the run, giving unigram ``X``). Runs of
-  letters/digits are one lower-cased token each.
+* ``grams``: one position per CJK character; at each position the bigram
+  starting there (if the run continues) and, at index time, the character
+  itself. Consecutive bigrams at consecutive positions make any CJK substring
+  an exact phrase query; a single character is one unigram term (a prefix
+  query over bigrams read ~100 posting lists). Runs of letters/digits are one
+  lower-cased token each.
 
 Both fold text first (width + traditional→simplified, length preserving), so
 traditional and simplified spellings meet in the same terms.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
 from whoosh.analysis import Token, Tokenizer
 
-from ingest.chinese import default_segmenter, domain_words, fold
+from ingest.chinese import default_segmenter, fold, fold_width, to_simplified
 
 # Bumped whenever the analysis below changes in a way that changes terms.
-ANALYZER_VERSION = "kaoping-analysis-3"
+ANALYZER_VERSION = "kaoping-analysis-4"
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
 _RUN = re.compile(rf"[{_CJK}]+|[0-9A-Za-z\u00c0-\u024f]+")
@@ -35,14 +36,37 @@ _CJK_CHAR = re.compile(rf"[{_CJK}]")
 _WORDLIKE = re.compile(rf"[{_CJK}0-9A-Za-z\u00c0-\u024f]")
 
 
+# The characters fold_width would change (Chinese punctuation such as ，（） is
+# kept by it, so it must not send text down the slow path).
+_NEEDS_WIDTH_FOLD = re.compile("[" + re.escape("".join(
+    ch for ch in map(chr, [*range(0xFF01, 0xFF5F), 0x3000]) if fold_width(ch) != ch)) + "]")
+
+
+def fast_fold(text: str) -> str:
+    """Exactly ``fold(text)``, skipping its per-character width pass when no
+    full-width character is present (most text; that pass is pure Python)."""
+    return fold(text) if _NEEDS_WIDTH_FOLD.search(text) else to_simplified(text)
+
+
 def is_cjk(ch: str) -> bool:
     return bool(_CJK_CHAR.match(ch))
 
 
 def dictionary_fingerprint() -> str:
-    """Hash of analyzer version + domain dictionary: a change means re-index."""
+    """Hash of analyzer version + the dictionary *this process segments with*.
+
+    Taken from the loaded segmenter, not the YAML file, so an edit to the
+    vocabulary while a process runs cannot make it stamp an index with a
+    dictionary it did not use.
+    """
+    words = tuple(default_segmenter().words)
+    return _fingerprint(words)
+
+
+@functools.lru_cache(maxsize=4)
+def _fingerprint(words: tuple[str, ...]) -> str:
     digest = hashlib.sha256(ANALYZER_VERSION.encode())
-    for word in domain_words():
+    for word in words:
         digest.update(b"\0" + word.encode())
     return f"{ANALYZER_VERSION}+{digest.hexdigest()[:16]}"
 
@@ -56,7 +80,7 @@ def gram_tokens(text: str, *, trailing_unigram_last_run: bool = True) -> list[tu
     may continue in the document ("产改" inside "产改字"), so its closing
     unigram must not be required.
     """
-    folded = fold(text)
+    folded = fast_fold(text)
     out: list[tuple[str, int, int]] = []
     runs = list(_RUN.finditer(folded))
     for n, match in enumerate(runs):
@@ -72,6 +96,28 @@ def gram_tokens(text: str, *, trailing_unigram_last_run: bool = True) -> list[tu
     return out
 
 
+def index_gram_terms(text: str) -> list[tuple[str, int]]:
+    """Index-time (term, position): bigram and unigram share the position
+    of the character they start at, so query-time phrases (``gram_tokens``
+    with consecutive positions) line up exactly."""
+    folded = fast_fold(text)
+    out: list[tuple[str, int]] = []
+    pos = 0
+    for match in _RUN.finditer(folded):
+        run = match.group()
+        if not is_cjk(run[0]):
+            out.append((run.lower(), pos))
+            pos += 1
+            continue
+        last = len(run) - 1
+        for i, ch in enumerate(run):
+            if i < last:
+                out.append((run[i:i + 2], pos))
+            out.append((ch, pos))
+            pos += 1
+    return out
+
+
 # ---------------------------------------------------------------- words
 
 def _is_wordlike(word: str) -> bool:
@@ -80,13 +126,13 @@ def _is_wordlike(word: str) -> bool:
 
 def word_tokens(text: str) -> list[tuple[str, int, int]]:
     """Query-time words: (word, start, end), position = list index."""
-    folded = fold(text)
+    folded = fast_fold(text)
     return [(w.lower(), s, e) for w, s, e in default_segmenter().tokenize(folded) if _is_wordlike(w)]
 
 
 def index_word_tokens(text: str) -> list[tuple[str, int, int, int]]:
     """Index-time words with sub-words: (word, position, start, end)."""
-    folded = fold(text)
+    folded = fast_fold(text)
     seg = default_segmenter()
     words = [(w.lower(), s, e) for w, s, e in seg.tokenize(folded) if _is_wordlike(w)]
     out: list[tuple[str, int, int, int]] = []
@@ -107,6 +153,7 @@ def index_word_tokens(text: str) -> list[tuple[str, int, int, int]]:
             if s >= current[0] and e <= current[1] and (s, e) not in seen and _is_wordlike(w):
                 out.append((w.lower(), current[2], s, e))
                 seen.add((s, e))
+        out.sort(key=lambda t: t[1])  # position lists must ascend for delta encoding
     return out
 
 
@@ -145,12 +192,15 @@ class WordTokenizer(_BaseTokenizer):
 
 
 class BigramTokenizer(_BaseTokenizer):
-    """CJK bigrams + run-final unigram; letter/digit runs whole."""
+    """CJK bigrams (+ unigrams at index time); letter/digit runs whole."""
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        if mode != "query":
+            items = [(g, pos, 0, 0) for g, pos in index_gram_terms(value)]
+            return self._emit(items, positions, False, start_pos, start_char, mode=mode)
         items = [(g, i, s, e) for i, (g, s, e) in enumerate(
-            gram_tokens(value, trailing_unigram_last_run=mode != "query"))]
+            gram_tokens(value, trailing_unigram_last_run=False))]
         return self._emit(items, positions, chars, start_pos, start_char, mode=mode)
 
 

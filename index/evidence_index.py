@@ -1,0 +1,446 @@
+"""EvidenceIndex: the full-text index of evidence passages.
+
+Pure: it never touches the database. The caller feeds passage records
+(dicts, see ``schema.to_fields``) and gets plain results back. ``search``
+never raises: every problem becomes ``SearchResult.query_error``.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import re
+import shutil
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+from whoosh import index as windex
+from whoosh import query as wq
+from whoosh.scoring import BM25F
+
+from index import query as qmod
+from index.analysis import word_tokens
+from index.executor import Executor, has_phrase
+from index.facets import FacetTables
+from index.highlight import fast_fold, snippet_html
+from index.results import Hit, SearchResult, hit_from_stored
+from index.schema import VERSION_FILE, build_schema, read_version, schema_version, to_fields, write_version
+from index.writer import CHECKPOINT_FILE, Checkpoint, locked_writer
+
+log = logging.getLogger(__name__)
+
+MAX_PER_PAGE = 100
+MAX_RESULT_WINDOW = 10_000      # deepest hit a page may reach
+TEXT_VERIFY_ALL = 500           # text checks done exhaustively below this many candidates
+TEXT_SAMPLE = 200
+MSG_NO_INDEX = "搜索索引尚未建立，请先运行 kaoping reindex。"
+MSG_REBUILD = "搜索索引的分词规则或词典已更新，需要重建索引（kaoping reindex）后才能检索。"
+
+
+class IndexNeedsRebuild(RuntimeError):
+    """Writing into an index built with another analysis would mix term sets."""
+
+
+class EvidenceIndex:
+    def __init__(self, index_dir: Path):
+        self.index_dir = Path(index_dir)
+        self._ix = None
+        self._searcher = None
+        self._facets: FacetTables | None = None
+        self._facets_gen = None
+        self._exec: Executor | None = None
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------ state
+
+    def exists(self) -> bool:
+        # a TOC file, not windex.exists_in(): that unpickles the whole schema
+        # and ran on every search
+        return self.index_dir.is_dir() and any(self.index_dir.glob("_MAIN_*.toc"))
+
+    def needs_rebuild(self) -> bool:
+        if not self.exists():
+            return False
+        return read_version(self.index_dir) != schema_version()
+
+    def status(self) -> dict:
+        exists = self.exists()
+        checkpoint = Checkpoint(self.index_dir).read() if self.index_dir.is_dir() else None
+        return {
+            "exists": exists,
+            "needs_rebuild": self.needs_rebuild(),
+            "doc_count": self.doc_count() if exists else 0,
+            "schema_version": read_version(self.index_dir) if exists else None,
+            "expected_schema_version": schema_version(),
+            "rebuild_in_progress": checkpoint,
+        }
+
+    def doc_count(self) -> int:
+        if not self.exists():
+            return 0
+        return self._get_searcher().doc_count()
+
+    def _open(self):
+        with self._lock:
+            if self._ix is None:
+                self._ix = windex.open_dir(str(self.index_dir))
+            return self._ix
+
+    def _create(self):
+        with self._lock:
+            self._close()
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+            self._ix = windex.create_in(str(self.index_dir), build_schema())
+            return self._ix
+
+    def _close(self):
+        if self._searcher is not None:
+            self._searcher.close()
+        self._searcher, self._ix, self._facets, self._facets_gen = None, None, None, None
+        self._exec = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _get_searcher(self):
+        """One cached searcher, refreshed when another writer committed."""
+        with self._lock:
+            if self._searcher is not None and not self._searcher.up_to_date():
+                # not Searcher.refresh(): it reuses segment readers and misses
+                # deletions committed to an existing segment (whoosh-reloaded 2.7.5)
+                self._searcher.close()
+                self._searcher = None
+                self._ix = None
+            if self._searcher is None:
+                self._searcher = self._open().searcher(weighting=BM25F())
+            return self._searcher
+
+    def _facet_tables(self, searcher) -> FacetTables:
+        gen = searcher  # one table per searcher generation
+        if self._facets is None or self._facets_gen != gen:
+            self._facets, self._facets_gen = FacetTables(searcher), gen
+        return self._facets
+
+    # ------------------------------------------------------------ writes
+
+    def _writable(self):
+        if not self.exists():
+            ix = self._create()
+            write_version(self.index_dir)
+            return ix
+        if self.needs_rebuild():
+            raise IndexNeedsRebuild(MSG_REBUILD)
+        return self._open()
+
+    def add(self, records: Iterable[dict]) -> int:
+        """Insert or replace passages by passage_id; one commit."""
+        ix = self._writable()
+        n = 0
+        with locked_writer(ix, self.index_dir) as writer:
+            for record in records:
+                writer.update_document(**to_fields(record))
+                n += 1
+        return n
+
+    def delete_document(self, document_id: str) -> int:
+        return self._delete("document_id", str(document_id))
+
+    def delete_version(self, version_id: str) -> int:
+        return self._delete("version_id", str(version_id))
+
+    def _delete(self, fieldname: str, value: str) -> int:
+        if not self.exists():
+            return 0
+        with locked_writer(self._open(), self.index_dir) as writer:
+            return writer.delete_by_term(fieldname, value)
+
+    def rebuild(self, records_iter: Iterable[dict], total: int | None = None,
+                progress: Callable[[int, int | None], None] | None = None,
+                chunk: int = 500, resume: bool = True, procs: int = 1) -> int:
+        """Rebuild from scratch in committed chunks; resume after a crash.
+
+        ``records_iter`` must yield records in the same order on every call
+        (e.g. ORDER BY passage id): resuming skips the first ``done`` records
+        that the checkpoint says are already committed.
+        """
+        version = schema_version()
+        checkpoint = Checkpoint(self.index_dir)
+        state = checkpoint.read() if resume else None
+        skip = 0
+        if state and state.get("schema_version") == version and self.exists():
+            skip = int(state.get("done") or 0)
+            ix = self._open()
+        else:
+            ix = self._fresh_index()
+            checkpoint.write(0, version, None)
+
+        done, buffer = 0, []
+        for record in records_iter:
+            done += 1
+            if done <= skip:
+                continue
+            buffer.append(record)
+            if len(buffer) >= chunk:
+                self._write_chunk(ix, buffer, procs)
+                checkpoint.write(done, version, str(buffer[-1].get("passage_id")))
+                buffer = []
+                if progress:
+                    progress(done, total)
+        if buffer:
+            self._write_chunk(ix, buffer, procs)
+        write_version(self.index_dir, version)
+        checkpoint.clear()
+        with self._lock:
+            self._close()
+        if progress:
+            progress(done, total)
+        return done
+
+    def _fresh_index(self):
+        with self._lock:
+            self._close()
+            if self.index_dir.is_dir():
+                for path in self.index_dir.iterdir():
+                    # only what an index keeps here: segments, TOC, locks, our files
+                    if path.name in (VERSION_FILE, CHECKPOINT_FILE) or re.match(
+                            r"^(_MAIN_|MAIN_|.*\.(seg|toc|pst|trm|dcz|fdt|fln|lock|tmp))", path.name):
+                        if path.is_dir():
+                            shutil.rmtree(path)
+                        else:
+                            path.unlink()
+            return self._create()
+
+    def _write_chunk(self, ix, records: list[dict], procs: int) -> None:
+        # multisegment: each worker commits its own segment; merging them
+        # serially in the parent cost more than the parallelism gained
+        kwargs = {"procs": procs, "multisegment": True, "limitmb": 128} if procs > 1 else {"limitmb": 256}
+        # merge=False: Whoosh's default policy re-merges earlier chunks at
+        # every commit, which made a 6,000-document rebuild 2.5x slower
+        with locked_writer(ix, self.index_dir, commit_merge=False, **kwargs) as writer:
+            for record in records:
+                writer.add_document(**to_fields(record))
+
+    # ------------------------------------------------------------ search
+
+    def search(self, query: str, *, allowed_units: list[str] | None = None, unit=None, year=None,
+               kind=None, indicator=None, page: int = 1, per_page: int = 20,
+               sort: str = "relevance", facets: bool = True) -> SearchResult:
+        try:
+            # one search at a time per index object: Whoosh readers share file
+            # handles, and under the GIL parallel searches gain nothing
+            with self._lock:
+                return self._search(query, allowed_units, unit, year, kind, indicator,
+                                    page, per_page, sort, facets)
+        except Exception:  # the contract: reviewers get a message, never a traceback
+            log.exception("search failed for %r", query)
+            return SearchResult(query_error="检索出错，请简化查询后重试。")
+
+    def _search(self, query, allowed_units, unit, year, kind, indicator, page, per_page, sort, facets):
+        page, per_page, paging_error = _paging(page, per_page)
+        result = SearchResult(page=page, per_page=per_page)
+        if not self.exists():
+            result.query_error = MSG_NO_INDEX
+            return result
+        if self.needs_rebuild():
+            result.query_error = MSG_REBUILD
+            return result
+        if allowed_units is not None and not allowed_units:
+            return result  # no unit visible: nothing to find
+        parsed = qmod.parse(query if isinstance(query, str) else str(query or ""))
+        filters, filter_notes = _filters(allowed_units, unit, year, kind, indicator)
+        notes = [n for n in (parsed.error, *filter_notes, paging_error) if n]
+        result.query_error = "；".join(notes) or None
+        if parsed.query is None:
+            if filters and not query_has_text(query):
+                parsed.query = wq.Every()   # filters alone: browse by unit/year/kind
+                result.query_error = "；".join(filter_notes) or None
+            else:
+                return result
+        if any(f is wq.NullQuery for f in filters):
+            return result
+        final = wq.And([parsed.query, *filters]) if filters else parsed.query
+        if paging_error:
+            return result
+
+        searcher = self._get_searcher()
+        ex = self._executor(searcher)
+        want = page * per_page
+        candidates = ex.docs(final)
+        scores = ex.score(final, candidates)
+        exact_set = not has_phrase(final) and not parsed.needs_verify
+        keys = -scores if sort != "date" else None
+        if sort == "date":
+            order = np.lexsort((-scores, -ex.tables.date_rank(candidates)))
+        elif exact_set and want < len(candidates):
+            # only the requested pages need ordering; the set itself is exact
+            top = np.argpartition(keys, want - 1)[:want]
+            order = top[np.lexsort((top, keys[top]))]
+        else:
+            order = np.argsort(keys, kind="stable")
+        need = max(want, TEXT_VERIFY_ALL + 1) if parsed.needs_verify else want
+        ranked, total, estimated = ex.confirm(final, candidates, order, need)
+        stored_cache: dict[int, dict] = {}
+        if parsed.needs_verify:
+            ranked, total, sampled = self._verify_text(searcher, parsed, ranked, total, estimated,
+                                                       stored_cache, want)
+            estimated = estimated or sampled
+        result.total = int(total)
+        result.total_is_estimate = bool(estimated)
+        if facets:
+            # exact sets count themselves; estimated totals count candidates
+            basis = candidates if exact_set or estimated else ranked
+            result.facets = ex.tables.count(np.asarray(basis, dtype=np.int64))
+        hits = []
+        for d in ranked[(page - 1) * per_page: want]:
+            d = int(d)
+            stored = stored_cache.get(d) or searcher.stored_fields(d)
+            score = float(scores[np.searchsorted(candidates, d)])
+            hits.append(hit_from_stored(stored, score, self._snippet(stored, parsed)))
+        result.hits = hits
+        return result
+
+    def _executor(self, searcher) -> Executor:
+        with self._lock:
+            tables = self._facet_tables(searcher)
+            if self._exec is None or self._exec.searcher is not searcher:
+                self._exec = Executor(searcher, tables)
+            return self._exec
+
+    @staticmethod
+    def _verify_text(searcher, parsed, ranked, total, estimated, stored_cache, want):
+        """Punctuation in a quoted phrase is not indexed: check the stored text.
+
+        Exhaustive when every candidate is at hand and there are at most
+        TEXT_VERIFY_ALL; otherwise the shown hits are checked and the total
+        is scaled by the share of a checked sample that passes.
+        """
+        def ok(d: int) -> bool:
+            stored = searcher.stored_fields(d)
+            if qmod.matches(parsed.ast, stored, _squash_fold(stored.get("text") or "")):
+                stored_cache[d] = stored
+                return True
+            return False
+
+        ranked = [int(d) for d in ranked]
+        if not estimated and len(ranked) <= TEXT_VERIFY_ALL:
+            kept = [d for d in ranked if ok(d)]
+            return np.array(kept, dtype=np.int64), len(kept), False
+        kept = []
+        for d in ranked:
+            if ok(d):
+                kept.append(d)
+                if len(kept) >= want:
+                    break
+        sample = random.Random(len(ranked)).sample(ranked, min(TEXT_SAMPLE, len(ranked)))
+        share = sum(ok(d) for d in sample) / max(len(sample), 1)
+        return np.array(kept, dtype=np.int64), max(round(total * share), len(kept)), True
+
+    @staticmethod
+    def _snippet(stored: dict, parsed: qmod.ParsedQuery) -> str:
+        return snippet_html(stored.get("text") or "", parsed.literals)
+
+    # ------------------------------------------------------------ more like this
+
+    def more_like_this(self, passage_id: str, allowed_units: list[str] | None = None,
+                       limit: int = 10) -> list[Hit]:
+        """Passages in other documents that share this passage's key words."""
+        with self._lock:
+            return self._more_like_this(passage_id, allowed_units, limit)
+
+    def _more_like_this(self, passage_id, allowed_units, limit) -> list[Hit]:
+        if not self.exists() or self.needs_rebuild():
+            return []
+        if allowed_units is not None and not allowed_units:
+            return []
+        searcher = self._get_searcher()
+        docnum = searcher.document_number(passage_id=str(passage_id))
+        if docnum is None:
+            return []
+        source = searcher.stored_fields(docnum)
+        if allowed_units is not None and source.get("unit") not in set(allowed_units):
+            return []  # the reviewer may not see the source passage itself
+        keywords = _key_words(searcher, source.get("text") or "", n=12)
+        if not keywords:
+            return []
+        parts = [wq.Or([wq.Term("words", w, boost=weight) for w, weight in keywords])]
+        if allowed_units is not None:
+            parts.append(_unit_filter(allowed_units))
+        q = wq.AndNot(wq.And(parts), wq.Term("document_id", source.get("document_id", "")))
+        literals = [w for w, _ in keywords]
+        ex = self._executor(searcher)
+        candidates = ex.docs(q)
+        scores = ex.score(q, candidates)
+        top = np.argsort(-scores, kind="stable")[:max(1, min(int(limit), MAX_PER_PAGE))]
+        out = []
+        for i in top:
+            stored = searcher.stored_fields(int(candidates[i]))
+            out.append(hit_from_stored(stored, float(scores[i]), snippet_html(stored.get("text") or "", literals)))
+        return out
+
+
+# ---------------------------------------------------------------- helpers
+
+def query_has_text(query) -> bool:
+    return bool(isinstance(query, str) and query.strip())
+
+
+def _paging(page, per_page) -> tuple[int, int, str | None]:
+    try:
+        per_page = max(1, min(int(per_page), MAX_PER_PAGE))
+    except (TypeError, ValueError):
+        per_page = 20
+    try:
+        page = int(page)
+    except (TypeError, ValueError):
+        return 1, per_page, "页码无效"
+    if page < 1:
+        return 1, per_page, None
+    if page * per_page > MAX_RESULT_WINDOW:
+        return page, per_page, f"页码过大：最多可翻到第 {MAX_RESULT_WINDOW // per_page} 页，请增加筛选条件"
+    return page, per_page, None
+
+
+def _unit_filter(units) -> wq.Query:
+    units = [str(u).upper() for u in units if u]
+    if not units:
+        return wq.NullQuery
+    return wq.Or([wq.Term("unit", u) for u in units]) if len(units) > 1 else wq.Term("unit", units[0])
+
+
+def _filters(allowed_units, unit, year, kind, indicator) -> tuple[list, list[str]]:
+    """Keyword-argument filters as Whoosh queries: permission first, inside the query."""
+    filters, notes = [], []
+    if allowed_units is not None:
+        filters.append(_unit_filter(allowed_units))
+    if unit:
+        filters.append(_unit_filter([unit] if isinstance(unit, str) else unit))
+    if year not in (None, ""):
+        comp = qmod._Compiler(notes)
+        filters.append(comp.numeric("year", str(year)))
+    if kind:
+        filters.append(wq.Term("kind", str(kind)))
+    if indicator not in (None, ""):
+        filters.append(wq.Term("indicators", str(indicator)))
+    return filters, notes
+
+
+def _squash_fold(text: str) -> str:
+    return "".join(fast_fold(text).split()).lower()
+
+
+def _key_words(searcher, text: str, n: int) -> list[tuple[str, float]]:
+    counts = Counter(w for w, _, _ in word_tokens(text) if len(w) >= 2)
+    scored = []
+    for w, tf in counts.items():
+        if searcher.doc_frequency("words", w) == 0:
+            continue
+        scored.append((tf * searcher.idf("words", w), w))
+    scored.sort(reverse=True)
+    top = scored[:n]
+    if not top:
+        return []
+    best = top[0][0] or 1.0
+    return [(w, max(0.1, s / best)) for s, w in top]

@@ -1,0 +1,440 @@
+"""Evaluating our Whoosh query trees with numpy instead of Whoosh's matchers.
+
+Whoosh walks postings one document at a time in Python, and its phrase
+matching builds span objects per candidate; at tens of thousands of passages
+a common phrase took over a second. Here every posting list is read block by
+block into numpy arrays (ids + term frequencies), boolean logic is set
+algebra on sorted arrays, totals and facets are exact counts over the
+resulting set, and ranking is a vectorised BM25-like sum.
+
+Positions are only needed to confirm phrases, and only for the passages that
+are shown, or for every candidate when there are few enough (``VERIFY_ALL``);
+beyond that, the phrase total is estimated from a verified sample and flagged.
+
+The tree is still Whoosh ``Query`` objects built by ``index.query``: the
+permission filter is a clause of the query itself, evaluated in the same set
+algebra as everything else, never applied to a result list afterwards.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import zlib
+from collections import OrderedDict
+from pickle import loads
+
+import numpy as np
+from whoosh import query as wq
+from whoosh.matching.wrappers import FilterMatcher
+
+EMPTY = np.zeros(0, dtype=np.int64)
+VERIFY_ALL = 1_500           # phrase candidates verified exhaustively
+SAMPLE = 300                 # verified sample when there are more
+CACHE_BYTES = 128 * 2 ** 20   # posting arrays kept per searcher generation
+
+
+class Executor:
+    def __init__(self, searcher, tables=None):
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.leaves = list(self.reader.leaf_readers())
+        self.size = self.reader.doc_count_all()
+        live = np.ones(self.size, dtype=bool)
+        for leaf, base in self.leaves:
+            deleted = leaf.deleted_docs_set if hasattr(leaf, "deleted_docs_set") else ()
+            if deleted:
+                live[np.fromiter(deleted, dtype=np.int64) + base] = False
+        self.live = live
+        self.live_ids = np.flatnonzero(live)
+        self.tables = tables
+        self._cache: OrderedDict = OrderedDict()
+        self._cache_bytes = 0
+        self.doc_count = int(live.sum())
+        self._leaf_memo: dict = {}
+        self._cache_lock = threading.Lock()
+
+    # ------------------------------------------------------------ postings
+
+    def postings(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted doc ids, term frequencies) of a term, deleted docs removed."""
+        ids, weights, _ = self.postings_full(field, text)
+        return ids, weights
+
+    def postings_full(self, field: str, text: str):
+        """(ids, frequencies, encoded positions list); the positions come free
+        with the same block decode, so they are kept for phrase checks."""
+        key = (field, text)
+        with self._cache_lock:  # web requests search from several threads
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        ids_parts, w_parts, values = [], [], []
+        for leaf, base in self.leaves:
+            try:
+                m = leaf.postings(field, text)
+            except Exception:  # TermNotFound and friends: no postings in this leaf
+                continue
+            if isinstance(m, FilterMatcher):
+                m = m.child
+            ids, weights, vals = _read_all_blocks(m)
+            ids_parts.append(ids + base)
+            w_parts.append(weights)
+            values.extend(vals)
+        if ids_parts:
+            ids = np.concatenate(ids_parts)
+            weights = np.concatenate(w_parts)
+            keep = self.live[ids]
+            if not keep.all():
+                ids, weights = ids[keep], weights[keep]
+                values = [v for v, k in zip(values, keep) if k] if values else values
+        else:
+            ids, weights = EMPTY, np.zeros(0, dtype=np.float32)
+        entry = (ids, weights, _PackedValues(values))
+        self._remember(key, entry)
+        return entry
+
+    def _remember(self, key, value) -> None:
+        with self._cache_lock:
+            self._store(key, value)
+
+    def _store(self, key, value) -> None:
+        if key in self._cache:
+            return
+        self._cache[key] = value
+        self._cache_bytes += _entry_bytes(value)
+        while self._cache_bytes > CACHE_BYTES and len(self._cache) > 1:
+            _, old = self._cache.popitem(last=False)
+            self._cache_bytes -= _entry_bytes(old)
+
+    def prefix_terms(self, field: str, prefix: str, limit: int = 2000) -> list[str]:
+        terms = set()
+        for leaf, _ in self.leaves:
+            for t in leaf.expand_prefix(field, prefix):
+                terms.add(t.decode("utf-8") if isinstance(t, bytes) else t)
+                if len(terms) >= limit:
+                    break
+        return sorted(terms)
+
+    # ------------------------------------------------------------ doc sets
+
+    def docs(self, q) -> np.ndarray:
+        """Sorted ids matching q. Phrases here are *candidates* (all terms present)."""
+        if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
+            return EMPTY
+        if isinstance(q, wq.Every):
+            return self.live_ids
+        if isinstance(q, wq.Term):
+            return self._term_docs(q.fieldname, q.text)
+        if isinstance(q, (wq.Prefix, wq.NumericRange)):
+            key = (type(q).__name__, q.fieldname, getattr(q, "text", None),
+                   getattr(q, "start", None), getattr(q, "end", None))
+            if key not in self._leaf_memo:
+                if len(self._leaf_memo) > 64:
+                    self._leaf_memo.clear()
+                self._leaf_memo[key] = self._prefix_docs(q) if isinstance(q, wq.Prefix) else self._range_docs(q)
+            return self._leaf_memo[key]
+        if isinstance(q, wq.Phrase):
+            return self._and([self.postings(q.fieldname, w)[0] for w in q.words])
+        if isinstance(q, wq.Sequence):
+            return self._and([self.docs(s) for s in q.subqueries])
+        if isinstance(q, wq.AndMaybe):
+            return self.docs(q.a)
+        # a negated phrase must subtract only passages that really contain it
+        if isinstance(q, wq.AndNot):
+            pos = self.docs(q.a)
+            return np.setdiff1d(pos, self.exact_docs(q.b, pos), assume_unique=True)
+        if isinstance(q, wq.Not):
+            return np.setdiff1d(self.live_ids, self.exact_docs(q.query), assume_unique=True)
+        if isinstance(q, wq.And):
+            pos = [s for s in q.subqueries if not isinstance(s, wq.Not)]
+            neg = [s.query for s in q.subqueries if isinstance(s, wq.Not)]
+            out = self._and([self.docs(s) for s in pos]) if pos else self.live_ids
+            for s in neg:
+                if len(out) == 0:
+                    break
+                out = np.setdiff1d(out, self.exact_docs(s, out), assume_unique=True)
+            return out
+        if isinstance(q, wq.Or):
+            parts = [self.docs(s) for s in q.subqueries]
+            parts = [p for p in parts if len(p)]
+            return np.unique(np.concatenate(parts)) if parts else EMPTY
+        # anything else: let Whoosh enumerate it (correct, slower)
+        return np.fromiter(self.searcher.docs_for_query(q), dtype=np.int64)
+
+    def _prefix_docs(self, q: wq.Prefix) -> np.ndarray:
+        parts = [self.postings(q.fieldname, t)[0] for t in self.prefix_terms(q.fieldname, q.text)]
+        return np.unique(np.concatenate(parts)) if parts else EMPTY
+
+    def _term_docs(self, field: str, text: str) -> np.ndarray:
+        if self.tables is not None and field in self.tables.codes:
+            codes, labels = self.tables.codes[field]
+            try:
+                code = labels.index(text)
+            except ValueError:
+                return EMPTY
+            return np.flatnonzero((codes == code) & self.live)
+        return self.postings(field, text)[0]
+
+    def _range_docs(self, q: wq.NumericRange) -> np.ndarray:
+        if self.tables is not None and q.fieldname in self.tables.codes:
+            codes, labels = self.tables.codes[q.fieldname]
+            good = [i for i, label in enumerate(labels)
+                    if label.lstrip("-").isdigit() and q.start <= int(label) <= q.end]
+            return np.flatnonzero(np.isin(codes, good) & self.live)
+        return np.fromiter(self.searcher.docs_for_query(q), dtype=np.int64)
+
+    @staticmethod
+    def _and(parts: list[np.ndarray]) -> np.ndarray:
+        if not parts:
+            return EMPTY
+        parts = sorted(parts, key=len)
+        out = parts[0]
+        for p in parts[1:]:
+            if len(out) == 0:
+                break
+            out = np.intersect1d(out, p, assume_unique=True)
+        return out
+
+    # ------------------------------------------------------------ scoring
+
+    def score(self, q, docs: np.ndarray) -> np.ndarray:
+        """BM25-like relevance of each doc in ``docs`` (sorted) for q's positive terms."""
+        scores = np.zeros(len(docs), dtype=np.float64)
+        if len(docs) == 0:
+            return scores
+        n = max(self.doc_count, 1)
+        for field, text, boost in _positive_terms(q):
+            if field not in ("grams", "words"):
+                continue
+            ids, tf = self.postings(field, text)
+            if len(ids) == 0:
+                continue
+            idx = np.searchsorted(ids, docs)
+            idx[idx >= len(ids)] = 0
+            present = ids[idx] == docs
+            f = np.where(present, tf[idx], 0.0)
+            idf = math.log(1 + (n - len(ids) + 0.5) / (len(ids) + 0.5))
+            scores += boost * idf * f * 2.2 / (f + 1.2)
+        return scores
+
+    # ------------------------------------------------------------ phrase checks
+
+    def positions(self, field: str, text: str, docnum: int) -> list[int]:
+        ids, _, values = self.postings_full(field, text)
+        i = int(np.searchsorted(ids, docnum))
+        if i >= len(ids) or ids[i] != docnum or not len(values):
+            return []
+        return _decode_positions(values[i])
+
+    def exact(self, q, within: np.ndarray) -> np.ndarray:
+        """The docs of ``within`` (sorted) that truly match q, phrases checked
+        by position only where they can still change the answer."""
+        if len(within) == 0:
+            return within
+        if not has_phrase(q):
+            return np.intersect1d(within, self.docs(q), assume_unique=True)
+        if isinstance(q, wq.Phrase):
+            return self._phrase_filter(q, np.intersect1d(within, self.docs(q), assume_unique=True))
+        if isinstance(q, wq.Sequence):
+            cand = np.intersect1d(within, self.docs(q), assume_unique=True)
+            return np.array([d for d in cand.tolist() if self._phrase_at(q, d)], dtype=np.int64)
+        if isinstance(q, wq.AndMaybe):
+            return self.exact(q.a, within)
+        if isinstance(q, wq.AndNot):
+            kept = self.exact(q.a, within)
+            return np.setdiff1d(kept, self.exact(q.b, kept), assume_unique=True)
+        if isinstance(q, wq.Not):
+            return np.setdiff1d(within, self.exact(q.query, within), assume_unique=True)
+        if isinstance(q, wq.And):
+            # cheap, phrase-free clauses first: they shrink what phrases must check
+            for s in sorted(q.subqueries, key=has_phrase):
+                within = self.exact(s, within)
+                if len(within) == 0:
+                    break
+            return within
+        if isinstance(q, wq.Or):
+            found = EMPTY
+            for s in sorted(q.subqueries, key=has_phrase):
+                rest = np.setdiff1d(within, found, assume_unique=True)
+                if len(rest) == 0:
+                    break
+                found = np.union1d(found, self.exact(s, rest))
+            return found
+        return np.intersect1d(within, self.docs(q), assume_unique=True)
+
+    def _phrase_filter(self, p: wq.Phrase, cand: np.ndarray) -> np.ndarray:
+        """Candidates (which hold every term) where the terms are consecutive.
+
+        Start positions implied by each term are intersected, rarest term
+        first, so most documents are decided after decoding one or two lists.
+        """
+        if len(cand) == 0:
+            return cand
+        per_term = []
+        for offset, word in enumerate(p.words):
+            ids, _, values = self.postings_full(p.fieldname, word)
+            per_term.append((len(ids), offset, values, np.searchsorted(ids, cand).tolist()))
+        per_term.sort(key=lambda t: t[0])
+        kept = []
+        for j, doc in enumerate(cand.tolist()):
+            starts = None
+            for _, offset, values, idx in per_term:
+                implied = {pos - offset for pos in _decode_positions(values[idx[j]])}
+                starts = implied if starts is None else starts & implied
+                if not starts:
+                    break
+            if starts:
+                kept.append(doc)
+        return np.array(kept, dtype=np.int64)
+
+    def exact_docs(self, q, within: np.ndarray | None = None, cap: int = 20_000) -> np.ndarray:
+        """Exact docs of q (inside ``within``); beyond ``cap`` phrase checks, candidates."""
+        candidates = self.docs(q)
+        if within is not None:
+            candidates = np.intersect1d(candidates, within, assume_unique=True)
+        if not has_phrase(q) or len(candidates) > cap:
+            return candidates
+        return self.exact(q, candidates)
+
+    def _phrase_at(self, p, docnum: int) -> bool:
+        if isinstance(p, wq.Phrase):
+            parts = [set(self.positions(p.fieldname, w, docnum)) for w in p.words]
+        else:  # Sequence of Term/Phrase…, Prefix last
+            parts = []
+            for s in p.subqueries:
+                if isinstance(s, wq.Phrase):
+                    parts.extend(set(self.positions(s.fieldname, w, docnum)) for w in s.words)
+                elif isinstance(s, wq.Term):
+                    parts.append(set(self.positions(s.fieldname, s.text, docnum)))
+                elif isinstance(s, wq.Prefix):
+                    pos = set()
+                    for t in self.prefix_terms(s.fieldname, s.text):
+                        pos.update(self.positions(s.fieldname, t, docnum))
+                    parts.append(pos)
+        if not parts or not parts[0]:
+            return False
+        return any(all(start + i in part for i, part in enumerate(parts[1:], 1)) for start in parts[0])
+
+    def confirm(self, q, candidates: np.ndarray, order: np.ndarray, want: int):
+        """Exact matches among candidates: (ids in rank order, total, estimated?)."""
+        ranked = candidates[order]
+        if not has_phrase(q):
+            return ranked, len(candidates), False
+        if len(candidates) <= VERIFY_ALL:
+            exact = self.exact(q, candidates)
+            kept = ranked[np.isin(ranked, exact, assume_unique=True)]
+            return kept, len(kept), False
+        shown: list[int] = []
+        step, pos = max(2 * want, 50), 0
+        while len(shown) < want and pos < len(ranked):
+            chunk = ranked[pos:pos + step]
+            pos += step
+            ok = self.exact(q, np.sort(chunk))
+            shown.extend(chunk[np.isin(chunk, ok, assume_unique=True)].tolist())
+        rng = np.random.default_rng(len(candidates))
+        sample = np.sort(rng.choice(candidates, SAMPLE, replace=False))
+        estimate = round(len(candidates) * len(self.exact(q, sample)) / SAMPLE)
+        shown = shown[:want]
+        return np.array(shown, dtype=np.int64), max(estimate, len(shown)), True
+
+
+class _PackedValues:
+    """Encoded position lists in one bytes blob: a list of small bytes
+    objects costs ~50 bytes of overhead each, the blob ~4."""
+
+    __slots__ = ("blob", "ends")
+
+    def __init__(self, values: list[bytes]):
+        self.blob = b"".join(values)
+        self.ends = np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def __getitem__(self, i: int) -> bytes:
+        start = int(self.ends[i - 1]) if i else 0
+        return self.blob[start:int(self.ends[i])]
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.blob) + self.ends.nbytes
+
+
+def _entry_bytes(entry) -> int:
+    ids, weights, values = entry
+    return ids.nbytes + weights.nbytes + values.nbytes
+
+
+def _decode_positions(value: bytes) -> list[int]:
+    """whoosh.formats.Positions encoding: uint count, then pickled deltas."""
+    if not value.endswith(b"."):  # whoosh strips pickle's STOP opcode
+        value += b"."
+    deltas = loads(value[4:])
+    out, base = [], 0
+    for d in deltas:
+        base += d
+        out.append(base)
+    return out
+
+
+def _read_all_blocks(m):
+    """Every (id, weight, encoded value) of a W3 leaf matcher, block by block."""
+    ids_parts, w_parts, values = [], [], []
+    while not m._atend:
+        datalen = m._nextoffset - m._dataoffset
+        b = m._postfile.get(m._dataoffset, datalen)
+        if m._compression:
+            b = zlib.decompress(b)
+        raw_ids, weights, vals = loads(b)[:3]
+        ids = np.asarray(raw_ids, dtype=np.int64)
+        if not m._byteids:
+            ids = np.cumsum(ids)
+        n = m._blocklength
+        if weights is None:
+            w = np.ones(n, dtype=np.float32)
+        elif isinstance(weights, float):
+            w = np.full(n, weights, dtype=np.float32)
+        else:
+            w = np.asarray(weights, dtype=np.float32)
+        ids_parts.append(ids)
+        w_parts.append(w)
+        if vals is not None and not isinstance(vals, (bytes, str)) and m._fixedsize is None:
+            values.extend(vals)
+        if m._lastblock:
+            break
+        m._goto(m._nextoffset)
+    if not ids_parts:
+        return EMPTY, np.zeros(0, dtype=np.float32), []
+    return np.concatenate(ids_parts), np.concatenate(w_parts), values
+
+
+def _positive_terms(q, boost: float = 1.0, negated: bool = False):
+    """(field, text, boost) of terms that add to relevance."""
+    if negated:
+        return
+    if isinstance(q, wq.Term):
+        yield q.fieldname, q.text, boost * q.boost
+    elif isinstance(q, wq.Phrase):
+        for w in q.words:
+            yield q.fieldname, w, boost * q.boost
+    elif isinstance(q, wq.Not):
+        return
+    elif isinstance(q, wq.AndNot):
+        yield from _positive_terms(q.a, boost)
+    elif isinstance(q, wq.AndMaybe):
+        yield from _positive_terms(q.a, boost)
+        yield from _positive_terms(q.b, boost * 1.5)  # whole-word matches rank first
+    elif hasattr(q, "subqueries"):
+        for s in q.subqueries:
+            yield from _positive_terms(s, boost)
+
+
+def has_phrase(q) -> bool:
+    if isinstance(q, (wq.Phrase, wq.Sequence)):
+        return True
+    if isinstance(q, wq.Not):
+        return has_phrase(q.query)
+    if isinstance(q, (wq.AndMaybe, wq.AndNot)):
+        return has_phrase(q.a) or has_phrase(q.b)
+    return any(has_phrase(s) for s in getattr(q, "subqueries", ()))
