@@ -10,6 +10,9 @@ from . import rounds as R
 from .models import CategoryDecision, Document, DocumentVersion, EvidenceLink, Rating, Unit, User
 
 
+MAX_POINTS = 5
+
+
 def _citation(session: Session, link: EvidenceLink, unit_names: dict[str, str]):
     from reports.model import Citation
     document = session.get(Document, link.document_id)
@@ -43,18 +46,18 @@ def year_report(session: Session, year: int):
         for r in ratings:
             if r.kind == "consensus" or r.indicator_no not in best:
                 best[r.indicator_no] = r
-        for no, r in sorted(best.items()):
+        # The heaviest indicators first, a handful each: a 专报 names what matters most, not every item.
+        for no, r in sorted(best.items(), key=lambda item: -system.get(item[0]).weight):
             ind = system.get(no)
-            top = max(ind.level_values)
             if r.level_value is None:
                 continue
-            if r.level_value == top:
+            if r.level_value == max(ind.level_values) and len(strengths) < MAX_POINTS:
                 strengths.append(f"{ind.name}：{r.rationale[:120]}")
                 for link in session.exec(select(EvidenceLink).where(EvidenceLink.owner_kind == "rating",
                                                                     EvidenceLink.owner_id == r.id)).all()[:1]:
                     evidence.append(Excerpt(text=link.quote, citation=_citation(session, link, names),
                                             needs_attention=link.status != "ok"))
-            elif r.level_value <= min(ind.level_values) + 1:
+            elif r.level_value <= min(ind.level_values) + 1 and len(problems) < MAX_POINTS:
                 problems.append(f"{ind.name}：{r.rationale[:120]}")
         results.append(UnitResult(
             code=code, name=names.get(code, code), category=decision.category, previous_category=previous.get(code),
