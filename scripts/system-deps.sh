@@ -6,9 +6,10 @@
 #   fonts-noto-cjk, fonts-wqy-zenhei  Chinese fonts for charts and rendered reports
 #   poppler-utils            pdftoppm/pdftotext for checking rendered reports
 #   chromium                 the browser the end-to-end tests drive (tests only)
+#   postgresql               a throwaway server the database tests also run on (tests only)
 set -euo pipefail
 want=(tesseract-ocr tesseract-ocr-chi-sim libreoffice-writer-nogui fonts-noto-cjk fonts-wqy-zenhei poppler-utils)
-if [ "${1:-}" = "--tests" ]; then want+=(chromium); fi
+if [ "${1:-}" = "--tests" ]; then want+=(chromium postgresql); fi
 missing=()
 for pkg in "${want[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
 
@@ -15,12 +16,28 @@ PASSWORD = "password-123"
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
+    """A fresh data directory; on PostgreSQL when KAOPING_TEST_DATABASE_URL names one (its schema is reset)."""
     from evidence.config import Settings
     from review_ui.commands.core import initialise
-    monkeypatch.delenv("KAOPING_DATABASE_URL", raising=False)
+    url = os.environ.get("KAOPING_TEST_DATABASE_URL")
+    if url:
+        _reset_postgres(url)
+        monkeypatch.setenv("KAOPING_DATABASE_URL", url)
+    else:
+        monkeypatch.delenv("KAOPING_DATABASE_URL", raising=False)
     s = Settings.load(tmp_path / "data")
     initialise(s)
     return s
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import text
+
+    from evidence.db import get_engine
+    with get_engine(url).begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+        conn.execute(text("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE"))
 
 
 @pytest.fixture
