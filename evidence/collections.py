@@ -19,8 +19,15 @@ class CollectionError(ValueError):
 
 
 def _editor(user: User) -> None:
+    """Compiling is the office's work: a collection holds excerpts from every unit."""
+    if user.role != "office":
+        raise CollectionError("只有协调小组办公室可以编辑案例汇编。")
+
+
+def _collector(user: User) -> None:
+    """Reviewers may propose passages they can see; they do not see the collection itself."""
     if user.role not in ("office", "reviewer"):
-        raise CollectionError("只有协调小组办公室和评审专家可以编辑案例汇编。")
+        raise CollectionError("只有协调小组办公室和评审专家可以向案例汇编推荐段落。")
 
 
 def create_collection(session: Session, user: User, title: str, year: int, kind: str = "collection",
@@ -77,7 +84,7 @@ def entries_of(session: Session, c: Collection) -> list[CollectionEntry]:
 def add_passage(session: Session, user: User, c: Collection, passage_id: int, indicator_nos: list[int] = (),
                 note: str = "", section_id: int | None = None) -> CollectionEntry:
     """A passage becomes a candidate case; its text is quoted, its source remembered."""
-    _editor(user)
+    _collector(user)
     from .tags import visible_document
     passage = session.get(Passage, passage_id)
     if passage is None:

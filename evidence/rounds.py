@@ -7,6 +7,7 @@ their results, with an audit trail.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import defaultdict
 from datetime import date
 
@@ -59,17 +60,21 @@ def system_for(rnd: Round):
 
 # ── Self-assessment ─────────────────────────────────────────────────────────
 
-def self_assessment(session: Session, year: int, unit_code: str) -> SelfAssessment:
+def self_assessment(session: Session, year: int, unit_code: str, create: bool = True) -> SelfAssessment:
+    """The unit's self-assessment for the year; with create=False an unsaved blank one if none exists."""
     sa = session.exec(select(SelfAssessment).where(SelfAssessment.year == year,
                                                    SelfAssessment.unit_code == unit_code)).first()
     if sa is None:
         sa = SelfAssessment(year=year, unit_code=unit_code)
-        session.add(sa)
-        session.flush()
+        if create:
+            session.add(sa)
+            session.flush()
     return sa
 
 
 def self_items(session: Session, sa: SelfAssessment) -> dict[int, SelfAssessmentItem]:
+    if sa.id is None:
+        return {}
     return {i.indicator_no: i for i in session.exec(
         select(SelfAssessmentItem).where(SelfAssessmentItem.self_assessment_id == sa.id))}
 
@@ -112,6 +117,8 @@ def _with_growth(measures: dict[str, dict]) -> dict[str, dict]:
     out = {}
     for key, entry in measures.items():
         value, base = entry.get("value"), entry.get("base_value")
+        if any(v is not None and not math.isfinite(float(v)) for v in (value, base)):
+            raise RoundError("填写的数值无效（不能为无穷大或非数字）。")
         growth = None
         if value is not None and base not in (None, 0):
             growth = round((float(value) - float(base)) / float(base) * 100, 2)
@@ -141,7 +148,12 @@ def reopen_self_assessment(session: Session, user: User, year: int, unit_code: s
         raise RoundError("只有协调小组办公室可以退回自评。")
     if not reason.strip():
         raise RoundError("退回自评必须写明理由。")
-    sa = self_assessment(session, year, unit_code)
+    get_round(session, year)
+    existing = session.exec(select(SelfAssessment).where(SelfAssessment.year == year,
+                                                         SelfAssessment.unit_code == unit_code)).first()
+    if existing is None or existing.status != "submitted":
+        raise RoundError(f"{unit_code} 的 {year} 年度自评尚未提交，无需退回。")
+    sa = existing
     sa.status, sa.reopen_reason = "draft", reason.strip()
     audit.record(session, "self_reopen", user=user, object_type="self_assessment", object_id=sa.id,
                  detail={"year": year, "unit": unit_code, "reason": reason})
@@ -150,15 +162,19 @@ def reopen_self_assessment(session: Session, user: User, year: int, unit_code: s
 
 # ── Spot-check ──────────────────────────────────────────────────────────────
 
+def submitted_self_categories(session: Session, year: int) -> dict[str, str]:
+    """Only a submitted self-assessment speaks for a unit; drafts count for nothing."""
+    return {s.unit_code: s.self_category for s in session.exec(select(SelfAssessment).where(
+        SelfAssessment.year == year, SelfAssessment.status == "submitted")) if s.self_category}
+
+
 def unit_histories(session: Session, year: int) -> list:
     from .spotcheck import UnitHistory
     prev_cat = {c.unit_code: c.category for c in session.exec(
         select(CategoryDecision).where(CategoryDecision.year == year - 1))}
-    self_now = {s.unit_code: s.self_category for s in session.exec(
-        select(SelfAssessment).where(SelfAssessment.year == year))}
-    self_prev = {s.unit_code: s.self_category for s in session.exec(
-        select(SelfAssessment).where(SelfAssessment.year == year - 1))}
-    last = session.exec(select(SpotCheck).where(SpotCheck.year == year - 1).order_by(SpotCheck.id.desc())).first()
+    self_now = submitted_self_categories(session, year)
+    self_prev = submitted_self_categories(session, year - 1)
+    last = approved_spotcheck(session, year - 1)
     checked = set(last.selected) if last else set()
     return [UnitHistory(code=u.code, previous_category=prev_cat.get(u.code), self_category=self_now.get(u.code),
                         previous_self_category=self_prev.get(u.code), checked_last_year=u.code in checked)
@@ -169,6 +185,10 @@ def propose_spotcheck(session: Session, user: User, year: int, seed: int | None 
                       change_basis: str = "previous_category") -> SpotCheck:
     from .spotcheck import draw_spotcheck
     get_round(session, year)
+    if approved_spotcheck(session, year) is not None:
+        raise RoundError(f"{year} 年度的抽查名单已审定，不能重新抽取；如需调整请按程序重新审定。")
+    if seed is not None and not 0 <= seed < 2 ** 63:
+        raise RoundError("随机种子应为 0 到 2^63 之间的整数。")
     result = draw_spotcheck(unit_histories(session, year), seed=seed, change_basis=change_basis)
     sc = SpotCheck(year=year, seed=result.seed, change_basis=change_basis, selected=list(result.selected),
                    reasons={k: list(v) for k, v in result.reasons.items()}, conflicts=list(result.conflicts),
@@ -181,7 +201,14 @@ def propose_spotcheck(session: Session, user: User, year: int, seed: int | None 
 
 
 def current_spotcheck(session: Session, year: int) -> SpotCheck | None:
-    return session.exec(select(SpotCheck).where(SpotCheck.year == year).order_by(SpotCheck.id.desc())).first()
+    """The list that counts: the approved one if there is one, else the latest proposal."""
+    return approved_spotcheck(session, year) or session.exec(
+        select(SpotCheck).where(SpotCheck.year == year).order_by(SpotCheck.id.desc())).first()
+
+
+def approved_spotcheck(session: Session, year: int) -> SpotCheck | None:
+    return session.exec(select(SpotCheck).where(SpotCheck.year == year, SpotCheck.status == "approved")
+                        .order_by(SpotCheck.id.desc())).first()
 
 
 def override_spotcheck(session: Session, user: User, sc: SpotCheck, *, add: list[str], remove: list[str],
@@ -255,48 +282,77 @@ def unit_scores(session: Session, year: int) -> dict[str, dict]:
     return scores
 
 
+@dataclasses.dataclass
+class CategoryOutcome:
+    decisions: list[CategoryDecision]
+    pending: list[str]  # spot-checked units whose review is not complete: not categorised yet
+
+    def message(self) -> str:
+        text = f"已认定 {len(self.decisions)} 个单位的类别。"
+        if self.pending:
+            text += f"以下抽查单位评分尚未完成，暂不认定（也可由办公室直接认定并说明理由）：{'、'.join(self.pending)}。"
+        return text
+
+
 def decide_categories(session: Session, user: User, year: int, adjustments: dict[str, str] | None = None,
-                      note: str = "") -> list[CategoryDecision]:
-    """Spot-checked units by score thresholds; the others by their self-category; office adjustments need a reason."""
+                      note: str = "") -> CategoryOutcome:
+    """Spot-checked units by their completed score; the others by their submitted self-category.
+
+    An office adjustment needs a reason and stays in force when the categories are recomputed later.
+    """
     from .categories import CategoryError, decide_category, validate_thresholds
     rnd = get_round(session, year)
     try:
         thresholds = validate_thresholds(rnd.category_thresholds or DEFAULT_THRESHOLDS)
     except CategoryError as exc:
         raise RoundError(str(exc)) from None
+    adjustments = dict(adjustments or {})
+    if adjustments and not note.strip():
+        raise RoundError("调整类别须在“认定说明”中写明理由。")
     sc = current_spotcheck(session, year)
     checked = set(sc.selected) if sc else set()
     scores = unit_scores(session, year)
-    selfcat = {s.unit_code: s.self_category for s in session.exec(
-        select(SelfAssessment).where(SelfAssessment.year == year))}
-    adjustments = adjustments or {}
+    selfcat = submitted_self_categories(session, year)
+    existing = {c.unit_code: c for c in session.exec(select(CategoryDecision).where(CategoryDecision.year == year))}
     first_year = session.exec(select(CategoryDecision).where(CategoryDecision.year < year)).first() is None
-    decisions, skipped = [], []
+    outcome = CategoryOutcome([], [])
     for code, s in scores.items():
-        spot = code in checked and s["total"] is not None
-        if not (spot or selfcat.get(code) or code in adjustments):
-            skipped.append(code)
+        row = existing.get(code)
+        if code not in adjustments and row is not None and row.source == "adjusted":
+            continue  # the office's earlier decision stands until the office changes it
+        complete = s["total"] is not None and not s["missing"]
+        if code in checked and not complete:
+            if code not in adjustments:
+                outcome.pending.append(code)
+                continue
+            category, source = adjustments[code], "adjusted"
+            basis = f"抽查评估尚未完成，由协调小组办公室认定：{note.strip()}"
+        elif code in checked or selfcat.get(code) or code in adjustments:
+            try:
+                d = decide_category(code, spot_checked=code in checked, score=s["total"], thresholds=thresholds,
+                                    self_category=selfcat.get(code), office_category=adjustments.get(code),
+                                    office_reason=note, initial=first_year and code not in checked
+                                    and not selfcat.get(code))
+            except CategoryError as exc:
+                raise RoundError(str(exc)) from None
+            category = d.category
+            source = "adjusted" if code in adjustments and d.computed != d.category else (
+                "spotcheck" if code in checked else ("initial" if d.computed is None else "self"))
+            basis = "；".join([d.basis, *d.notes])
+        else:
             continue
-        try:
-            d = decide_category(code, spot_checked=spot, score=s["total"], thresholds=thresholds,
-                                self_category=selfcat.get(code), office_category=adjustments.get(code),
-                                office_reason=note, initial=first_year and not spot and not selfcat.get(code))
-        except CategoryError as exc:
-            raise RoundError(str(exc)) from None
-        source = "adjusted" if d.computed != d.category else ("spotcheck" if spot else "self")
-        row = session.exec(select(CategoryDecision).where(CategoryDecision.year == year,
-                                                          CategoryDecision.unit_code == code)).first()
+        if category not in CATEGORY_ORDER:
+            raise RoundError(f"未知类别：{category}")
         old = row.category if row else None
-        row = row or CategoryDecision(year=year, unit_code=code, category=d.category, source=source)
-        row.category, row.source, row.score = d.category, source, s["total"]
-        row.note = "；".join([d.basis, *d.notes])
+        row = row or CategoryDecision(year=year, unit_code=code, category=category, source=source)
+        row.category, row.source, row.score, row.note = category, source, s["total"], basis
         row.decided_by, row.decided_at = user.id, utcnow()
         session.add(row)
-        decisions.append(row)
-        if old != d.category:
+        outcome.decisions.append(row)
+        if old != category:
             audit.record(session, "category", user=user, object_type="unit", object_id=code,
-                         detail={"year": year, "from": old, "to": d.category, "basis": row.note})
-    return decisions
+                         detail={"year": year, "from": old, "to": category, "basis": basis})
+    return outcome
 
 
 def category_history(session: Session) -> dict[str, dict[int, str]]:

@@ -182,25 +182,34 @@ def process_job(settings: Settings, job_id: int, index=None) -> str:
         version = session.get(DocumentVersion, job.version_id)
         document = session.get(Document, version.document_id)
         filename, sha, version_id, year = document.filename, version.file_sha256, version.id, document.year
+        # Stored passages are never rewritten in place (reviewers may link them already): a job that
+        # died after storing only has the indexing and its final state left to do.
+        already_stored = session.exec(select(Passage.id).where(Passage.version_id == version_id)).first() is not None
     path = FileStore(settings.files_dir).path_for(sha)
-    try:
-        _set_state(settings, version_id, "extracting")
-        extraction = extract_file_sandboxed(path, filename=filename, limits=_limits(settings))
-        passages = split_passages(extraction)
-        _set_state(settings, version_id, "tagging")
-        tagger = tagger_for(settings, year)
-        tags = tagger.tag_passages(passages)
-        with session_scope(settings.database_url) as session:
-            _store_extraction(session, version_id, extraction, passages, tags, tagger.version)
-            session.commit()
-        if index is not None:
+    final, error, code = "indexed", "", ""
+    if not already_stored:
+        try:
+            _set_state(settings, version_id, "extracting")
+            extraction = extract_file_sandboxed(path, filename=filename, limits=_limits(settings))
+            passages = split_passages(extraction)
+            _set_state(settings, version_id, "tagging")
+            tagger = tagger_for(settings, year)
+            tags = tagger.tag_passages(passages)
+            with session_scope(settings.database_url) as session:
+                _store_extraction(session, version_id, extraction, passages, tags, tagger.version)
+                session.commit()
+        except ExtractionError as exc:
+            final, error, code = "failed", exc.reason, exc.code
+        except Exception as exc:  # the worker must survive anything one file does
+            log.exception("job %s failed", job_id)
+            final, error, code = "failed", f"处理时发生内部错误（{type(exc).__name__}），请重试或联系管理员。", "internal"
+    if final == "indexed" and index is not None:
+        # The database is the source of truth: an index hiccup (busy, rebuilding) must not fail a stored
+        # document, whose passages may already be linked; `kaoping reindex` repairs the index.
+        try:
             update_index(settings, index, version_id)
-        final, error, code = "indexed", "", ""
-    except ExtractionError as exc:
-        final, error, code = "failed", exc.reason, exc.code
-    except Exception as exc:  # the worker must survive anything one file does
-        log.exception("job %s failed", job_id)
-        final, error, code = "failed", f"处理时发生内部错误（{type(exc).__name__}），请重试或联系管理员。", "internal"
+        except Exception:
+            log.exception("indexing version %s failed; run kaoping reindex", version_id)
     with session_scope(settings.database_url) as session:
         job = session.get(Job, job_id)
         version = session.get(DocumentVersion, version_id)

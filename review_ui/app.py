@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError
 from starlette.middleware.sessions import SessionMiddleware
 
 from evidence.config import Settings
@@ -93,6 +94,20 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     @app.exception_handler(CollectionError)
     async def round_error(request: Request, exc: ValueError):
         return error_page(request, 400, str(exc))
+
+    # Bad input that slipped past a route's own checks still gets a Chinese answer, never a 500:
+    # numbers too large for the database, text where a number belongs, references to missing rows.
+    @app.exception_handler(OverflowError)
+    async def number_too_large(request: Request, exc: OverflowError):
+        return error_page(request, 400, "提交的数字超出允许范围，请检查后重试。")
+
+    @app.exception_handler(IntegrityError)
+    async def dangling_reference(request: Request, exc: IntegrityError):
+        return error_page(request, 400, "提交的内容引用了不存在或冲突的记录，未做任何修改。")
+
+    @app.exception_handler(ValueError)
+    async def malformed_value(request: Request, exc: ValueError):
+        return error_page(request, 400, "提交的内容格式不对（例如应填数字处填了文字），未做任何修改。")
 
     @app.exception_handler(EvidenceAccessError)
     async def evidence_denied(request: Request, exc: EvidenceAccessError):

@@ -44,6 +44,8 @@ async def verify_csrf(request: Request) -> None:
     if request.method in SAFE_METHODS:
         return
     expected = request.session.get("csrf")
+    if not expected:  # no session token: refuse before reading (possibly large) bodies
+        raise HTTPException(status_code=403, detail="表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。")
     sent = request.headers.get("x-csrf-token")
     if not sent:
         content_type = request.headers.get("content-type", "")

@@ -124,11 +124,31 @@ def test_province_staff_cannot_use_collections(make_user, login, add_evidence, s
     assert r.status_code == 403
 
 
+def test_reviewers_propose_passages_but_do_not_see_collections(make_user, login, add_evidence, settings):
+    from evidence.models import Assignment
+    reviewer = make_user("rev", "reviewer")
+    make_user("office", "office")
+    js = add_evidence("JS", "纪要.txt", MEETING)
+    with session_scope(settings.database_url) as session:
+        session.add(Assignment(year=2023, reviewer_id=reviewer.id, unit_code="JS", indicator_no=4))
+        session.commit()
+    office = login("office")
+    cid = _new_collection(office)
+    c = login("rev")
+    r = c.post("/collection-add", data={"csrf_token": c.csrf, "collection": cid,
+                                        "passage_id": _passages(settings, js)[0].id}, headers={"HX-Request": "true"})
+    assert "已加入" in r.text
+    for url in (f"/collections/{cid}", f"/collections/{cid}/export.html", f"/collections/{cid}/export.md",
+                f"/collections/{cid}/propose", "/collections"):
+        assert c.get(url).status_code == 403, url
+
+
 def test_reviewer_cannot_collect_an_unassigned_units_passage(make_user, login, add_evidence, settings):
     make_user("rev", "reviewer")
+    make_user("office", "office")
     doc = add_evidence("SH", "工匠学院.txt", CRAFT)
+    cid = _new_collection(login("office"))
     c = login("rev")
-    cid = _new_collection(c)
     r = c.post(f"/collections/{cid}/add", data={"csrf_token": c.csrf, "passage_id": _passages(settings, doc)[0].id})
     assert r.status_code in (403, 404)
     with session_scope(settings.database_url) as session:

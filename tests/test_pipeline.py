@@ -141,3 +141,17 @@ def test_retag_keeps_reviewer_decisions(settings, make_user):
     assert 88 in record["indicators"] and 88 in record["confirmed"]
     if rejected:
         assert rejected not in record["indicators"]
+
+
+def test_an_index_failure_does_not_fail_a_stored_document(settings, monkeypatch):
+    from index import EvidenceIndex
+
+    def broken(self, records):
+        raise RuntimeError("index busy")
+    monkeypatch.setattr(EvidenceIndex, "add", broken)
+    _submit(settings, "通知.txt", POLICY.encode())
+    drain(settings)
+    version = _versions(settings)[0]
+    assert version.state == "indexed", version.error
+    with session_scope(settings.database_url) as session:
+        assert session.exec(select(Passage).where(Passage.version_id == version.id)).all()

@@ -118,7 +118,7 @@ def test_spotcheck_categories_and_outputs(make_user, login, settings, tmp_path):
                                reviewer_id=reviewer.id, level_value=top, rationale="证据充分", status="submitted"))
         session.commit()
     r = office.post("/rounds/2023/categories", data={"csrf_token": office.csrf}, follow_redirects=True)
-    assert "已认定类别" in r.text
+    assert "已认定 1 个单位的类别" in r.text and "评分尚未完成，暂不认定" in r.text
     with session_scope(settings.database_url) as session:
         js = session.exec(select(CategoryDecision).where(CategoryDecision.unit_code == "JS")).one()
         assert js.category == "优秀" and js.source == "spotcheck" and js.score == 100.0
@@ -146,3 +146,74 @@ def test_round_pages_are_office_only(make_user, login, settings):
     for url in ("/rounds", "/rounds/2023", "/rounds/2023/spotcheck", "/rounds/2023/report.docx"):
         assert c.get(url).status_code == 403
     assert c.post("/rounds/2023/spotcheck", data={"csrf_token": c.csrf, "action": "propose"}).status_code == 403
+
+
+def test_drafts_do_not_count_and_office_adjustments_stand(make_user, login, settings):
+    from evidence.models import SelfAssessment
+    from evidence.rounds import decide_categories
+    _round(settings)
+    office = make_user("office", "office")
+    with session_scope(settings.database_url) as session:
+        session.add(SelfAssessment(year=2023, unit_code="JS", self_category="优秀", status="draft"))
+        session.add(SelfAssessment(year=2023, unit_code="SH", self_category="良好", status="submitted"))
+        session.commit()
+        outcome = decide_categories(session, office, 2023)
+        session.commit()
+        decided = {d.unit_code: d.category for d in outcome.decisions}
+        assert decided == {"SH": "良好"}, "an unsubmitted draft decided a category"
+        try:
+            decide_categories(session, office, 2023, {"SH": "一般"})
+            raise AssertionError("an adjustment without a reason was accepted")
+        except RoundError as exc:
+            assert "理由" in str(exc)
+        session.rollback()
+        decide_categories(session, office, 2023, {"SH": "一般"}, note="材料与实际不符")
+        session.commit()
+        decide_categories(session, office, 2023)  # recomputing later keeps the office's decision
+        session.commit()
+        sh = session.exec(select(CategoryDecision).where(CategoryDecision.unit_code == "SH")).one()
+        assert sh.category == "一般" and sh.source == "adjusted" and "材料与实际不符" in sh.note
+
+
+def test_an_approved_spotcheck_cannot_be_redrawn(make_user, settings):
+    from datetime import date as d
+    from evidence.rounds import approve_spotcheck, current_spotcheck, propose_spotcheck
+    _round(settings)
+    office = make_user("office", "office")
+    with session_scope(settings.database_url) as session:
+        sc = propose_spotcheck(session, office, 2023, seed=1)
+        approve_spotcheck(session, office, sc, d(2024, 3, 1), "第1次会议")
+        session.commit()
+        try:
+            propose_spotcheck(session, office, 2023, seed=2)
+            raise AssertionError("redrew an approved list")
+        except RoundError as exc:
+            assert "已审定" in str(exc)
+        assert current_spotcheck(session, 2023).id == sc.id
+
+
+def test_viewing_the_self_assessment_creates_nothing(make_user, login, settings):
+    _round(settings)
+    make_user("js", "province", unit="JS")
+    login("js").get("/self-assessment")
+    with session_scope(settings.database_url) as session:
+        assert session.exec(select(SelfAssessment)).first() is None
+
+
+def test_bad_numbers_get_a_chinese_message_not_a_500(make_user, login, settings):
+    _round(settings)
+    make_user("office", "office")
+    make_user("js", "province", unit="JS")
+    office = login("office")
+    for url in ("/rounds/99999999999999999999", "/collections/99999999999999999999",
+                "/progress?year=99999999999999999999"):
+        r = office.get(url)
+        assert r.status_code in (400, 404, 422), url
+        assert any(word in r.text for word in ("超出", "不存在", "格式")), url
+    r = office.post("/rounds/2023/spotcheck", data={"csrf_token": office.csrf, "action": "propose", "seed": "abc"},
+                    follow_redirects=True)
+    assert "随机种子" in r.text
+    js = login("js")
+    r = js.post("/self-assessment/2023", data={"csrf_token": js.csrf, "value_23_" + _first_measure(23): "nan",
+                                               "report": ""}, follow_redirects=True)
+    assert "无效" in r.text

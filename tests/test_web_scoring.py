@@ -163,6 +163,16 @@ def test_permissions_province_unassigned_conflicted_and_foreign_passage(site):
         assert s.exec(select(Rating)).all() == [] and s.exec(select(EvidenceLink)).all() == []
 
 
+def test_a_refused_save_does_not_show_another_units_passage(site):
+    r1 = site["login"]("r1")
+    zj = site["zj"][0]
+    for bad in ({"level": "abc"}, {"level": "9"}, {"level": "3", "base_revision": "7"}):
+        data = {"csrf_token": r1.csrf, "rationale": "理由", "base_revision": "0", "link": [key(zj)], **bad}
+        r = r1.post(f"{SCREEN}/save", data=data, follow_redirects=False)
+        assert r.status_code >= 400
+        assert zj.text not in r.text and key(zj) not in r.text, bad
+
+
 def test_tag_decision_in_place_and_search_restricted_to_the_unit(site):
     r1 = site["login"]("r1")
     p0 = site["gd"][0]

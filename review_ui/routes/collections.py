@@ -1,12 +1,14 @@
 """Case collections and briefings: collect passages, edit, reorder, export."""
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
+from starlette.background import BackgroundTask
 from sqlmodel import Session, select
 
 from evidence import collections as C
@@ -20,8 +22,13 @@ router = APIRouter()
 
 
 def _editor(user: User) -> None:
+    if user.role != "office":
+        raise Forbidden("只有协调小组办公室可以查看和编辑案例汇编。")
+
+
+def _collector(user: User) -> None:
     if user.role not in ("office", "reviewer"):
-        raise Forbidden("只有协调小组办公室和评审专家可以使用案例汇编。")
+        raise Forbidden("只有协调小组办公室和评审专家可以向案例汇编推荐段落。")
 
 
 def _get(session: Session, collection_id: int) -> Collection:
@@ -123,7 +130,7 @@ async def collection_add_chosen(request: Request, user: User = Depends(user_of),
 async def collection_add(collection_id: int, request: Request, user: User = Depends(user_of),
                          session: Session = Depends(db)):
     """From search hits, the viewer or the scoring screen: a passage becomes a candidate case."""
-    _editor(user)
+    _collector(user)
     form = await request.form()
     c = _get(session, collection_id)
     try:
@@ -138,6 +145,8 @@ async def collection_add(collection_id: int, request: Request, user: User = Depe
         return _back(f"/collections/{c.id}", str(exc), "error")
     if request.headers.get("hx-request"):
         return HTMLResponse(f'<span class="flash ok">已加入《{_esc(c.title)}》</span>')
+    if user.role != "office":
+        return HTMLResponse(f'<p class="flash ok">已加入《{_esc(c.title)}》。</p>')
     return _back(f"/collections/{c.id}", f"已加入条目 {entry.id}。")
 
 
@@ -174,7 +183,7 @@ def collection_docx(collection_id: int, request: Request, user: User = Depends(u
     out = Path(tempfile.mkdtemp(prefix="kaoping-collection-")) / f"{_filename(c.title)}.docx"
     C.export_docx(session, c, out)
     session.commit()
-    return FileResponse(out, filename=out.name,
+    return FileResponse(out, filename=out.name, background=BackgroundTask(shutil.rmtree, out.parent, True),
                         media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 

@@ -249,6 +249,11 @@ def upload(request: Request, files: list[UploadFile] = File(default=[]), year: s
     if not unit_code or session.get(Unit, unit_code) is None:
         raise HTTPException(status_code=400, detail="请选择证据所属单位。")
     year_no = parse_int(year) or default_year(session)
+    if not 2000 <= year_no <= 2100:
+        raise HTTPException(status_code=400, detail="评价年度应为 2000–2100 之间的年份。")
+    due = withdraw_deadline(session, year_no)
+    if user.role == "province" and due is not None and date.today() > due:
+        raise HTTPException(status_code=400, detail=f"{year_no} 年度的证据提交截止日期（{due}）已过，不能再上传。")
     kinds = doc_kinds()
     kind_hint = kind if kind and (kind in kinds or not kinds) else None
     hints = parse_indicator_hints(indicators)
@@ -292,6 +297,8 @@ def state_rows(session: Session, user: User, document_ids: list[int]) -> list[di
     query = select(Document).where(Document.id.in_(document_ids))
     if allowed is not None:
         query = query.where(Document.unit_code.in_(allowed))
+    if user.role == "reviewer":  # withdrawn evidence is out of reviewers' sight everywhere
+        query = query.where(Document.status == "active")
     return rows_for(session, list(session.exec(query.order_by(Document.id)).all()))
 
 

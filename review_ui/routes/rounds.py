@@ -1,12 +1,14 @@
 """The yearly round: dashboard, self-assessment, spot-check, categories and the outputs."""
 from __future__ import annotations
 
+import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse
+from starlette.background import BackgroundTask
 from sqlmodel import Session, select
 
 from evidence import rounds as R
@@ -128,8 +130,7 @@ def self_assessment_form(request: Request, year: int | None = None, user: User =
     rnd = session.exec(select(Round).where(Round.year == year) if year else select(Round).order_by(Round.year.desc())).first()
     if rnd is None:
         return render(request, "rounds/no_round.html")
-    sa = R.self_assessment(session, rnd.year, user.unit_code)
-    session.commit()
+    sa = R.self_assessment(session, rnd.year, user.unit_code, create=False)
     items = R.self_items(session, sa)
     links = {no: links_of(session, "self_item", item.id) for no, item in items.items()}
     system = R.system_for(rnd)
@@ -181,11 +182,14 @@ async def self_assessment_save(year: int, request: Request, user: User = Depends
             if not key:
                 continue
             no, _, pid = str(key).partition(":")
-            passage = session.get(Passage, int(pid)) if pid.isdigit() else None
+            if not (no.isdigit() and pid.isdigit() and len(pid) < 12):
+                raise R.RoundError("证据关联的格式不对，请刷新页面后重试。")
+            passage = session.get(Passage, int(pid))
             version = session.get(DocumentVersion, passage.version_id) if passage else None
             document = session.get(Document, version.document_id) if version else None
-            if not document or document.unit_code != user.unit_code or document.status != "active":
-                raise R.RoundError("只能关联本单位的有效证据。")
+            if (not document or document.unit_code != user.unit_code or document.status != "active"
+                    or document.year != year or document.current_version_id != version.id):
+                raise R.RoundError("只能关联本单位本年度的有效证据。")
             item = items.get(int(no))
             if item is None:
                 raise R.RoundError(f"请先填写指标 {no} 的自评，再关联证据。")
@@ -238,6 +242,8 @@ async def spotcheck_action(year: int, request: Request, user: User = Depends(use
             basis = form.get("change_basis") or "previous_category"
             if basis not in ("previous_category", "previous_self_category"):
                 raise R.RoundError("未知的“类别变化”口径。")
+            if seed and not str(seed).isdigit():
+                raise R.RoundError("随机种子应为非负整数。")
             R.propose_spotcheck(session, user, year, seed=int(seed) if seed else None, change_basis=basis)
             message = "已生成抽查名单（建议）。"
         else:
@@ -271,12 +277,12 @@ async def categories_decide(year: int, request: Request, user: User = Depends(us
     form = await request.form()
     adjustments = {k[4:]: v for k, v in form.items() if k.startswith("adj_") and v}
     try:
-        R.decide_categories(session, user, year, adjustments, note=str(form.get("note", "")))
+        outcome = R.decide_categories(session, user, year, adjustments, note=str(form.get("note", "")))
         session.commit()
-    except (R.RoundError, ValueError) as exc:
+    except R.RoundError as exc:
         session.rollback()
         return _back(f"/rounds/{year}", str(exc), "error")
-    return _back(f"/rounds/{year}", "已认定类别。")
+    return _back(f"/rounds/{year}", outcome.message())
 
 
 @router.get("/rounds/{year}/report.docx")
@@ -285,7 +291,7 @@ def report_download(year: int, request: Request, user: User = Depends(user_of), 
     from evidence.round_outputs import write_year_report
     out = Path(tempfile.mkdtemp(prefix="kaoping-report-")) / f"{year}年度专报.docx"
     write_year_report(session, year, out)
-    return FileResponse(out, filename=out.name,
+    return FileResponse(out, filename=out.name, background=BackgroundTask(shutil.rmtree, out.parent, True),
                         media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
@@ -295,5 +301,5 @@ def scores_download(year: int, request: Request, user: User = Depends(user_of), 
     from evidence.round_outputs import write_score_table
     out = Path(tempfile.mkdtemp(prefix="kaoping-scores-")) / f"{year}年度评分表.xlsx"
     write_score_table(session, year, out)
-    return FileResponse(out, filename=out.name,
+    return FileResponse(out, filename=out.name, background=BackgroundTask(shutil.rmtree, out.parent, True),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -107,7 +107,7 @@ def screen_context(session: Session, user: User, year: int, unit: str, indicator
         "links": sorted(linked_keys), "base_revision": own.revision if own else 0}
     return {
         "panel": panel_status(session, year, unit, indicator.no) if user.role == "office" else [],
-        "extra_links": extra_links(session, own_links, candidates, form["links"]),
+        "extra_links": extra_links(session, own_links, candidates, form["links"], year, unit),
         "year": year, "unit": session.get(Unit, unit), "indicator": indicator, "view": view, "own": own,
         "own_links": own_links, "candidates": candidates, "others": others, "consensus": consensus,
         "form": form, "checked": set(form["links"]), "history": R.history(session, own) if own else [],
@@ -126,8 +126,13 @@ def panel_status(session: Session, year: int, unit: str, indicator_no: int) -> l
              if u.id in ratings else "todo"} for u in assigned]
 
 
-def extra_links(session: Session, own_links: list, candidates: list, wanted: list[str]) -> list[dict]:
-    """Links shown inside the form: the rating's links and the requested ones not already listed as candidates."""
+def extra_links(session: Session, own_links: list, candidates: list, wanted: list[str], year: int,
+                unit: str) -> list[dict]:
+    """Links shown inside the form: the rating's links and the requested ones not already listed as candidates.
+
+    Requested ones come from the user's own (possibly refused) form post, so each is shown only if it is
+    evidence of this very item: a refused save must not become a way to read another unit's passages.
+    """
     shown = {passage_key(c.passage) for c in candidates}
     rows = []
     for link in own_links:
@@ -142,8 +147,9 @@ def extra_links(session: Session, own_links: list, candidates: list, wanted: lis
             pid, start, end = R.parse_link_spec(key)
         except R.RatingError:
             continue
-        passage = session.get(Passage, pid)
-        if passage is None:
+        try:
+            passage = R.item_passage(session, year, unit, pid)
+        except (R.RatingError, R.RatingAccessError):
             continue
         start, end = (passage.start, passage.end) if start is None else (start, end)
         offset = start - passage.start
