@@ -217,3 +217,10 @@ def test_bad_numbers_get_a_chinese_message_not_a_500(make_user, login, settings)
     r = js.post("/self-assessment/2023", data={"csrf_token": js.csrf, "value_23_" + _first_measure(23): "nan",
                                                "report": ""}, follow_redirects=True)
     assert "无效" in r.text
+
+
+def test_unit_home_shows_what_is_due(make_user, login, settings, add_evidence):
+    _round(settings)
+    make_user("js", "province", unit="JS")
+    page = login("js").get("/").text
+    assert "提交 2023 年度自评报告和自评类别" in page and "未开始" in page and "待完成" in page
