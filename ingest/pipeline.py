@@ -399,6 +399,11 @@ def all_index_records(settings: Settings) -> Iterable[dict]:
     for vid in ids:
         with session_scope(settings.database_url) as session:
             yield from index_records(session, vid)
+    from evidence.collections import index_records as collection_records
+    from evidence.models import Collection
+    with session_scope(settings.database_url) as session:
+        for collection in session.exec(select(Collection).order_by(Collection.id)):
+            yield from collection_records(session, collection)
 
 
 def open_index(settings: Settings):

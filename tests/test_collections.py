@@ -153,3 +153,19 @@ def test_reviewer_cannot_collect_an_unassigned_units_passage(make_user, login, a
     assert r.status_code in (403, 404)
     with session_scope(settings.database_url) as session:
         assert not session.exec(select(CollectionEntry)).all()
+
+
+def test_an_exported_collection_is_searchable_evidence_of_indicator_19_for_the_office(
+        make_user, login, add_evidence, settings):
+    make_user("office", "office")
+    make_user("js", "province", unit="JS")
+    js = add_evidence("JS", "纪要.txt", MEETING)
+    office = login("office")
+    cid = _new_collection(office, title="全国产改典型经验汇编")
+    office.post(f"/collections/{cid}/add", data={"csrf_token": office.csrf, "passage_id": _passages(settings, js)[1].id,
+                                                 "indicator_nos": "9"})
+    assert office.get(f"/collections/{cid}/export.docx").status_code == 200
+    found = office.get("/search", params={"q": "联络员会议", "indicator": "19"}).text
+    assert "全国产改典型经验汇编" in found and f"/collections/{cid}" in found and "已编发" in found
+    province = login("js").get("/search", params={"q": "联络员会议"}).text
+    assert "全国产改典型经验汇编" not in province

@@ -183,6 +183,7 @@ def collection_docx(collection_id: int, request: Request, user: User = Depends(u
     out = Path(tempfile.mkdtemp(prefix="kaoping-collection-")) / f"{_filename(c.title)}.docx"
     C.export_docx(session, c, out)
     session.commit()
+    _publish(request, session, c)
     return FileResponse(out, filename=out.name, background=BackgroundTask(shutil.rmtree, out.parent, True),
                         media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
@@ -212,3 +213,16 @@ def _filename(title: str) -> str:
 def _esc(text: str) -> str:
     from markupsafe import escape
     return str(escape(text))
+
+
+def _publish(request: Request, session: Session, c: Collection) -> None:
+    """An exported collection becomes searchable (indicator 19) for the office; the index is best effort."""
+    from .evidence import open_index_or_none
+    index = open_index_or_none(request)
+    if index is None:
+        return
+    try:
+        C.publish_to_index(session, index, c)
+    except Exception:
+        import logging
+        logging.getLogger("kaoping.web").exception("collection %s not indexed", c.id)

@@ -75,7 +75,8 @@ def search(request: Request, q: str = "", unit: str = "", year: str = "", kind: 
                 log.exception("search failed")
                 notice = INDEX_UNAVAILABLE
     context = dict(filters=filters, result=result, notice=notice, query_error=query_error, page=page_no,
-                   sorts=SORTS, kinds=doc_kinds(), units=unit_names(session),
+                   sorts=SORTS, kinds={**doc_kinds(), "collection": "案例汇编", "briefing": "简报"},
+                   units=unit_names(session),
                    indicators=indicator_names(filters["year"] or None), link=link_builder(filters))
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "search-results":
         return render(request, "search/_results.html", **context)
@@ -83,7 +84,8 @@ def search(request: Request, q: str = "", unit: str = "", year: str = "", kind: 
 
 
 def unit_names(session: Session) -> dict[str, str]:
-    return {u.code: u.short_name for u in session.exec(select(Unit))}
+    from evidence.collections import OFFICE_UNIT
+    return {OFFICE_UNIT: "协调小组办公室", **{u.code: u.short_name for u in session.exec(select(Unit))}}
 
 
 def link_builder(filters: dict):
