@@ -118,6 +118,42 @@ def index_gram_terms(text: str) -> list[tuple[str, int]]:
     return out
 
 
+def index_gram_positions(text: str) -> dict[str, list[int]]:
+    """``index_gram_terms`` grouped by term (positions ascending): what the
+    index stores, built without the intermediate list of pairs."""
+    folded = fast_fold(text)
+    poses: dict[str, list[int]] = {}
+    get = poses.get
+    pos = 0
+    for match in _RUN.finditer(folded):
+        run = match.group()
+        if not is_cjk(run[0]):
+            term = run.lower()
+            found = get(term)
+            if found is None:
+                poses[term] = [pos]
+            else:
+                found.append(pos)
+            pos += 1
+            continue
+        last = len(run) - 1
+        for i, ch in enumerate(run):
+            if i < last:
+                term = run[i:i + 2]
+                found = get(term)
+                if found is None:
+                    poses[term] = [pos]
+                else:
+                    found.append(pos)
+            found = get(ch)
+            if found is None:
+                poses[ch] = [pos]
+            else:
+                found.append(pos)
+            pos += 1
+    return poses
+
+
 # ---------------------------------------------------------------- words
 
 def _is_wordlike(word: str) -> bool:
@@ -142,19 +178,46 @@ def index_word_tokens(text: str) -> list[tuple[str, int, int, int]]:
         if e - s >= 3 and is_cjk(w[0]):
             long_spans.append((s, e, pos))
     if long_spans:
-        seen = {(s, e) for _, _, s, e in out}
-        spans = iter(long_spans)
-        current = next(spans)
-        for w, s, e in seg.tokenize_for_search(folded):
-            while current is not None and s >= current[1]:
-                current = next(spans, None)
-            if current is None:
-                break
-            if s >= current[0] and e <= current[1] and (s, e) not in seen and _is_wordlike(w):
-                out.append((w.lower(), current[2], s, e))
-                seen.add((s, e))
+        cache = _subword_cache(seg)
+        if any(folded[s:e] not in cache for s, e, _ in long_spans):
+            _learn_subwords(cache, seg, folded, long_spans)
+        for s, e, pos in long_spans:
+            for w, a, b in cache[folded[s:e]]:
+                out.append((w, pos, s + a, s + b))
         out.sort(key=lambda t: t[1])  # position lists must ascend for delta encoding
     return out
+
+
+# Search mode adds, inside each word of the ordinary cut, the dictionary words
+# of two and three characters: what it adds depends on the word alone. So the
+# sub-words of a long word are learnt from its first occurrence in context and
+# reused, which spares a second segmentation of most passages.
+_SUBWORDS: dict[str, list[tuple[str, int, int]]] = {}
+_SUBWORDS_OWNER: list = [None]
+_SUBWORDS_MAX = 200_000
+
+
+def _subword_cache(seg) -> dict[str, list[tuple[str, int, int]]]:
+    if _SUBWORDS_OWNER[0] is not seg or len(_SUBWORDS) > _SUBWORDS_MAX:
+        _SUBWORDS.clear()  # another dictionary splits differently
+        _SUBWORDS_OWNER[0] = seg
+    return _SUBWORDS
+
+
+def _learn_subwords(cache, seg, folded: str, long_spans) -> None:
+    found: dict[tuple[int, int], list] = {(s, e): [] for s, e, _ in long_spans}
+    spans = iter(long_spans)
+    current = next(spans)
+    for w, s, e in seg.tokenize_for_search(folded):
+        while current is not None and s >= current[1]:
+            current = next(spans, None)
+        if current is None:
+            break
+        start, end = current[0], current[1]
+        if s >= start and e <= end and (s, e) != (start, end) and _is_wordlike(w):
+            found[(start, end)].append((w.lower(), s - start, e - start))
+    for (s, e), subs in found.items():
+        cache.setdefault(folded[s:e], subs)
 
 
 # ---------------------------------------------------------------- whoosh glue

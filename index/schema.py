@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from collections import defaultdict
+import functools
 
-from whoosh import fields
+from whoosh import fields, formats
 
-from index.analysis import (bigram_analyzer, dictionary_fingerprint, index_gram_terms,
+from index.analysis import (bigram_analyzer, dictionary_fingerprint, index_gram_positions, index_gram_terms,
                             index_word_tokens, word_analyzer)
 
 VERSION_FILE = "kaoping_schema.json"
@@ -36,13 +36,32 @@ class _DirectTextField(fields.TEXT):
     def _terms(self, value):
         raise NotImplementedError
 
-    def index(self, value, **kwargs):
-        poses = defaultdict(list)
+    def _positions(self, value) -> dict[str, list[int]]:
+        poses: dict[str, list[int]] = {}
         for term, pos in self._terms(value):
-            poses[term].append(pos)
+            found = poses.get(term)
+            if found is None:
+                poses[term] = [pos]
+            else:
+                found.append(pos)
+        return poses
+
+    def index(self, value, **kwargs):
+        poses = self._positions(value)
         encode, boost = self.format.encode, self.format.field_boost
+        out = []
         for term, poslist in poses.items():
-            yield term.encode("utf-8"), len(poslist), len(poslist) * boost, encode(poslist)
+            n = len(poslist)
+            # most terms occur once in a passage: their encoding depends on
+            # the position alone, so it is computed once per position
+            value = _single_position(poslist[0]) if n == 1 else encode(poslist)
+            out.append((term.encode("utf-8"), n, n * boost, value))
+        return out
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _single_position(pos: int) -> bytes:
+    return formats.Positions().encode([pos])
 
 
 class WordsField(_DirectTextField):
@@ -59,6 +78,9 @@ class GramsField(_DirectTextField):
 
     def _terms(self, value):
         return index_gram_terms(value)
+
+    def _positions(self, value):
+        return index_gram_positions(value)
 
 
 def build_schema() -> fields.Schema:

@@ -48,3 +48,24 @@ def test_fast_fold_equals_fold():
     from ingest.chinese import fold
     for text in ["產業工人", "ＡＢＣ１２３產業　工人", "纯简体文本，没有全角字母", ""]:
         assert fast_fold(text) == fold(text)
+
+
+def test_grouped_gram_positions_equal_the_gram_terms():
+    from index.analysis import index_gram_positions
+    for text in ["產業工，A1", "号", "1号文，第1号", "劳动竞赛、竞赛，竞赛竞赛。ABC abc", "", "，。"]:
+        grouped: dict = {}
+        for term, pos in index_gram_terms(text):
+            grouped.setdefault(term, []).append(pos)
+        assert index_gram_positions(text) == grouped
+
+
+def test_cached_sub_words_equal_a_fresh_search_mode_split():
+    import index.analysis as analysis
+    texts = ["推进产业工人队伍建设改革", "全面推进产业工人队伍建设改革，劳模工匠学院", "新就业形态劳动者权益保障"]
+    analysis._SUBWORDS.clear()
+    fresh = []
+    for text in texts:  # each computed with an empty cache: straight from search mode
+        analysis._SUBWORDS.clear()
+        fresh.append(index_word_tokens(text))
+    assert [index_word_tokens(t) for t in texts] == fresh  # now served from the cache
+    assert [index_word_tokens(t) for t in texts] == fresh
