@@ -14,7 +14,7 @@ from datetime import date
 from sqlmodel import Session, select
 
 from . import audit
-from .indicators import load_system, load_units
+from .indicators import load_system
 from .models import (CategoryDecision, Rating, Round, SelfAssessment, SelfAssessmentItem, SpotCheck, Unit, User,
                      utcnow)
 

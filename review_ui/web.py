@@ -61,3 +61,24 @@ templates.env.globals["editable_collections"] = editable_collections
 def render(request: Request, name: str, status_code: int = 200, **context):
     context.setdefault("user", getattr(request.state, "user", None))
     return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def generated_download(filename: str, write, media_type: str):
+    """A file written on demand into a private temp folder, removed once it has been sent."""
+    import shutil
+    import tempfile
+
+    from fastapi.responses import FileResponse
+    from starlette.background import BackgroundTask
+    out = Path(tempfile.mkdtemp(prefix="kaoping-export-")) / filename
+    try:
+        write(out)
+    except BaseException:
+        shutil.rmtree(out.parent, ignore_errors=True)
+        raise
+    return FileResponse(out, filename=out.name, media_type=media_type,
+                        background=BackgroundTask(shutil.rmtree, out.parent, True))

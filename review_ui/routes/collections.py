@@ -1,14 +1,11 @@
 """Case collections and briefings: collect passages, edit, reorder, export."""
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
-from starlette.background import BackgroundTask
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from sqlmodel import Session, select
 
 from evidence import collections as C
@@ -16,7 +13,7 @@ from evidence.links import links_of
 from evidence.models import Collection, CollectionEntry, Unit, User
 
 from ..security import Forbidden
-from ..web import db, render, user_of
+from ..web import DOCX, db, generated_download, render, user_of
 
 router = APIRouter()
 
@@ -180,12 +177,12 @@ def collection_docx(collection_id: int, request: Request, user: User = Depends(u
                     session: Session = Depends(db)):
     _editor(user)
     c = _get(session, collection_id)
-    out = Path(tempfile.mkdtemp(prefix="kaoping-collection-")) / f"{_filename(c.title)}.docx"
-    C.export_docx(session, c, out)
-    session.commit()
-    _publish(request, session, c)
-    return FileResponse(out, filename=out.name, background=BackgroundTask(shutil.rmtree, out.parent, True),
-                        media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+
+    def write(out: Path) -> None:
+        C.export_docx(session, c, out)
+        session.commit()
+        _publish(request, session, c)
+    return generated_download(f"{_filename(c.title)}.docx", write, DOCX)
 
 
 @router.get("/collections/{collection_id}/export.html")

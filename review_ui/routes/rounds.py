@@ -1,14 +1,10 @@
 """The yearly round: dashboard, self-assessment, spot-check, categories and the outputs."""
 from __future__ import annotations
 
-import shutil
-import tempfile
 from datetime import date
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, RedirectResponse
-from starlette.background import BackgroundTask
+from fastapi.responses import RedirectResponse
 from sqlmodel import Session, select
 
 from evidence import rounds as R
@@ -16,8 +12,8 @@ from evidence.links import link_passage, links_of
 from evidence.models import (CategoryDecision, Document, DocumentVersion, Passage, Round, SelfAssessment, Unit,
                              User, EvidenceLink)
 
-from ..security import Forbidden, require_role
-from ..web import db, render, user_of
+from ..security import require_role
+from ..web import DOCX, XLSX, db, generated_download, render, user_of
 
 router = APIRouter()
 
@@ -289,17 +285,11 @@ async def categories_decide(year: int, request: Request, user: User = Depends(us
 def report_download(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     from evidence.round_outputs import write_year_report
-    out = Path(tempfile.mkdtemp(prefix="kaoping-report-")) / f"{year}年度专报.docx"
-    write_year_report(session, year, out)
-    return FileResponse(out, filename=out.name, background=BackgroundTask(shutil.rmtree, out.parent, True),
-                        media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    return generated_download(f"{year}年度专报.docx", lambda out: write_year_report(session, year, out), DOCX)
 
 
 @router.get("/rounds/{year}/scores.xlsx")
 def scores_download(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     from evidence.round_outputs import write_score_table
-    out = Path(tempfile.mkdtemp(prefix="kaoping-scores-")) / f"{year}年度评分表.xlsx"
-    write_score_table(session, year, out)
-    return FileResponse(out, filename=out.name, background=BackgroundTask(shutil.rmtree, out.parent, True),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return generated_download(f"{year}年度评分表.xlsx", lambda out: write_score_table(session, year, out), XLSX)
