@@ -122,6 +122,11 @@ def test_spotcheck_categories_and_outputs(make_user, login, settings, tmp_path):
     with session_scope(settings.database_url) as session:
         js = session.exec(select(CategoryDecision).where(CategoryDecision.unit_code == "JS")).one()
         assert js.category == "优秀" and js.source == "spotcheck" and js.score == 100.0
+    dashboard = office.get("/rounds/2023").text
+    assert "/rounds/2023/charts/radar/JS.svg" in dashboard
+    radar_svg = office.get("/rounds/2023/charts/radar/JS.svg")
+    assert radar_svg.headers["content-type"].startswith("image/svg+xml") and "<svg" in radar_svg.text
+    assert "<svg" in office.get("/rounds/2023/charts/categories.svg").text
     report = office.get("/rounds/2023/report.docx")
     assert report.status_code == 200
     path = tmp_path / "r.docx"

@@ -4,7 +4,9 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from collections import Counter
+
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
 from evidence import rounds as R
@@ -293,3 +295,37 @@ def scores_download(year: int, request: Request, user: User = Depends(user_of), 
     require_role(user, "office")
     from evidence.round_outputs import write_score_table
     return generated_download(f"{year}年度评分表.xlsx", lambda out: write_score_table(session, year, out), XLSX)
+
+
+# ── Charts on the web pages (the 专报 carries the same ones as PNG) ─────────
+
+def _svg(svg: str) -> Response:
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/rounds/{year}/charts/categories.svg")
+def chart_categories(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
+    require_role(user, "office")
+    from reports.charts import year_over_year
+    count = lambda y: dict(Counter(c.category for c in session.exec(
+        select(CategoryDecision).where(CategoryDecision.year == y))))
+    return _svg(year_over_year(count(year), count(year - 1), year=year, fmt="svg"))
+
+
+@router.get("/rounds/{year}/charts/radar/{unit_code}.svg")
+def chart_radar(year: int, unit_code: str, request: Request, user: User = Depends(user_of),
+                session: Session = Depends(db)):
+    require_role(user, "office")
+    from reports.charts import radar
+    rnd = R.get_round(session, year)
+    scores = R.unit_scores(session, year)
+    if unit_code not in scores:
+        raise R.RoundError(f"未知单位代码：{unit_code}")
+    maxima: dict[str, float] = {}
+    for ind in R.system_for(rnd).rated_indicators():
+        maxima[ind.level1] = maxima.get(ind.level1, 0) + ind.weight
+    rated = [s["level1"] for s in scores.values() if s["level1"]]
+    average = {k: sum(s.get(k, 0) for s in rated) / len(rated) for k in maxima} if rated else None
+    own = {k: scores[unit_code]["level1"].get(k, 0) for k in maxima}
+    return _svg(radar(own, maxima=maxima, reference=average, label=scores[unit_code]["name"],
+                      title=f"{scores[unit_code]['name']} {year} 年度一级指标得分率", fmt="svg"))
