@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.middleware.sessions import SessionMiddleware
 
 from evidence.config import Settings
@@ -97,8 +97,9 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
 
     # Bad input that slipped past a route's own checks still gets a Chinese answer, never a 500:
     # numbers too large for the database, text where a number belongs, references to missing rows.
-    @app.exception_handler(OverflowError)
-    async def number_too_large(request: Request, exc: OverflowError):
+    @app.exception_handler(OverflowError)  # SQLite
+    @app.exception_handler(DataError)  # PostgreSQL: a value out of the column's range
+    async def number_too_large(request: Request, exc: Exception):
         return error_page(request, 400, "提交的数字超出允许范围，请检查后重试。")
 
     @app.exception_handler(IntegrityError)
