@@ -7,13 +7,8 @@ reports work; the builders are imported by the sibling test files.
 from __future__ import annotations
 
 import datetime as dt
-import sys
-from pathlib import Path
 
-# until pyproject lists the `reports` package, make the repo root importable
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from reports.model import (  # noqa: E402
+from reports.model import (
     LEVEL1_INDICATORS,
     CaseEntry,
     Citation,
