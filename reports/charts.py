@@ -12,6 +12,7 @@ import functools
 import io
 import math
 import subprocess
+import threading
 import warnings
 from typing import Literal
 
@@ -76,6 +77,20 @@ def _export(fig, fmt: Format, dpi: int = 200) -> bytes | str:
     return data if fmt == "png" else data.decode("utf-8")
 
 
+# matplotlib's rcParams are process-global: charts drawn at once by two web requests (threads) would
+# restore each other's fonts mid-drawing, so one chart is drawn at a time.
+_drawing = threading.Lock()
+
+
+def _one_at_a_time(draw):
+    @functools.wraps(draw)
+    def locked(*args, **kwargs):
+        with _drawing:
+            return draw(*args, **kwargs)
+    return locked
+
+
+@_one_at_a_time
 def category_distribution(counts: dict[str, int], *, title: str = "评价类别分布",
                           fmt: Format = "png") -> bytes | str:
     """Bar chart of how many units fall in each category."""
@@ -93,6 +108,7 @@ def category_distribution(counts: dict[str, int], *, title: str = "评价类别�
         return _export(fig, fmt)
 
 
+@_one_at_a_time
 def year_over_year(current: dict[str, int], previous: dict[str, int], *, year: int,
                    title: str = "评价类别年度对比", fmt: Format = "png") -> bytes | str:
     """Grouped bars: previous year vs this year, per category."""
@@ -118,6 +134,7 @@ def year_over_year(current: dict[str, int], previous: dict[str, int], *, year: i
         return _export(fig, fmt)
 
 
+@_one_at_a_time
 def radar(scores: dict[str, float], *, title: str = "", label: str = "", maxima: dict[str, float] | None = None,
           reference: dict[str, float] | None = None, reference_label: str = "全国平均",
           fmt: Format = "png") -> bytes | str:
