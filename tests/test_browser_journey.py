@@ -127,14 +127,20 @@ def test_a_whole_round_in_the_browser(world, tmp_path):
         js.wait_for_selector("text=自评已提交并锁定")
         steps.shot(js, "self-assessment-submitted")
 
-        # 3. The office draws the spot-check list (JS is always in: its self-category changed) and approves it.
+        # 3. The office draws the spot-check list, adds JS by a reasoned override if the draw left it out,
+        #    and records the approval.
         office = _login(b, url, "office")
         office.goto(f"{url}/rounds/2023/spotcheck")
         office.fill("input[name=seed]", "2023")
         office.click("text=生成抽查名单")
         office.wait_for_selector("#spotcheck-table")
-        js_row = office.locator("#spotcheck-table tr", has_text="江苏省")
-        assert "抽查" in js_row.inner_text() and "直接纳入" in js_row.inner_text()
+        selected = lambda: office.locator("#spotcheck-table tr", has_text="江苏省").locator("td").nth(1).inner_text()
+        if selected() != "抽查":
+            office.fill("input[name=add]", "JS")
+            office.fill("input[name=reason]", "江苏省产改试点任务较重，纳入本年度抽查")
+            office.click("text=调整名单")
+            office.wait_for_selector("text=已调整抽查名单")
+        assert selected() == "抽查"
         office.fill("input[name=meeting]", "协调小组第3次会议")
         office.click("text=记录审定")
         office.wait_for_selector("text=抽查名单已审定")
@@ -178,6 +184,7 @@ def test_a_whole_round_in_the_browser(world, tmp_path):
         office.goto(f"{url}/rounds/2023")
         office.click("text=计算并认定类别")
         office.wait_for_selector("text=评分尚未完成，暂不认定")  # JS has one rated indicator of many
+        assert "JS" in office.inner_text(".flash.ok")
         office.select_option("select[name=adj_JS]", "良好")
         office.fill("input[name=note]", "抽查评估中领导重视等指标经合议认定，其余指标按自评材料综合认定。")
         office.click("text=计算并认定类别")
@@ -221,7 +228,8 @@ def test_a_whole_round_in_the_browser(world, tmp_path):
             links = session.exec(select(EvidenceLink).where(EvidenceLink.owner_kind == "rating",
                                                             EvidenceLink.owner_id == r.id)).all()
             assert links and all(l.quote and l.page_no >= 1 and l.end > l.start for l in links)
-        assert session.exec(select(CategoryDecision).where(CategoryDecision.unit_code == "JS")).one().category
+        js_category = session.exec(select(CategoryDecision).where(CategoryDecision.unit_code == "JS")).one()
+        assert js_category.category == "良好" and js_category.source == "adjusted"
         excerpts = session.exec(select(EvidenceLink).where(EvidenceLink.owner_kind == "collection_entry")).all()
         sources = [session.get(Passage, l.passage_id).text for l in excerpts]
     paragraphs = [p.text for p in docx.Document(out).paragraphs]
