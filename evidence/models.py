@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -394,4 +394,6 @@ class AuditEvent(SQLModel, table=True):
 
 
 Index("ix_rating_item", Rating.year, Rating.unit_code, Rating.indicator_no)
+Index("uq_rating_consensus", Rating.year, Rating.unit_code, Rating.indicator_no, unique=True,
+      sqlite_where=text("kind = 'consensus'"), postgresql_where=text("kind = 'consensus'"))
 Index("ix_link_owner", EvidenceLink.owner_kind, EvidenceLink.owner_id)

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from . import audit
 from .indicators import load_system
-from .models import (CategoryDecision, Rating, Round, SelfAssessment, SelfAssessmentItem, SpotCheck, Unit, User,
+from .models import (CategoryDecision, Conflict, Rating, Round, SelfAssessment, SelfAssessmentItem, SpotCheck, Unit, User,
                      utcnow)
 
 CATEGORY_ORDER = ("优秀", "良好", "一般", "差")
@@ -244,13 +244,17 @@ def approve_spotcheck(session: Session, user: User, sc: SpotCheck, approved_at: 
 # ── Scores and categories ───────────────────────────────────────────────────
 
 def item_values(session: Session, year: int) -> dict[tuple[str, int], dict]:
-    """Per (unit, indicator): the consensus value if any, else the submitted independent values."""
+    """Per (unit, indicator): the consensus value if any, else the submitted independent values.
+
+    A reviewer's rating of a unit they later declared a conflict with does not count.
+    """
+    conflicted = set(session.exec(select(Conflict.user_id, Conflict.unit_code)).all())
     out: dict[tuple[str, int], dict] = defaultdict(lambda: {"consensus": None, "independent": {}})
     for r in session.exec(select(Rating).where(Rating.year == year, Rating.status == "submitted")):
         entry = out[(r.unit_code, r.indicator_no)]
         if r.kind == "consensus":
             entry["consensus"] = r.level_value
-        else:
+        elif (r.reviewer_id, r.unit_code) not in conflicted:
             entry["independent"][r.reviewer_id] = r.level_value
     return out
 

@@ -102,3 +102,24 @@ def test_province_user_must_have_a_unit(db_session):
         create_user(db_session, "p", "password-123", "province")
     with pytest.raises(AccountError, match="未知单位"):
         create_user(db_session, "p", "password-123", "province", unit_code="XX")
+
+
+def test_one_consensus_per_item(db_session, make_user):
+    from sqlalchemy.exc import IntegrityError
+    first, second = make_user("o1", "office"), make_user("o2", "office")
+    for office in (first, second):
+        db_session.add(Rating(year=2023, unit_code="JS", indicator_no=4, indicator_version="2022.1",
+                              reviewer_id=office.id, kind="consensus", level_value=3, status="submitted"))
+    with pytest.raises(IntegrityError):
+        db_session.commit()
+
+
+def test_migrations_match_the_models(settings):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from evidence.db import get_engine
+    with get_engine(settings.database_url).connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == [], diff

@@ -229,3 +229,18 @@ def test_unit_home_shows_what_is_due(make_user, login, settings, add_evidence):
     make_user("js", "province", unit="JS")
     page = login("js").get("/").text
     assert "提交 2023 年度自评报告和自评类别" in page and "未开始" in page and "待完成" in page
+
+
+def test_ratings_by_a_reviewer_who_later_declared_a_conflict_do_not_count(make_user, settings):
+    from evidence.models import Conflict
+    from evidence.rounds import unit_scores
+    _round(settings)
+    reviewer = make_user("rev", "reviewer")
+    with session_scope(settings.database_url) as session:
+        session.add(Rating(year=2023, unit_code="JS", indicator_no=4, indicator_version="2022.1",
+                           reviewer_id=reviewer.id, level_value=4, rationale="好", status="submitted"))
+        session.commit()
+        assert 4 not in unit_scores(session, 2023)["JS"]["missing"]
+        session.add(Conflict(user_id=reviewer.id, unit_code="JS", kind="declared", reason="亲属在江苏省总工会任职"))
+        session.commit()
+        assert 4 in unit_scores(session, 2023)["JS"]["missing"]

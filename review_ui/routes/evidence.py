@@ -430,6 +430,8 @@ def tag_decision(request: Request, document_id: int, indicator_no: int = Form(..
     if names and indicator_no not in names:
         raise HTTPException(status_code=400, detail=f"指标编号 {indicator_no} 不在 {document.year} 年度的指标体系中。")
     target = parse_int(passage_id)
+    if passage_id.strip() and target is None:  # a garbled passage id must not become a whole-document decision
+        raise HTTPException(status_code=400, detail="段落编号无效，请刷新页面后重试。")
     try:
         decide(session, user, document.id, indicator_no, decision, passage_id=target)
     except EvidenceAccessError as exc:
