@@ -58,8 +58,25 @@ def editable_collections(request: Request) -> list:
 templates.env.globals["editable_collections"] = editable_collections
 
 
+def redirect_with_message(request: Request, url: str, message: str = "", kind: str = "ok"):
+    """Redirect after a POST, carrying the outcome in the session (never in the URL, where a crafted
+    link could make the app display any text it likes)."""
+    from fastapi.responses import RedirectResponse
+    if message:
+        request.session["flash"] = {"kind": kind, "message": message}
+    return RedirectResponse(url, status_code=303)
+
+
+def take_flash(request: Request) -> dict:
+    """The message left by the previous request, as {"error": …} or {"ok": …}; shown once."""
+    flash = request.session.pop("flash", None)
+    return {flash["kind"]: flash["message"]} if flash else {}
+
+
 def render(request: Request, name: str, status_code: int = 200, **context):
     context.setdefault("user", getattr(request.state, "user", None))
+    for kind, message in take_flash(request).items():
+        context.setdefault(kind, message)
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 

@@ -244,3 +244,13 @@ def test_ratings_by_a_reviewer_who_later_declared_a_conflict_do_not_count(make_u
         session.add(Conflict(user_id=reviewer.id, unit_code="JS", kind="declared", reason="亲属在江苏省总工会任职"))
         session.commit()
         assert 4 in unit_scores(session, 2023)["JS"]["missing"]
+
+
+def test_messages_travel_in_the_session_not_the_url(make_user, login, settings):
+    make_user("office", "office")
+    office = login("office")
+    r = office.post("/rounds", data={"year": "2024", "csrf_token": office.csrf}, follow_redirects=False)
+    assert r.headers["location"] == "/rounds/2024"
+    assert "已创建 2024 年度评价" in office.get("/rounds/2024").text
+    assert "已创建 2024 年度评价" not in office.get("/rounds/2024").text  # shown once
+    assert "伪造的通知" not in office.get("/rounds?error=伪造的通知").text

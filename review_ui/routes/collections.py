@@ -13,7 +13,7 @@ from evidence.links import links_of
 from evidence.models import Collection, CollectionEntry, Unit, User
 
 from ..security import Forbidden
-from ..web import DOCX, db, generated_download, render, user_of
+from ..web import DOCX, db, generated_download, redirect_with_message, render, user_of
 
 router = APIRouter()
 
@@ -35,11 +35,6 @@ def _get(session: Session, collection_id: int) -> Collection:
     return c
 
 
-def _back(url: str, message: str, kind: str = "ok") -> RedirectResponse:
-    sep = "&" if "?" in url else "?"
-    return RedirectResponse(f"{url}{sep}{kind}={quote(message)}", status_code=303)
-
-
 def _int(value, label: str) -> int:
     try:
         return int(value)
@@ -51,7 +46,7 @@ def _int(value, label: str) -> int:
 def collections_list(request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     _editor(user)
     rows = session.exec(select(Collection).order_by(Collection.year.desc(), Collection.id.desc())).all()
-    return render(request, "collections/list.html", collections=rows, error=request.query_params.get("error"))
+    return render(request, "collections/list.html", collections=rows)
 
 
 @router.post("/collections")
@@ -63,7 +58,7 @@ async def collections_create(request: Request, user: User = Depends(user_of), se
                                 kind=str(form.get("kind") or "collection"), preface=str(form.get("preface", "")))
         session.commit()
     except C.CollectionError as exc:
-        return _back("/collections", str(exc), "error")
+        return redirect_with_message(request, "/collections", str(exc), "error")
     return RedirectResponse(f"/collections/{c.id}", status_code=303)
 
 
@@ -80,7 +75,7 @@ def collection_edit(collection_id: int, request: Request, user: User = Depends(u
     session.commit()
     units = {u.code: u.name for u in session.exec(select(Unit))}
     return render(request, "collections/edit.html", c=c, sections=C.sections_of(session, c), entries=entries,
-                  links=links, units=units, error=request.query_params.get("error"), ok=request.query_params.get("ok"))
+                  links=links, units=units)
 
 
 @router.post("/collections/{collection_id}")
@@ -112,8 +107,8 @@ async def collection_update(collection_id: int, request: Request, user: User = D
         session.commit()
     except C.CollectionError as exc:
         session.rollback()
-        return _back(url, str(exc), "error")
-    return _back(url, "已保存。")
+        return redirect_with_message(request, url, str(exc), "error")
+    return redirect_with_message(request, url, "已保存。")
 
 
 @router.post("/collection-add")
@@ -139,12 +134,12 @@ async def collection_add(collection_id: int, request: Request, user: User = Depe
         session.rollback()
         if request.headers.get("hx-request"):
             return HTMLResponse(f'<span class="flash error">{_esc(str(exc))}</span>', status_code=400)
-        return _back(f"/collections/{c.id}", str(exc), "error")
+        return redirect_with_message(request, f"/collections/{c.id}", str(exc), "error")
     if request.headers.get("hx-request"):
         return HTMLResponse(f'<span class="flash ok">已加入《{_esc(c.title)}》</span>')
     if user.role != "office":
         return HTMLResponse(f'<p class="flash ok">已加入《{_esc(c.title)}》。</p>')
-    return _back(f"/collections/{c.id}", f"已加入条目 {entry.id}。")
+    return redirect_with_message(request, f"/collections/{c.id}", f"已加入条目 {entry.id}。")
 
 
 @router.post("/collections/{collection_id}/reorder")

@@ -6,7 +6,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Request
 from collections import Counter
 
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session, select
 
 from evidence import rounds as R
@@ -15,7 +15,7 @@ from evidence.models import (CategoryDecision, Document, DocumentVersion, Passag
                              User, EvidenceLink)
 
 from ..security import require_role
-from ..web import DOCX, XLSX, db, generated_download, render, user_of
+from ..web import DOCX, XLSX, db, generated_download, redirect_with_message, render, user_of
 
 router = APIRouter()
 
@@ -27,12 +27,6 @@ def _date(value: str | None, label: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise R.RoundError(f"{label}的日期格式不对（应为 2024-02-29 这样的格式）：{value}") from None
-
-
-def _back(url: str, message: str = "", kind: str = "ok") -> RedirectResponse:
-    from urllib.parse import quote
-    sep = "&" if "?" in url else "?"
-    return RedirectResponse(f"{url}{sep}{kind}={quote(message)}" if message else url, status_code=303)
 
 
 # ── Office: rounds and the dashboard ────────────────────────────────────────
@@ -53,13 +47,13 @@ async def rounds_create(request: Request, user: User = Depends(user_of), session
         if not 2000 <= year <= 2100:
             raise ValueError
     except ValueError:
-        return _back("/rounds", "年度应为四位数字，如 2024。", "error")
+        return redirect_with_message(request, "/rounds", "年度应为四位数字，如 2024。", "error")
     try:
         R.create_round(session, year, user)
         session.commit()
     except R.RoundError as exc:
-        return _back("/rounds", str(exc), "error")
-    return _back(f"/rounds/{year}", f"已创建 {year} 年度评价。")
+        return redirect_with_message(request, "/rounds", str(exc), "error")
+    return redirect_with_message(request, f"/rounds/{year}", f"已创建 {year} 年度评价。")
 
 
 @router.get("/rounds/{year}")
@@ -86,8 +80,7 @@ def round_dashboard(year: int, request: Request, user: User = Depends(user_of), 
     due = [("年度自评", rnd.self_assessment_due, all(r["sa_state"] == "已提交" for r in rows)),
            ("确定抽查名单", rnd.spotcheck_due, bool(sc and sc.status == "approved")),
            ("完成抽查评估", rnd.review_due, bool(cats))]
-    return render(request, "rounds/dashboard.html", rnd=rnd, rows=rows, spotcheck=sc, due=due, today=today,
-                  error=request.query_params.get("error"), ok=request.query_params.get("ok"))
+    return render(request, "rounds/dashboard.html", rnd=rnd, rows=rows, spotcheck=sc, due=due, today=today)
 
 
 @router.post("/rounds/{year}/settings")
@@ -111,12 +104,12 @@ async def round_settings(year: int, request: Request, user: User = Depends(user_
         rnd.category_thresholds = thresholds
     except R.RoundError as exc:
         session.rollback()
-        return _back(f"/rounds/{year}", str(exc), "error")
+        return redirect_with_message(request, f"/rounds/{year}", str(exc), "error")
     from evidence.audit import record
     record(session, "round", user=user, object_type="round", object_id=year,
            detail={"settings": {k: str(v) for k, v in form.items() if k != "csrf_token"}})
     session.commit()
-    return _back(f"/rounds/{year}", "已保存。")
+    return redirect_with_message(request, f"/rounds/{year}", "已保存。")
 
 
 # ── Province: self-assessment ───────────────────────────────────────────────
@@ -138,8 +131,7 @@ def self_assessment_form(request: Request, year: int | None = None, user: User =
         .where(Document.unit_code == user.unit_code, Document.year == rnd.year, Document.status == "active")
         .order_by(Document.id, Passage.seq).limit(300)).all()
     return render(request, "rounds/self_assessment.html", rnd=rnd, sa=sa, items=items, links=links, system=system,
-                  passages=passages, categories=R.CATEGORY_ORDER, locked=sa.status == "submitted",
-                  error=request.query_params.get("error"), ok=request.query_params.get("ok"))
+                  passages=passages, categories=R.CATEGORY_ORDER, locked=sa.status == "submitted")
 
 
 @router.post("/self-assessment/{year}")
@@ -201,8 +193,8 @@ async def self_assessment_save(year: int, request: Request, user: User = Depends
         session.commit()
     except (R.RoundError, KeyError) as exc:
         session.rollback()
-        return _back(f"/self-assessment?year={year}", str(exc).strip("'\""), "error")
-    return _back(f"/self-assessment?year={year}", "自评已提交并锁定。" if form.get("action") == "submit" else "已保存草稿。")
+        return redirect_with_message(request, f"/self-assessment?year={year}", str(exc).strip("'\""), "error")
+    return redirect_with_message(request, f"/self-assessment?year={year}", "自评已提交并锁定。" if form.get("action") == "submit" else "已保存草稿。")
 
 
 @router.post("/rounds/{year}/self/{unit_code}/reopen")
@@ -213,8 +205,8 @@ async def self_assessment_reopen(year: int, unit_code: str, request: Request, us
         R.reopen_self_assessment(session, user, year, unit_code, str(form.get("reason", "")))
         session.commit()
     except R.RoundError as exc:
-        return _back(f"/rounds/{year}", str(exc), "error")
-    return _back(f"/rounds/{year}", f"已退回 {unit_code} 的自评。")
+        return redirect_with_message(request, f"/rounds/{year}", str(exc), "error")
+    return redirect_with_message(request, f"/rounds/{year}", f"已退回 {unit_code} 的自评。")
 
 
 # ── Office: spot-check ──────────────────────────────────────────────────────
@@ -225,8 +217,7 @@ def spotcheck_page(year: int, request: Request, user: User = Depends(user_of), s
     rnd = R.get_round(session, year)
     sc = R.current_spotcheck(session, year)
     units = {u.code: u for u in session.exec(select(Unit).order_by(Unit.code))}
-    return render(request, "rounds/spotcheck.html", rnd=rnd, sc=sc, units=units,
-                  error=request.query_params.get("error"), ok=request.query_params.get("ok"))
+    return render(request, "rounds/spotcheck.html", rnd=rnd, sc=sc, units=units)
 
 
 @router.post("/rounds/{year}/spotcheck")
@@ -262,8 +253,8 @@ async def spotcheck_action(year: int, request: Request, user: User = Depends(use
         session.commit()
     except (R.RoundError, ValueError) as exc:
         session.rollback()
-        return _back(f"/rounds/{year}/spotcheck", str(exc), "error")
-    return _back(f"/rounds/{year}/spotcheck", message)
+        return redirect_with_message(request, f"/rounds/{year}/spotcheck", str(exc), "error")
+    return redirect_with_message(request, f"/rounds/{year}/spotcheck", message)
 
 
 # ── Office: categories and outputs ──────────────────────────────────────────
@@ -279,8 +270,8 @@ async def categories_decide(year: int, request: Request, user: User = Depends(us
         session.commit()
     except R.RoundError as exc:
         session.rollback()
-        return _back(f"/rounds/{year}", str(exc), "error")
-    return _back(f"/rounds/{year}", outcome.message())
+        return redirect_with_message(request, f"/rounds/{year}", str(exc), "error")
+    return redirect_with_message(request, f"/rounds/{year}", outcome.message())
 
 
 @router.get("/rounds/{year}/report.docx")
