@@ -40,6 +40,17 @@ def user_of(request: Request, session: Session = Depends(db)) -> User:
     return user
 
 
+def default_year(session: Session) -> int:
+    """The year pages open on: the latest round, or last year when there is none."""
+    from datetime import date
+
+    from sqlmodel import select
+
+    from evidence.models import Round
+    latest = session.exec(select(Round.year).order_by(Round.year.desc())).first()
+    return latest or date.today().year - 1
+
+
 def editable_collections(request: Request) -> list:
     """Collections this user may add passages to (for the add-to-collection control), once per request."""
     user = getattr(request.state, "user", None)

@@ -169,9 +169,9 @@ def users_list(ctx, as_json: bool) -> None:
 def ingest(ctx, paths: tuple[Path, ...], unit_code: str, year: int, kind: str | None) -> None:
     """把文件、文件夹或压缩包导入数据目录，并完成提取、标注和索引。"""
     from evidence.db import session_scope
-    from evidence.models import DocumentVersion, Unit
+    from evidence.models import Document, DocumentVersion, Unit
     from ingest.metadata import DOC_KINDS
-    from ingest.pipeline import Worker, submit
+    from ingest.pipeline import claim_next, open_index, process_job, requeue_interrupted, submit
 
     settings = require_initialised(ctx)
     if kind and kind not in DOC_KINDS:
@@ -193,18 +193,14 @@ def ingest(ctx, paths: tuple[Path, ...], unit_code: str, year: int, kind: str | 
                     duplicates.append(r.filename)
                 if r.document is not None:
                     version_ids.append(r.document.current_version_id)
-    worker = Worker(settings)
     with click.progressbar(length=len(version_ids), label="入库处理", file=sys.stderr) as bar:
-        from ingest.pipeline import claim_next, process_job, open_index, requeue_interrupted
         requeue_interrupted(settings)
         index = open_index(settings)
         while (job_id := claim_next(settings)) is not None:
             process_job(settings, job_id, index)
             bar.update(1)
-    del worker
     with session_scope(settings.database_url) as session:
         versions = session.exec(select(DocumentVersion).where(DocumentVersion.id.in_(version_ids))).all() if version_ids else []
-        from evidence.models import Document
         for v in versions:
             if v.state == "failed":
                 failed.append((session.get(Document, v.document_id).filename, v.error))

@@ -14,7 +14,8 @@ from evidence.ratings import system_for_year
 
 from ..security import Forbidden, require_role
 from ..web import db, render, user_of
-from .scoring import default_year, to_int
+from ..web import default_year
+from .scoring import to_int
 
 router = APIRouter()
 

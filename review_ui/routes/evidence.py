@@ -25,7 +25,7 @@ from evidence.tags import DECISIONS, EvidenceAccessError, decide, visible_docume
 from ingest import pipeline
 
 from ..security import Forbidden, client_ip
-from ..web import db, render, settings_of, user_of
+from ..web import db, default_year, render, settings_of, user_of
 
 log = logging.getLogger("kaoping.web.evidence")
 router = APIRouter()
@@ -80,11 +80,6 @@ def document_or_404(session: Session, user: User, document_id: int) -> Document:
         return visible_document(session, user, document_id)
     except EvidenceAccessError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
-
-
-def default_year(session: Session) -> int:
-    latest = session.exec(select(Round.year).order_by(Round.year.desc())).first()
-    return latest or date.today().year - 1
 
 
 def parse_int(raw: str | None) -> int | None:

@@ -9,7 +9,8 @@ from evidence.ratings import DISAGREEMENT_SPREAD, Cell, progress, system_for_yea
 
 from ..security import require_role
 from ..web import db, render, user_of
-from .scoring import default_year, to_int
+from ..web import default_year
+from .scoring import to_int
 
 router = APIRouter()
 

@@ -7,7 +7,6 @@ the same screen to record the panel's consensus.
 from __future__ import annotations
 
 import logging
-from datetime import date
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.exceptions import HTTPException
@@ -17,12 +16,12 @@ from sqlmodel import Session, select
 from evidence import ratings as R
 from evidence.accounts import conflicted_units
 from evidence.links import links_of
-from evidence.models import Assignment, Document, Passage, Round, Unit, User
+from evidence.models import Assignment, Document, Passage, Unit, User
 from evidence.tags import DECISIONS, EvidenceAccessError, decide
 from ingest import pipeline
 
 from ..security import Forbidden
-from ..web import db, render, settings_of, user_of
+from ..web import db, default_year, render, settings_of, user_of
 
 log = logging.getLogger("kaoping.web.scoring")
 router = APIRouter()
@@ -31,11 +30,6 @@ SEARCH_PER_PAGE = 20
 
 
 # ── helpers ─────────────────────────────────────────────────────────────────
-
-def default_year(session: Session) -> int:
-    latest = session.exec(select(Round.year).order_by(Round.year.desc())).first()
-    return latest or date.today().year - 1
-
 
 def to_int(raw: str | None) -> int | None:
     try:
