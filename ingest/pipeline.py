@@ -420,7 +420,8 @@ class Worker:
         self.stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run(self, once: bool = False) -> int:
+    def run(self, once: bool = False, on_done=None) -> int:
+        """Process jobs; with once=True stop when the queue is empty. on_done(1) is called per job."""
         requeue_interrupted(self.settings)
         index = open_index(self.settings)
         done = 0
@@ -433,6 +434,8 @@ class Worker:
                 continue
             process_job(self.settings, job_id, index)
             done += 1
+            if on_done:
+                on_done(1)
         return done
 
     def start(self) -> None:

@@ -171,7 +171,7 @@ def ingest(ctx, paths: tuple[Path, ...], unit_code: str, year: int, kind: str | 
     from evidence.db import session_scope
     from evidence.models import Document, DocumentVersion, Unit
     from ingest.metadata import DOC_KINDS
-    from ingest.pipeline import claim_next, open_index, process_job, requeue_interrupted, submit
+    from ingest.pipeline import Worker, submit
 
     settings = require_initialised(ctx)
     if kind and kind not in DOC_KINDS:
@@ -194,11 +194,7 @@ def ingest(ctx, paths: tuple[Path, ...], unit_code: str, year: int, kind: str | 
                 if r.document is not None:
                     version_ids.append(r.document.current_version_id)
     with click.progressbar(length=len(version_ids), label="入库处理", file=sys.stderr) as bar:
-        requeue_interrupted(settings)
-        index = open_index(settings)
-        while (job_id := claim_next(settings)) is not None:
-            process_job(settings, job_id, index)
-            bar.update(1)
+        Worker(settings).run(once=True, on_done=bar.update)
     with session_scope(settings.database_url) as session:
         versions = session.exec(select(DocumentVersion).where(DocumentVersion.id.in_(version_ids))).all() if version_ids else []
         for v in versions:
