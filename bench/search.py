@@ -106,7 +106,7 @@ def make_queries(n: int, seed: int = 7) -> list[tuple[str, dict]]:
     """Mixed queries: words of 1–4 characters, quoted phrases, field filters, OR, NOT."""
     rng = random.Random(seed)
     pool = sentences()
-    from ingest.chinese import default_segmenter
+    from zhtext.chinese import default_segmenter
     seg = default_segmenter()
     vocab = sorted({w for s in pool for w in seg.cut(s) if re.fullmatch(r"[\u4e00-\u9fff]{2,6}", w)})
     chars = sorted({c for s in pool for c in s if "\u4e00" <= c <= "\u9fff"})

@@ -5,7 +5,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlmodel import Session, select
 
-from .models import ROLES, Assignment, Conflict, Unit, User
+from evidence.models import ROLES, Assignment, Conflict, Unit, User
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 8

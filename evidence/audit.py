@@ -5,7 +5,7 @@ from typing import Any, Optional
 
 from sqlmodel import Session
 
-from .models import AuditEvent, User
+from evidence.models import AuditEvent, User
 
 ACTIONS = {
     "login": "登录", "login_failed": "登录失败", "logout": "退出",

@@ -25,7 +25,7 @@ import re
 
 from whoosh.analysis import Token, Tokenizer
 
-from ingest.chinese import default_segmenter, fold, fold_width, to_simplified
+from zhtext.chinese import default_segmenter, fold, fold_width, to_simplified
 
 # Bumped whenever the analysis below changes in a way that changes terms.
 ANALYZER_VERSION = "kaoping-analysis-4"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from whoosh import query as wq
 
 from index.analysis import _RUN, gram_tokens, word_tokens
-from ingest.chinese import fold
+from zhtext.chinese import fold
 
 MAX_QUERY_CHARS = 500
 MAX_CLAUSES = 64

@@ -11,7 +11,7 @@ import re
 import statistics
 from collections import Counter
 
-from ingest.chinese import fold_width
+from zhtext.chinese import fold_width
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\u2014\u2018-\u201f\u2026\u00b7"

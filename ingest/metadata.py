@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 import yaml
 
-from ingest.chinese import RUBRICS_DIR, fold
+from zhtext.chinese import RUBRICS_DIR, fold
 
 DOC_KINDS = {"policy": "政策文件", "notice": "会议纪要/通知", "media": "媒体报道", "summary": "工作总结",
              "briefing": "简报专报", "case": "案例材料", "research": "调研报告", "statistics": "统计数据",

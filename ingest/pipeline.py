@@ -224,7 +224,7 @@ def process_job(settings: Settings, job_id: int, index=None) -> str:
 
 def tagger_for(settings: Settings, year: int):
     """The rules plus the year's learned model, if reviewers' feedback has trained one."""
-    from ingest.tagging.tagger import default_tagger
+    from tagging.tagger import default_tagger
     return default_tagger(year, settings.models_dir if settings.models_dir.exists() else None)
 
 
@@ -399,7 +399,7 @@ def all_index_records(settings: Settings) -> Iterable[dict]:
     for vid in ids:
         with session_scope(settings.database_url) as session:
             yield from index_records(session, vid)
-    from evidence.collections import index_records as collection_records
+    from casebook.collections import index_records as collection_records
     from evidence.models import Collection
     with session_scope(settings.database_url) as session:
         for collection in session.exec(select(Collection).order_by(Collection.id)):

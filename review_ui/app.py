@@ -14,9 +14,9 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.middleware.sessions import SessionMiddleware
 
 from evidence.config import Settings
-from evidence.collections import CollectionError
-from evidence.rounds import RoundError
-from evidence.tags import EvidenceAccessError
+from casebook.collections import CollectionError
+from rounds.workflow import RoundError
+from review.tags import EvidenceAccessError
 
 from .security import LoginRequired, verify_csrf
 from .web import templates

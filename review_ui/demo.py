@@ -27,7 +27,7 @@ DEMO_ASSIGNMENTS = [(unit, no) for unit in ("JS", "SH") for no in (4, 7, 9, 41, 
 
 
 def ensure_round(session, year: int) -> Round:
-    from evidence.indicators import load_system
+    from rubrics.indicators import load_system
     existing = session.exec(select(Round).where(Round.year == year)).first()
     if existing:
         return existing
@@ -41,7 +41,7 @@ def ensure_round(session, year: int) -> Round:
 
 
 def _years() -> list[int]:
-    from evidence.indicators import available_years
+    from rubrics.indicators import available_years
     return available_years()
 
 

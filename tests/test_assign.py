@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from evidence import assign as A
+from review import assign as A
 from evidence.models import Assignment, AuditEvent, Conflict, User
-from evidence.ratings import system_for_year
+from review.ratings import system_for_year
 
 YEAR = 2023
 UNITS = ["BJ", "SH", "GD", "ZJ", "JS", "SC"]

@@ -94,8 +94,8 @@ def test_withdrawn_source_keeps_the_quote_and_flags_it(make_user, login, add_evi
 
 
 def test_finder_proposes_top_rated_unused_passages_across_units(make_user, login, add_evidence, settings):
-    from evidence.collections import propose
-    from evidence.links import link_passage
+    from casebook.collections import propose
+    from review.links import link_passage
     reviewer = make_user("rev", "reviewer")
     js = add_evidence("JS", "纪要.txt", MEETING)
     sh = add_evidence("SH", "工匠学院.txt", CRAFT)

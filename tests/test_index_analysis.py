@@ -45,7 +45,7 @@ def test_query_side_drops_the_trailing_unigram_of_the_last_run():
 
 def test_fast_fold_equals_fold():
     from index.analysis import fast_fold
-    from ingest.chinese import fold
+    from zhtext.chinese import fold
     for text in ["產業工人", "ＡＢＣ１２３產業　工人", "纯简体文本，没有全角字母", ""]:
         assert fast_fold(text) == fold(text)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from index import EvidenceIndex
-from ingest.chinese import fold
+from zhtext.chinese import fold
 from test_index_fixtures import PASSAGES, build
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.indicators import (
+from rubrics.indicators import (
     RUBRICS_DIR,
     RubricError,
     available_years,

@@ -6,7 +6,7 @@ import shutil
 
 from click.testing import CliRunner
 
-import evidence.indicators as indicators_module
+import rubrics.indicators as indicators_module
 from review_ui.cli import main
 
 

@@ -118,7 +118,7 @@ def test_killing_the_worker_loses_nothing(settings):
 
 
 def test_retag_keeps_reviewer_decisions(settings, make_user):
-    from evidence.tags import decide
+    from review.tags import decide
     from ingest.pipeline import index_records, retag_year
     reviewer = make_user("office", "office")
     doc_id = _submit(settings, "通知.txt", POLICY.encode()).document.id

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from evidence import assign as A
-from evidence import ratings as R
+from review import assign as A
+from review import ratings as R
 from evidence.models import AuditEvent, Document, DocumentVersion, EvidenceLink, Passage, Rating, User
 
 YEAR = 2023
@@ -220,7 +220,7 @@ def test_candidates_list_confirmed_then_suggested_then_hinted_passages(world):
     hinted = R.candidate_passages(s, YEAR, UNIT, hinted_no)
     assert hinted and {c.source for c in hinted} == {"hinted"}
 
-    from evidence.tags import decide
+    from review.tags import decide
     decide(s, world["u"]["office1"], doc.id, hinted_no, "confirm", passage_id=world["gd"][1].id)
     s.commit()
     after = R.candidate_passages(s, YEAR, UNIT, hinted_no)

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from evidence.db import session_scope
 from evidence.models import AuditEvent, CategoryDecision, Rating, Round, SelfAssessment, SpotCheck
-from evidence.rounds import RoundError, save_self_assessment
+from rounds.workflow import RoundError, save_self_assessment
 
 
 def _round(settings, year=2023, **kw):
@@ -46,7 +46,7 @@ def test_self_assessment_computes_growth_locks_and_reopens(make_user, login, set
     with session_scope(settings.database_url) as session:
         sa = session.exec(select(SelfAssessment)).one()
         assert sa.status == "submitted" and sa.self_category == "良好"
-        from evidence.rounds import self_items
+        from rounds.workflow import self_items
         values = self_items(session, sa)[23].values
         assert values[_first_measure(23)]["growth_pct"] == 20.0
     locked = c.post("/self-assessment/2023", data={"csrf_token": c.csrf, "self_category": "优秀", "report": "x"},
@@ -63,7 +63,7 @@ def test_self_assessment_computes_growth_locks_and_reopens(make_user, login, set
 
 
 def _first_measure(no):
-    from evidence.indicators import load_system
+    from rubrics.indicators import load_system
     return load_system(2022).get(no).measures[0].key
 
 
@@ -111,7 +111,7 @@ def test_spotcheck_categories_and_outputs(make_user, login, settings, tmp_path):
     with session_scope(settings.database_url) as session:
         sc = session.exec(select(SpotCheck)).one()
         assert sc.status == "approved" and "JS" in sc.selected and sc.approval_meeting == "协调小组第3次会议"
-        from evidence.indicators import load_system
+        from rubrics.indicators import load_system
         for ind in load_system(2022).rated_indicators():
             top = max(ind.level_values)
             session.add(Rating(year=2023, unit_code="JS", indicator_no=ind.no, indicator_version="2022.1",
@@ -155,7 +155,7 @@ def test_round_pages_are_office_only(make_user, login, settings):
 
 def test_drafts_do_not_count_and_office_adjustments_stand(make_user, login, settings):
     from evidence.models import SelfAssessment
-    from evidence.rounds import decide_categories
+    from rounds.workflow import decide_categories
     _round(settings)
     office = make_user("office", "office")
     with session_scope(settings.database_url) as session:
@@ -182,7 +182,7 @@ def test_drafts_do_not_count_and_office_adjustments_stand(make_user, login, sett
 
 def test_an_approved_spotcheck_cannot_be_redrawn(make_user, settings):
     from datetime import date as d
-    from evidence.rounds import approve_spotcheck, current_spotcheck, propose_spotcheck
+    from rounds.workflow import approve_spotcheck, current_spotcheck, propose_spotcheck
     _round(settings)
     office = make_user("office", "office")
     with session_scope(settings.database_url) as session:
@@ -233,7 +233,7 @@ def test_unit_home_shows_what_is_due(make_user, login, settings, add_evidence):
 
 def test_ratings_by_a_reviewer_who_later_declared_a_conflict_do_not_count(make_user, settings):
     from evidence.models import Conflict
-    from evidence.rounds import unit_scores
+    from rounds.workflow import unit_scores
     _round(settings)
     reviewer = make_user("rev", "reviewer")
     with session_scope(settings.database_url) as session:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from evidence.categories import (
+from rounds.categories import (
     HONOUR_QUOTA, RECTIFICATION, CategoryError, category_for, decide_category, flags_for,
     thresholds_for_year, validate_thresholds,
 )
-from evidence.scoring import (
+from rounds.scoring import (
     IndicatorSpec, QuantRule, RatingInput, ScoringError, agreement, agreement_for, growth_rate, rating_value,
     score_unit, specs_from_system,
 )

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidence.spotcheck import (
+from rounds.spotcheck import (
     SpotcheckInputError, SpotcheckOverrideError, ThematicEvaluation, UnitHistory, apply_override,
     draw_spotcheck, quota,
 )

@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from ingest.tagging import THRESHOLD, TAGGER_VERSION, Tagger, tag_passages, tag_text
-from ingest.tagging.evaluate import evaluate, load_eval_set
-from ingest.tagging.rules import default_rulebook
+from tagging import THRESHOLD, TAGGER_VERSION, Tagger, tag_passages, tag_text
+from tagging.evaluate import evaluate, load_eval_set
+from tagging.rules import default_rulebook
 
 LEADERSHIP = "4月12日，省委书记主持召开省委常委会会议，专题研究产业工人队伍建设改革工作，对全年改革任务作出部署。"
 BODY = "省委成立推进产业工人队伍建设改革协调小组，由省委副书记任组长，34家单位为成员单位。"
@@ -184,8 +184,8 @@ def test_indicators_outside_the_years_system_are_never_suggested():
 
 
 def test_the_literal_prefilter_never_skips_a_rule_that_would_match():
-    from ingest.tagging.normalize import matching_copy
-    from ingest.tagging.prefilter import may_match
+    from tagging.normalize import matching_copy
+    from tagging.prefilter import may_match
     book = default_rulebook()
     rules = [r for ind in book.indicators.values() for r in ind.rules]
     assert sum(r.literals is not None for r in rules) > 0.9 * len(rules)
@@ -214,7 +214,7 @@ def test_arbitrary_noisy_text_never_crashes_and_offsets_stay_valid():
 
 
 def test_an_indicator_catalogue_is_not_evidence_for_every_indicator():
-    from evidence.indicators import load_system
+    from rubrics.indicators import load_system
     rows = [f"{ind.no}\n{ind.name}\n{ind.meaning}" for ind in load_system().indicators]
     catalogue = "评价考核指标体系\n\n" + "\n\n".join(rows)
     assert len(tag_text(catalogue).indicators) <= 3
@@ -227,14 +227,14 @@ def test_quoting_the_general_secretarys_instructions_is_not_local_leadership():
 
 
 def test_document_score_never_lets_scattered_terms_pass_and_one_strong_passage_is_enough():
-    from ingest.tagging.tagger import document_score
+    from tagging.tagger import document_score
     assert document_score([0.3] * 500) < THRESHOLD
     assert document_score([0.6]) >= THRESHOLD
     assert document_score([0.6, 0.3]) > document_score([0.6])
 
 
 def test_a_broken_pattern_is_reported_in_chinese_with_its_indicator(tmp_path):
-    from ingest.tagging.rules import VocabularyError, load_rulebook
+    from tagging.rules import VocabularyError, load_rulebook
     bad = tmp_path / "vocabulary.yaml"
     bad.write_text("indicators:\n  7:\n    name: 组织领导机构\n    strong: ['成立(协调小组']\n", encoding="utf-8")
     with pytest.raises(VocabularyError, match="指标 7"):
@@ -242,7 +242,7 @@ def test_a_broken_pattern_is_reported_in_chinese_with_its_indicator(tmp_path):
 
 
 def test_a_custom_rule_book_drives_the_tagger(tmp_path):
-    from ingest.tagging.rules import load_rulebook
+    from tagging.rules import load_rulebook
     vocab = tmp_path / "vocabulary.yaml"
     vocab.write_text("indicators:\n  99:\n    name: 测试指标\n    strong: ['蓝领公寓']\n", encoding="utf-8")
     result = Tagger(load_rulebook(vocab)).tag_text("全市建成蓝领公寓2000套。")
@@ -263,7 +263,7 @@ def test_website_menus_and_footers_are_not_evidence():
 
 
 def test_a_table_row_is_not_mistaken_for_a_menu():
-    from ingest.tagging.prepare import is_site_chrome
+    from tagging.prepare import is_site_chrome
     assert not is_site_chrome("1  某集团  劳模创新工作室  2023年")
     assert is_site_chrome("首页 | 工会要闻 | 劳模风采 | 技能竞赛")
     assert not is_site_chrome("全省建成劳模创新工作室2600家，其中国家级42家。")

@@ -5,8 +5,8 @@ import pickle
 
 import pytest
 
-from ingest.tagging import Tagger, tag_text
-from ingest.tagging.learned import BLEND_CAP, load_model, model_path, save_model, train
+from tagging import Tagger, tag_text
+from tagging.learned import BLEND_CAP, load_model, model_path, save_model, train
 
 NEW_PHRASE = "蓝领公寓"  # housing for workers: no rule mentions it
 
@@ -75,7 +75,7 @@ def test_a_model_file_of_another_format_is_ignored(tmp_path):
 
 
 def test_default_tagger_uses_the_years_model_from_the_model_directory(tmp_path, monkeypatch):
-    from ingest.tagging import tagger as tagger_module
+    from tagging import tagger as tagger_module
     save_model(train(feedback(40, 40), year=2023), tmp_path)
     monkeypatch.setenv("KAOPING_TAGGER_MODELS", str(tmp_path))
     monkeypatch.setattr(tagger_module, "_default", {})
@@ -87,8 +87,8 @@ def test_default_tagger_uses_the_years_model_from_the_model_directory(tmp_path, 
 
 def test_a_retrained_model_replaces_the_cached_one(tmp_path, monkeypatch):
     import os
-    from ingest.tagging import tagger as tagger_module
-    from ingest.tagging.learned import retrain
+    from tagging import tagger as tagger_module
+    from tagging.learned import retrain
     monkeypatch.setattr(tagger_module, "_default", {})
     first = retrain(feedback(10, 10), 2025, tmp_path)
     assert tagger_module.default_tagger(2025, tmp_path).model.version == first.version

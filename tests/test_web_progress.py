@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from evidence.db import session_scope
 from evidence.models import Assignment, Conflict, Document, Passage, User
-from evidence.ratings import system_for_year
+from review.ratings import system_for_year
 
 YEAR = 2023
 GD_TEXT = "广东省“十四五”规划纲要设专门段落部署产业工人队伍建设改革，明确目标任务和牵头责任单位。"

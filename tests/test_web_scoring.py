@@ -6,10 +6,10 @@ import re
 import pytest
 from sqlmodel import select
 
-from evidence import assign as A
+from review import assign as A
 from evidence.db import session_scope
 from evidence.models import Document, EvidenceLink, Passage, Rating, TagDecision, User
-from evidence.ratings import system_for_year
+from review.ratings import system_for_year
 
 YEAR = 2023
 UNIT = "GD"

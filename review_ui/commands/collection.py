@@ -19,7 +19,7 @@ def collection() -> None:
 @click.pass_context
 def export(ctx, collection_id: int, out: Path) -> None:
     """把汇编导出为 Word（DOCX）。"""
-    from evidence.collections import export_docx
+    from casebook.collections import export_docx
     from evidence.db import session_scope
     from evidence.models import Collection
     settings = require_initialised(ctx)

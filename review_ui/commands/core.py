@@ -38,7 +38,7 @@ def require_initialised(ctx: click.Context) -> Settings:
 def initialise(settings: Settings) -> None:
     """Create the data directory and database; load the 32 units."""
     from evidence.db import migrate, session_scope
-    from evidence.indicators import load_units
+    from rubrics.indicators import load_units
     from evidence.models import Unit
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -267,8 +267,8 @@ def retag(ctx, year: int) -> None:
 def train_tagger(ctx, year: int) -> None:
     """用评审专家对该年度标注的确认和否决训练学习模型（与规则合并使用）。"""
     from evidence.db import session_scope
-    from evidence.tags import feedback_records
-    from ingest.tagging.learned import retrain
+    from review.tags import feedback_records
+    from tagging.learned import retrain
     settings = require_initialised(ctx)
     with session_scope(settings.database_url) as session:
         records = feedback_records(session, year)

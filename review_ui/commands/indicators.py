@@ -6,7 +6,7 @@ import unicodedata
 
 import click
 
-from evidence.indicators import KINDS, SOURCES, IndicatorSystem, RubricError, get_unit, load_system, load_units
+from rubrics.indicators import KINDS, SOURCES, IndicatorSystem, RubricError, get_unit, load_system, load_units
 
 CN_NUMERALS = "零一二三四五六七八九"
 

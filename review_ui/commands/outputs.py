@@ -9,9 +9,9 @@ from .core import KaopingError, require_initialised
 
 
 def _write(ctx, year: int, out: Path, writer_name: str, label: str) -> None:
-    from evidence import round_outputs
+    from rounds import outputs as round_outputs
     from evidence.db import session_scope
-    from evidence.rounds import RoundError
+    from rounds.workflow import RoundError
     settings = require_initialised(ctx)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")

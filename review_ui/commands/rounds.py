@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import yaml
 
-from evidence.spotcheck import CHANGE_BASES, SpotcheckInputError, UnitHistory, draw_spotcheck
+from rounds.spotcheck import CHANGE_BASES, SpotcheckInputError, UnitHistory, draw_spotcheck
 
 UNITS_FILE = Path(__file__).resolve().parents[2] / "rubrics" / "units.yaml"
 HISTORY_FIELDS = ("previous_category", "self_category", "previous_self_category")
@@ -29,7 +29,7 @@ def known_units() -> dict[str, str]:
 def history_from_database(ctx: click.Context, year: int) -> list[UnitHistory]:
     """Each unit's history for `year` from the data directory's database."""
     from evidence.db import is_initialised, session_scope
-    from evidence.rounds import unit_histories
+    from rounds.workflow import unit_histories
     from .core import settings_from
     settings = settings_from(ctx)
     if not settings.data_dir.exists() or not is_initialised(settings.database_url):

@@ -12,10 +12,10 @@ CANDIDATES_SHOWN = 8
 
 @functools.lru_cache(maxsize=1)
 def _names() -> dict[int, str]:
-    from ingest.tagging.rules import default_rulebook
+    from tagging.rules import default_rulebook
     names = {no: ind.name for no, ind in default_rulebook().indicators.items()}
     try:
-        from evidence.indicators import load_system
+        from rubrics.indicators import load_system
         names.update({ind.no: ind.name for ind in load_system().indicators})
     except Exception:  # noqa: BLE001 - the rule book's names are a fine fallback
         pass
@@ -49,7 +49,7 @@ def _suggestion_dict(s) -> dict:
 @click.option("--year", type=int, default=None, help="考核年度（有该年度的反馈模型时一并使用）")
 def tag(files: tuple[Path, ...], as_json: bool, year: int | None) -> None:
     """为文件建议对应的三级指标（不写数据库）。"""
-    from ingest.tagging import tag_text
+    from tagging import tag_text
     failed = 0
     for path in files:
         try:
@@ -116,7 +116,7 @@ def _report_lines(title: str, report) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def tag_eval(set_path: Path | None, as_json: bool) -> None:
     """用标注好的评测集衡量自动标引：精确率、召回率、F1、前五召回率等。"""
-    from ingest.tagging.evaluate import evaluate, load_eval_set
+    from tagging.evaluate import evaluate, load_eval_set
     items = load_eval_set(set_path)
     if not items:
         raise click.ClickException("评测集为空。")

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session, select
 
-from evidence import assign as A
+from review import assign as A
 from evidence.models import Assignment, Conflict, Unit, User
-from evidence.ratings import system_for_year
+from review.ratings import system_for_year
 
 from ..security import Forbidden, require_role
 from ..web import db, render, user_of

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from sqlmodel import Session, select
 
-from evidence import collections as C
-from evidence.links import links_of
+from casebook import collections as C
+from review.links import links_of
 from evidence.models import Collection, CollectionEntry, Unit, User
 
 from ..security import Forbidden

@@ -1,7 +1,7 @@
 """Evidence: upload, the list with live processing states, the document viewer, download,
 retry, withdrawal and reviewers' decisions on indicator tags.
 
-Every URL naming a document goes through evidence.tags.visible_document, which
+Every URL naming a document goes through review.tags.visible_document, which
 answers "missing" and "forbidden" alike so a URL cannot probe other units.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from evidence.accounts import visible_units
 from evidence.models import (Document, DocumentVersion, Page, Passage, Round, TagDecision, TagSuggestion, Unit,
                              User, utcnow)
 from evidence.store import FileStore
-from evidence.tags import DECISIONS, EvidenceAccessError, decide, visible_document
+from review.tags import DECISIONS, EvidenceAccessError, decide, visible_document
 from ingest import pipeline
 
 from ..security import Forbidden, client_ip
@@ -61,7 +61,7 @@ def doc_kinds() -> dict[str, str]:
 
 def indicator_names(year: int | None) -> dict[int, str]:
     """Indicator names of the year's system (the latest one if that year has none)."""
-    from evidence.indicators import load_system
+    from rubrics.indicators import load_system
     for candidate in ((year, None) if year else (None,)):
         try:
             return {i.no: i.name for i in load_system(candidate).indicators}

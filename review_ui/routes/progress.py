@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session, select
 
 from evidence.models import Unit, User
-from evidence.ratings import DISAGREEMENT_SPREAD, Cell, progress, system_for_year
+from review.ratings import DISAGREEMENT_SPREAD, Cell, progress, system_for_year
 
 from ..security import require_role
 from ..web import db, render, user_of

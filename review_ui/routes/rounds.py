@@ -9,8 +9,8 @@ from collections import Counter
 from fastapi.responses import Response
 from sqlmodel import Session, select
 
-from evidence import rounds as R
-from evidence.links import link_passage, links_of
+from rounds import workflow as R
+from review.links import link_passage, links_of
 from evidence.models import (CategoryDecision, Document, DocumentVersion, Passage, Round, SelfAssessment, Unit,
                              User, EvidenceLink)
 
@@ -94,7 +94,7 @@ async def round_settings(year: int, request: Request, user: User = Depends(user_
             value = _date(form.get(field), label)
             if value or field == "upload_due":
                 setattr(rnd, field, value)
-        from evidence.categories import CategoryError, validate_thresholds
+        from rounds.categories import CategoryError, validate_thresholds
         raw = {k: form.get(f"t_{k}") for k in ("优秀", "良好", "一般")}
         try:
             thresholds = {k: float(v) for k, v in raw.items() if v not in (None, "")}
@@ -277,14 +277,14 @@ async def categories_decide(year: int, request: Request, user: User = Depends(us
 @router.get("/rounds/{year}/report.docx")
 def report_download(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
-    from evidence.round_outputs import write_year_report
+    from rounds.outputs import write_year_report
     return generated_download(f"{year}年度专报.docx", lambda out: write_year_report(session, year, out), DOCX)
 
 
 @router.get("/rounds/{year}/scores.xlsx")
 def scores_download(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
-    from evidence.round_outputs import write_score_table
+    from rounds.outputs import write_score_table
     return generated_download(f"{year}年度评分表.xlsx", lambda out: write_score_table(session, year, out), XLSX)
 
 

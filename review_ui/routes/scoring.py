@@ -1,6 +1,6 @@
 """Scoring: a reviewer's list of items and the screen that rates one item against its rubric.
 
-The rules live in evidence.ratings; this module only turns HTTP into calls and
+The rules live in review.ratings; this module only turns HTTP into calls and
 refusals into Chinese messages. Reviewers rate independently; the office uses
 the same screen to record the panel's consensus.
 """
@@ -13,11 +13,11 @@ from fastapi.exceptions import HTTPException
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session, select
 
-from evidence import ratings as R
+from review import ratings as R
 from evidence.accounts import conflicted_units
-from evidence.links import links_of
+from review.links import links_of
 from evidence.models import Assignment, Document, Passage, Unit, User
-from evidence.tags import DECISIONS, EvidenceAccessError, decide
+from review.tags import DECISIONS, EvidenceAccessError, decide
 from ingest import pipeline
 
 from ..security import Forbidden

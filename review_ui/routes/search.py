@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from evidence.accounts import visible_units
 from evidence.models import DocumentVersion, Passage, Unit, User
-from evidence.tags import EvidenceAccessError, visible_document
+from review.tags import EvidenceAccessError, visible_document
 
 from ..security import Forbidden
 from ..web import db, render, user_of
@@ -84,7 +84,7 @@ def search(request: Request, q: str = "", unit: str = "", year: str = "", kind: 
 
 
 def unit_names(session: Session) -> dict[str, str]:
-    from evidence.collections import OFFICE_UNIT
+    from casebook.collections import OFFICE_UNIT
     return {OFFICE_UNIT: "协调小组办公室", **{u.code: u.short_name for u in session.exec(select(Unit))}}
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-DEFAULT_SET = Path(__file__).resolve().parents[2] / "tests" / "data" / "tag_eval"
+DEFAULT_SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "tag_eval"
 TOP_K = 5
 
 
@@ -73,7 +73,7 @@ class EvalReport:
 
 
 def evaluate(items: list[EvalItem], tagger=None) -> EvalReport:
-    from ingest.tagging.tagger import default_tagger
+    from tagging.tagger import default_tagger
     tagger = tagger or default_tagger()
     counts: dict[int, Counter] = {}
     confusions: Counter = Counter()

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-RUBRICS_DIR = Path(__file__).resolve().parent.parent / "rubrics"
+RUBRICS_DIR = Path(__file__).resolve().parent
 
 KINDS = {"qualitative": "定性", "quantitative": "定量", "mixed": "定性与定量结合"}
 SOURCES = {"review": "审阅评档", "statistics": "统计数据", "survey": "满意度问卷"}

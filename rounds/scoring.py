@@ -274,7 +274,7 @@ def agreement_for(cells: Mapping[tuple[str, object], float | None]) -> tuple[flo
 
 
 def specs_from_system(system) -> list[IndicatorSpec]:
-    """IndicatorSpecs from an evidence.indicators.IndicatorSystem (duck-typed to keep this module standalone)."""
+    """IndicatorSpecs from an rubrics.indicators.IndicatorSystem (duck-typed to keep this module standalone)."""
     return [IndicatorSpec(ind.no, ind.level1, ind.weight,
                           max(ind.level_values) if getattr(ind, "rubric", None) else 4, ind.kind)
             for ind in system.indicators]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.chinese import fold
+from zhtext.chinese import fold
 
 _HTML_NOISE = re.compile(r"<[^<>\n]{0,200}>|&(?:nbsp|amp|lt|gt|quot|ldquo|rdquo|mdash|hellip|#\d{2,5});")
 # A pinyin gloss after Chinese text: （chǎn gǎi） or (chan gai).  Only letters,

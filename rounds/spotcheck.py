@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Iterable
 
-from evidence.categories import CATEGORIES, POOR, normalise_category
+from rounds.categories import CATEGORIES, POOR, normalise_category
 
 CHANGE_BASES = ("previous_category", "previous_self_category")
 CHANGE_BASIS_LABELS = {

@@ -13,9 +13,9 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from . import audit
-from .indicators import load_system
-from .models import (CategoryDecision, Conflict, Rating, Round, SelfAssessment, SelfAssessmentItem, SpotCheck, Unit, User,
+from evidence import audit
+from rubrics.indicators import load_system
+from evidence.models import (CategoryDecision, Conflict, Rating, Round, SelfAssessment, SelfAssessmentItem, SpotCheck, Unit, User,
                      utcnow)
 
 CATEGORY_ORDER = ("优秀", "良好", "一般", "差")
@@ -36,7 +36,7 @@ def get_round(session: Session, year: int) -> Round:
 def create_round(session: Session, year: int, user: User | None = None, **deadlines) -> Round:
     if session.exec(select(Round).where(Round.year == year)).first():
         raise RoundError(f"{year} 年度已存在。")
-    from .indicators import available_years
+    from rubrics.indicators import available_years
     years = available_years()
     base = max((y for y in years if y <= year), default=min(years))
     system = load_system(base)
@@ -53,7 +53,7 @@ def create_round(session: Session, year: int, user: User | None = None, **deadli
 
 
 def system_for(rnd: Round):
-    from .indicators import available_years
+    from rubrics.indicators import available_years
     years = available_years()
     return load_system(max((y for y in years if y <= rnd.year), default=min(years)))
 
@@ -169,7 +169,7 @@ def submitted_self_categories(session: Session, year: int) -> dict[str, str]:
 
 
 def unit_histories(session: Session, year: int) -> list:
-    from .spotcheck import UnitHistory
+    from rounds.spotcheck import UnitHistory
     prev_cat = {c.unit_code: c.category for c in session.exec(
         select(CategoryDecision).where(CategoryDecision.year == year - 1))}
     self_now = submitted_self_categories(session, year)
@@ -183,7 +183,7 @@ def unit_histories(session: Session, year: int) -> list:
 
 def propose_spotcheck(session: Session, user: User, year: int, seed: int | None = None,
                       change_basis: str = "previous_category") -> SpotCheck:
-    from .spotcheck import draw_spotcheck
+    from rounds.spotcheck import draw_spotcheck
     get_round(session, year)
     if approved_spotcheck(session, year) is not None:
         raise RoundError(f"{year} 年度的抽查名单已审定，不能重新抽取；如需调整请按程序重新审定。")
@@ -214,7 +214,7 @@ def approved_spotcheck(session: Session, year: int) -> SpotCheck | None:
 def override_spotcheck(session: Session, user: User, sc: SpotCheck, *, add: list[str], remove: list[str],
                        reason: str) -> SpotCheck:
     """The office's change to the proposal: forced units stay, quota breaches are recorded as conflicts."""
-    from .spotcheck import SpotcheckOverrideError, SpotcheckResult, apply_override
+    from rounds.spotcheck import SpotcheckOverrideError, SpotcheckResult, apply_override
     if sc.status == "approved":
         raise RoundError("抽查名单已审定，不能再调整。")
     current = SpotcheckResult(**{**sc.draw, "selected": list(sc.selected), "reasons": dict(sc.reasons),
@@ -265,7 +265,7 @@ def unit_scores(session: Session, year: int) -> dict[str, dict]:
     The total is on a 0–100 scale over the indicators that were rated, so a
     partly reviewed unit is comparable; `missing` lists what is not rated yet.
     """
-    from .scoring import RatingInput, score_unit, specs_from_system
+    from rounds.scoring import RatingInput, score_unit, specs_from_system
     rnd = get_round(session, year)
     system = system_for(rnd)
     rated = {i.no for i in system.rated_indicators()}
@@ -304,7 +304,7 @@ def decide_categories(session: Session, user: User, year: int, adjustments: dict
 
     An office adjustment needs a reason and stays in force when the categories are recomputed later.
     """
-    from .categories import CategoryError, decide_category, validate_thresholds
+    from rounds.categories import CategoryError, decide_category, validate_thresholds
     rnd = get_round(session, year)
     try:
         thresholds = validate_thresholds(rnd.category_thresholds or DEFAULT_THRESHOLDS)

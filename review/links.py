@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from .models import Document, DocumentVersion, EvidenceLink, Passage, User
+from evidence.models import Document, DocumentVersion, EvidenceLink, Passage, User
 
 CONTEXT_CHARS = 30
 

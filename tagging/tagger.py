@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ingest.tagging.normalize import matching_copy
-from ingest.tagging.prepare import (TITLE_MAX_CHARS, as_passage, drop_rubric_passages, drop_site_chrome,
+from tagging.normalize import matching_copy
+from tagging.prepare import (TITLE_MAX_CHARS, as_passage, drop_rubric_passages, drop_site_chrome,
                                     title_apart)
-from ingest.tagging.results import PassageHit, Suggestion, TagResult
-from ingest.tagging.rules import KIND_LABELS, Hit, RuleBook, default_rulebook, passage_score, scan
+from tagging.results import PassageHit, Suggestion, TagResult
+from tagging.rules import KIND_LABELS, Hit, RuleBook, default_rulebook, passage_score, scan
 
 THRESHOLD = 0.5
 MAX_CANDIDATES = 8
@@ -57,13 +57,13 @@ class Tagger:
 
     @property
     def version(self) -> str:
-        from ingest.tagging.learned import MODEL_FORMAT
+        from tagging.learned import MODEL_FORMAT
         model = self.model.version if self.model is not None else f"{MODEL_FORMAT}-none"
         return f"{self.rulebook.version}+{model}"
 
     # ---------------------------------------------------------------- API
     def tag_text(self, text: str, *, pages: list | None = None) -> TagResult:
-        from ingest.tagging.splitting import split_text
+        from tagging.splitting import split_text
         text = text or ""
         if not text.strip():
             return TagResult([], [], self.version)
@@ -193,7 +193,7 @@ def _year_indicators(year: int | None) -> set[int] | None:
     if year is None:
         return None
     try:
-        from evidence.indicators import load_system
+        from rubrics.indicators import load_system
         return {ind.no for ind in load_system(year).indicators}
     except Exception:  # noqa: BLE001 - no system for that year: all rules apply
         return None
@@ -203,7 +203,7 @@ def default_tagger(year: int | None = None, models: Path | str | None = None) ->
     """Rules plus, when `models` (or KAOPING_TAGGER_MODELS) names a directory
     holding a model for `year`, that year's learned model.  A retrained model
     file (new mtime) or an edited vocabulary replaces the cached tagger."""
-    from ingest.tagging.learned import load_model, model_path
+    from tagging.learned import load_model, model_path
     book = default_rulebook()
     directory = Path(models) if models else model_dir()
     path = model_path(directory, year) if (year is not None and directory is not None) else None

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from . import audit
-from .links import link_passage, links_of, refresh_link_status
-from .models import (Collection, CollectionEntry, CollectionSection, Document, DocumentVersion, EvidenceLink,
+from evidence import audit
+from review.links import link_passage, links_of, refresh_link_status
+from evidence.models import (Collection, CollectionEntry, CollectionSection, Document, DocumentVersion, EvidenceLink,
                      Passage, Rating, Unit, User, utcnow)
 
 MAX_EXCERPT = 5000
@@ -85,7 +85,7 @@ def add_passage(session: Session, user: User, c: Collection, passage_id: int, in
                 note: str = "", section_id: int | None = None) -> CollectionEntry:
     """A passage becomes a candidate case; its text is quoted, its source remembered."""
     _collector(user)
-    from .tags import visible_document
+    from review.tags import visible_document
     passage = session.get(Passage, passage_id)
     if passage is None:
         raise CollectionError("段落不存在。")
@@ -184,7 +184,7 @@ def propose(session: Session, year: int, indicator_no: int | None = None, limit:
 
 def to_report_model(session: Session, c: Collection):
     from reports.model import CaseEntry, Citation, Collection as Doc, CollectionSection as DocSection, Excerpt
-    from .indicators import load_system
+    from rubrics.indicators import load_system
     system = load_system()
     units = {u.code: u.name for u in session.exec(select(Unit))}
     sections = sections_of(session, c)

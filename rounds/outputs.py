@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from . import rounds as R
-from .models import CategoryDecision, Document, DocumentVersion, EvidenceLink, Rating, Unit, User
+from rounds import workflow as R
+from evidence.models import CategoryDecision, Document, DocumentVersion, EvidenceLink, Rating, Unit, User
 
 
 MAX_POINTS = 5
@@ -24,7 +24,7 @@ def _citation(session: Session, link: EvidenceLink, unit_names: dict[str, str]):
 
 def year_report(session: Session, year: int):
     from reports.model import Excerpt, UnitResult, YearReport
-    from .categories import flags_for
+    from rounds.categories import flags_for
 
     rnd = R.get_round(session, year)
     system = R.system_for(rnd)
@@ -84,7 +84,7 @@ def year_report(session: Session, year: int):
 
 def score_sheet(session: Session, year: int):
     from reports.model import ScoreSheet
-    from .scoring import agreement_for
+    from rounds.scoring import agreement_for
 
     rnd = R.get_round(session, year)
     system = R.system_for(rnd)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from . import audit
-from .accounts import can_see_unit
-from .models import Document, DocumentVersion, Passage, TagDecision, User
+from evidence import audit
+from evidence.accounts import can_see_unit
+from evidence.models import Document, DocumentVersion, Passage, TagDecision, User
 
 DECISIONS = {"confirm": "确认", "reject": "否决"}
 

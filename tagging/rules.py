@@ -19,9 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from ingest.tagging.prefilter import may_match, required_literals
+from tagging.prefilter import may_match, required_literals
 
-VOCABULARY_PATH = Path(__file__).resolve().parents[2] / "rubrics" / "vocabulary.yaml"
+VOCABULARY_PATH = Path(__file__).resolve().parents[1] / "rubrics" / "vocabulary.yaml"
 
 # Weights are probabilities of "this hit alone makes the passage evidence";
 # hits combine as a noisy-or.  One strong hit passes the threshold (0.5),
@@ -188,7 +188,7 @@ def scan(book: RuleBook, joined: str, bounds: list[int]) -> ScanResult:
     def on_word_boundaries(start: int, end: int) -> bool:
         idx = passage_of(start)
         if idx not in word_edges:  # segment lazily, one passage at a time
-            from ingest.chinese import default_segmenter
+            from zhtext.chinese import default_segmenter
             base = bounds[idx]
             tokens = default_segmenter().tokenize(joined[base:ends[idx]])
             word_edges[idx] = ({base + s for _, s, _ in tokens}, {base + e for _, _, e in tokens})

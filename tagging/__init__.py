@@ -1,19 +1,19 @@
 """Indicator tagger: which of the 88 indicators a document is evidence for.
 
-    from ingest.tagging import tag_text, tag_passages
+    from tagging import tag_text, tag_passages
     result = tag_text(text)          # TagResult(indicators=[Suggestion…], candidates=[…])
 
 Rules (rubrics/vocabulary.yaml) score each passage; the document score comes
 from the passages; a per-year model learned from reviewer feedback is blended in
 when one exists.  See docs/tagging.md.
 """
-from ingest.tagging.results import PassageHit, Suggestion, TagResult
-from ingest.tagging.rules import default_rulebook
-from ingest.tagging.tagger import THRESHOLD, Tagger, default_tagger, tag_passages, tag_text
+from tagging.results import PassageHit, Suggestion, TagResult
+from tagging.rules import default_rulebook
+from tagging.tagger import THRESHOLD, Tagger, default_tagger, tag_passages, tag_text
 
 
 def _version() -> str:
-    from ingest.tagging.learned import MODEL_FORMAT
+    from tagging.learned import MODEL_FORMAT
     return f"{default_rulebook().version}+{MODEL_FORMAT}"
 
 

@@ -20,11 +20,11 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from . import audit
-from .accounts import conflicted_units
-from .assign import is_assigned
-from .links import link_passage, links_of, refresh_link_status
-from .models import (Assignment, Document, DocumentVersion, EvidenceLink, Passage, Rating, RatingRevision,
+from evidence import audit
+from evidence.accounts import conflicted_units
+from review.assign import is_assigned
+from review.links import link_passage, links_of, refresh_link_status
+from evidence.models import (Assignment, Document, DocumentVersion, EvidenceLink, Passage, Rating, RatingRevision,
                      TagDecision, TagSuggestion, User, utcnow)
 
 # Levels of one item that differ by at least this much are a disagreement to resolve.
@@ -58,7 +58,7 @@ class ForeignEvidence(RatingAccessError):
 
 def system_for_year(year: int):
     """The indicator system in force for a year: the latest version not newer than the year."""
-    from . import indicators
+    from rubrics import indicators
     years_of = getattr(indicators, "available_years", None)
     if years_of is not None:
         years = years_of()

@@ -28,14 +28,14 @@ IMPLICIT_NEGATIVE_WEIGHT = 0.3
 
 def _words(text: str) -> list[str]:
     """Words from the domain-dictionary segmenter, punctuation dropped."""
-    from ingest.chinese import default_segmenter, fold
+    from zhtext.chinese import default_segmenter, fold
     return [w for w in default_segmenter().cut(fold(text)) if any(c.isalnum() for c in w)]
 
 
 def _vectorizer():
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion
-    from ingest.chinese import fold
+    from zhtext.chinese import fold
     return FeatureUnion([
         ("words", TfidfVectorizer(analyzer=_words, min_df=1, sublinear_tf=True)),
         ("chars", TfidfVectorizer(analyzer="char", ngram_range=(2, 3), preprocessor=fold,

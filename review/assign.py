@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from . import audit
-from .models import Assignment, Conflict, Unit, User
+from evidence import audit
+from evidence.models import Assignment, Conflict, Unit, User
 
 CONFLICT_KINDS = {"home": "本人所在单位", "declared": "本人申报回避", "pinned": "办公室指定回避"}
 DEFAULT_PER_ITEM = 2
