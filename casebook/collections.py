@@ -223,34 +223,3 @@ def export_docx(session: Session, c: Collection, out: Path) -> Path:
     from reports.collection import write_collection_docx
     write_collection_docx(to_report_model(session, c), out)
     return out
-
-
-# ── A published collection is itself evidence (indicator 19) ───────────────
-
-OFFICE_UNIT = "OFFICE"  # not one of the 32 units: only the office (which sees all units) finds these
-PUBLICATION_INDICATOR = 19  # 编发简报、专报、案例汇编
-
-
-def index_records(session: Session, c: Collection) -> list[dict]:
-    """One index record per entry, so the office can later find what it has already published."""
-    records = []
-    units = {u.code: u.name for u in session.exec(select(Unit))}
-    for entry in entries_of(session, c):
-        quotes = [link.quote for link in links_of(session, "collection_entry", entry.id)]
-        text = "\n".join(part for part in [entry.case_title, units.get(entry.unit_code, ""), entry.summary, *quotes] if part)
-        records.append({
-            "passage_id": f"collection-entry-{entry.id}", "document_id": f"collection-{c.id}", "version_id": "",
-            "unit": OFFICE_UNIT, "year": c.year, "kind": c.kind,
-            "indicators": sorted({PUBLICATION_INDICATOR, *entry.indicator_nos}), "confirmed": [PUBLICATION_INDICATOR],
-            "doc_number": f"第{c.issue_no}期" if c.issue_no else "", "issuer": "协调小组办公室",
-            "date": c.updated_at.date().isoformat(), "title": c.title, "filename": f"{c.title}.docx",
-            "page": 1, "start": 0, "end": len(text), "text": text})
-    return records
-
-
-def publish_to_index(session: Session, index, c: Collection) -> int:
-    index.delete_document(f"collection-{c.id}")
-    records = index_records(session, c)
-    if records:
-        index.add(records)
-    return len(records)

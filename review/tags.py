@@ -56,3 +56,15 @@ def feedback_records(session: Session, year: int | None = None) -> list[tuple[st
         latest[(passage.id, decision.indicator_no)] = (passage.text, decision.indicator_no,
                                                        decision.decision == "confirm")
     return list(latest.values())
+
+
+def decided_indicators(session: Session, document_id: int) -> tuple[dict[int | None, set[int]], dict[int | None, set[int]]]:
+    """Latest reviewer decision per (passage, indicator): confirmed and rejected sets per passage id."""
+    confirmed: dict[int | None, set[int]] = {}
+    rejected: dict[int | None, set[int]] = {}
+    latest: dict[tuple[int | None, int], str] = {}
+    for d in session.exec(select(TagDecision).where(TagDecision.document_id == document_id).order_by(TagDecision.id)):
+        latest[(d.passage_id, d.indicator_no)] = d.decision
+    for (pid, no), decision in latest.items():
+        (confirmed if decision == "confirm" else rejected).setdefault(pid, set()).add(no)
+    return confirmed, rejected

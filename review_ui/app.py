@@ -45,7 +45,7 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI):
         nonlocal worker
         if run_worker:
-            from ingest.pipeline import Worker
+            from ingest.queue import Worker
             worker = Worker(settings)
             worker.start()
         yield

@@ -46,7 +46,8 @@ def _years() -> list[int]:
 
 
 def load_demo(settings: Settings) -> str:
-    from ingest.pipeline import drain, submit
+    from ingest.queue import drain
+    from ingest.submit import submit
 
     created = []
     with session_scope(settings.database_url) as session:

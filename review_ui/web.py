@@ -12,17 +12,16 @@ from evidence.config import Settings
 from evidence.db import get_engine
 from evidence.models import ROLES, User
 
+from evidence.states import UNFINISHED, VERSION_LABELS
+
 from .security import csrf_token, current_user
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 templates.env.globals.update(ROLES=ROLES, csrf_token=csrf_token)
 
-STATE_LABELS = {
-    "queued": "排队中", "extracting": "提取文本", "ocr": "文字识别", "tagging": "指标标注",
-    "indexed": "已入库", "failed": "失败",
-}
-templates.env.globals["STATE_LABELS"] = STATE_LABELS
+STATE_LABELS = VERSION_LABELS
+templates.env.globals.update(STATE_LABELS=STATE_LABELS, UNFINISHED_STATES=sorted(UNFINISHED))
 
 
 def settings_of(request: Request) -> Settings:

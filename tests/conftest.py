@@ -104,7 +104,8 @@ def login(app):
 def add_evidence(settings):
     """Submit a file as a unit's evidence and process it; returns the document id."""
     from evidence.db import session_scope
-    from ingest.pipeline import drain, submit
+    from ingest.queue import drain
+    from ingest.submit import submit
 
     def add(unit: str, filename: str, content: bytes | str, year: int = 2023, user=None) -> int:
         data = content.encode("utf-8") if isinstance(content, str) else content

@@ -10,7 +10,8 @@ from sqlmodel import select
 
 from evidence.db import session_scope
 from evidence.models import Document, DocumentVersion, Job, Page, Passage, TagSuggestion
-from ingest.pipeline import claim_next, drain, retry_all_failed, submit
+from ingest.queue import claim_next, drain
+from ingest.submit import retry_all_failed, submit
 
 POLICY = ("关于成立江苏省推进产业工人队伍建设改革协调小组的通知\n\n苏产改〔2023〕1号\n\n"
           "经省委同意，成立江苏省推进产业工人队伍建设改革协调小组，由省委副书记任组长，"
@@ -119,7 +120,8 @@ def test_killing_the_worker_loses_nothing(settings):
 
 def test_retag_keeps_reviewer_decisions(settings, make_user):
     from review.tags import decide
-    from ingest.pipeline import index_records, retag_year
+    from index.feed import index_records
+    from ingest.stages import retag_year
     reviewer = make_user("office", "office")
     doc_id = _submit(settings, "通知.txt", POLICY.encode()).document.id
     drain(settings)

@@ -44,7 +44,7 @@ def province(make_user, login):
 
 
 def test_upload_of_txt_and_docx_ends_indexed_and_listed(settings, province):
-    from ingest.pipeline import drain
+    from ingest.queue import drain
     doc = docx_bytes("江苏省劳模工匠创新工作室建设情况", "全省建成劳模和工匠人才创新工作室 860 家，带动职工技术创新成果 2300 项。")
     response = upload(province, ("工匠学院.txt", JS_TEXT.encode("utf-8"), "text/plain"),
                       ("创新工作室.docx", doc, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"))
@@ -208,7 +208,7 @@ def test_reviewer_confirms_a_tag_in_place_and_the_decision_is_recorded(settings,
 
 def test_office_uploads_an_archive_for_a_unit_as_one_document_per_member(settings, make_user, login):
     import zipfile
-    from ingest.pipeline import drain
+    from ingest.queue import drain
     make_user("office", "office")
     office = login("office")
     assert 'name="unit"' in office.get("/evidence/upload").text  # the office chooses the unit
@@ -244,7 +244,7 @@ def test_reviewers_cannot_upload_and_unknown_indicators_cannot_be_tagged(setting
 
 
 def test_duplicates_are_not_stored_twice_and_near_duplicates_are_flagged(settings, province):
-    from ingest.pipeline import drain
+    from ingest.queue import drain
     long_text = (JS_TEXT + "\n\n") * 4
     first = upload(province, ("通知.txt", long_text.encode("utf-8"), "text/plain"))
     assert first.status_code == 200

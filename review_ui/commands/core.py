@@ -88,7 +88,7 @@ def serve(ctx: click.Context, host: str, port: int, no_worker: bool) -> None:
 @click.pass_context
 def worker(ctx: click.Context) -> None:
     """运行入库处理进程（处理排队中的文件，重启后继续未完成的任务）。"""
-    from ingest.pipeline import Worker
+    from ingest.queue import Worker
     settings = require_initialised(ctx)
     click.echo("入库处理进程已启动，按 Ctrl+C 停止。")
     try:
@@ -171,7 +171,8 @@ def ingest(ctx, paths: tuple[Path, ...], unit_code: str, year: int, kind: str | 
     from evidence.db import session_scope
     from evidence.models import Document, DocumentVersion, Unit
     from ingest.metadata import DOC_KINDS
-    from ingest.pipeline import Worker, submit
+    from ingest.queue import Worker
+    from ingest.submit import submit
 
     settings = require_initialised(ctx)
     if kind and kind not in DOC_KINDS:
@@ -215,7 +216,8 @@ def ingest(ctx, paths: tuple[Path, ...], unit_code: str, year: int, kind: str | 
 def retry(ctx, all_failed: bool, version_ids: tuple[int, ...]) -> None:
     """重新处理失败的文件（按版本编号，或 --failed 全部）。"""
     from evidence.db import session_scope
-    from ingest.pipeline import drain, retry as retry_one, retry_all_failed
+    from ingest.queue import drain
+    from ingest.submit import retry as retry_one, retry_all_failed
     settings = require_initialised(ctx)
     with session_scope(settings.database_url) as session:
         count = retry_all_failed(session) if all_failed else sum(retry_one(session, v) for v in version_ids)
@@ -231,7 +233,7 @@ def reindex(ctx, fresh: bool) -> None:
     """从数据库重建全文索引（分批提交，可中断后继续）。"""
     from evidence.db import session_scope
     from evidence.models import Passage, Document
-    from ingest.pipeline import all_index_records, open_index
+    from index.feed import all_index_records, open_index
     settings = require_initialised(ctx)
     with session_scope(settings.database_url) as session:
         from sqlalchemy import func
@@ -250,7 +252,8 @@ def retag(ctx, year: int) -> None:
     """规则或模型更新后，重新标注一个年度的证据（保留评审专家的确认与否决）。"""
     from evidence.db import session_scope
     from evidence.models import Document
-    from ingest.pipeline import open_index, retag_year
+    from index.feed import open_index
+    from ingest.stages import retag_year
     settings = require_initialised(ctx)
     with session_scope(settings.database_url) as session:
         from sqlalchemy import func

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Red
 from sqlmodel import Session, select
 
 from casebook import collections as C
+from index.feed import publish_collection
 from review.links import links_of
 from evidence.models import Collection, CollectionEntry, Unit, User
 
@@ -214,7 +215,7 @@ def _publish(request: Request, session: Session, c: Collection) -> None:
     if index is None:
         return
     try:
-        C.publish_to_index(session, index, c)
+        publish_collection(session, index, c)
     except Exception:
         import logging
         logging.getLogger("kaoping.web").exception("collection %s not indexed", c.id)

@@ -22,7 +22,8 @@ from evidence.models import (Document, DocumentVersion, Page, Passage, Round, Ta
                              User, utcnow)
 from evidence.store import FileStore
 from review.tags import DECISIONS, EvidenceAccessError, decide, visible_document
-from ingest import pipeline
+from index.feed import open_index, update_index
+from ingest.submit import SubmitResult, retry as retry_version, submit
 
 from ..security import Forbidden, client_ip
 from ..web import db, default_year, render, settings_of, user_of
@@ -30,7 +31,6 @@ from ..web import db, default_year, render, settings_of, user_of
 log = logging.getLogger("kaoping.web.evidence")
 router = APIRouter()
 
-UNFINISHED = {"queued", "extracting", "ocr", "tagging"}
 PER_PAGE = 50
 
 # Executables and scripts are never evidence; refusing them keeps the file store from
@@ -150,7 +150,7 @@ def open_index_or_none(request: Request):
     index = getattr(request.app.state, "evidence_index", None)
     if index is None:
         try:
-            index = pipeline.open_index(settings_of(request))
+            index = open_index(settings_of(request))
         except Exception:  # a missing or broken index must not block database changes
             log.exception("search index unavailable")
             return None
@@ -260,7 +260,7 @@ def upload(request: Request, files: list[UploadFile] = File(default=[]), year: s
         if refusal:
             results.append({"filename": upload_file.filename, "error": refusal, "notices": [], "document_id": None})
             continue
-        outcome = pipeline.submit(session, settings, upload_file.file, upload_file.filename, unit_code=unit_code,
+        outcome = submit(session, settings, upload_file.file, upload_file.filename, unit_code=unit_code,
                                   year=year_no, user=user, kind_hint=kind_hint, indicator_hints=hints)
         session.commit()
         results.extend(flatten(outcome))
@@ -274,7 +274,7 @@ def upload(request: Request, files: list[UploadFile] = File(default=[]), year: s
                   state_rows=state_rows(session, user, tracked), **upload_page(session, user, settings))
 
 
-def flatten(outcome: pipeline.SubmitResult) -> list[dict]:
+def flatten(outcome: SubmitResult) -> list[dict]:
     """One line per stored file; an archive contributes its notice and then its members."""
     own = {"filename": outcome.filename, "error": outcome.error, "notices": list(outcome.notices),
            "document_id": outcome.document.id if outcome.document else None,
@@ -382,7 +382,7 @@ def retry(request: Request, document_id: int, user: User = Depends(user_of), ses
         raise Forbidden("只有提交单位和协调小组办公室可以重新处理证据。")
     if document.status == "withdrawn":
         raise HTTPException(status_code=409, detail="已撤回的证据不能重新处理。")
-    if not pipeline.retry(session, document.current_version_id, user):
+    if not retry_version(session, document.current_version_id, user):
         raise HTTPException(status_code=409, detail="只有处理失败的证据才能重新处理。")
     session.commit()
     return RedirectResponse(f"/evidence/{document.id}", status_code=303)
@@ -435,7 +435,7 @@ def tag_decision(request: Request, document_id: int, indicator_no: int = Form(..
     index = open_index_or_none(request)
     if index is not None:
         try:
-            pipeline.update_index(settings_of(request), index, document.current_version_id)
+            update_index(settings_of(request), index, document.current_version_id)
         except Exception:  # the decision is saved; the index catches up at the next rebuild
             log.exception("index update after tag decision failed for document %s", document.id)
     version = session.get(DocumentVersion, document.current_version_id)

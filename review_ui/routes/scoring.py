@@ -18,7 +18,7 @@ from evidence.accounts import conflicted_units
 from review.links import links_of
 from evidence.models import Assignment, Document, Passage, Unit, User
 from review.tags import DECISIONS, EvidenceAccessError, decide
-from ingest import pipeline
+from index.feed import open_index, update_index
 
 from ..security import Forbidden
 from ..web import db, default_year, render, settings_of, user_of
@@ -251,7 +251,7 @@ def search_in_item(request: Request, year: int, unit: str, indicator_no: int, q:
     hits, error = [], ""
     if q:
         try:
-            result = pipeline.open_index(settings_of(request)).search(
+            result = open_index(settings_of(request)).search(
                 q, allowed_units=[unit], unit=unit, year=year, per_page=SEARCH_PER_PAGE)
             error = result.query_error or ""
             hits = [h for h in result.hits if h.unit == unit and str(h.year) == str(year)]
@@ -281,7 +281,7 @@ def tag_decision(request: Request, year: int, unit: str, indicator_no: int, pass
     session.commit()
     try:
         settings = settings_of(request)
-        pipeline.update_index(settings, pipeline.open_index(settings), document.current_version_id)
+        update_index(settings, open_index(settings), document.current_version_id)
     except Exception:  # the decision is saved; the index catches up at the next rebuild
         log.exception("index update after tag decision failed for document %s", document.id)
     if not request.headers.get("hx-request"):

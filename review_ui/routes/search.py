@@ -84,7 +84,7 @@ def search(request: Request, q: str = "", unit: str = "", year: str = "", kind: 
 
 
 def unit_names(session: Session) -> dict[str, str]:
-    from casebook.collections import OFFICE_UNIT
+    from index.feed import OFFICE_UNIT
     return {OFFICE_UNIT: "协调小组办公室", **{u.code: u.short_name for u in session.exec(select(Unit))}}
 
 

@@ -1,0 +1,104 @@
+"""Feeding the search index from the records: the only module of `index/` that reads the database.
+
+The database is the source of truth; everything here can be rebuilt from it.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlmodel import Session, select
+
+from casebook.collections import entries_of
+from evidence.config import Settings
+from evidence.db import session_scope
+from evidence.models import Collection, Document, DocumentVersion, Passage, TagSuggestion, Unit
+from review.links import links_of
+from review.tags import decided_indicators
+
+
+def index_records(session: Session, version_id: int) -> list[dict]:
+    version = session.get(DocumentVersion, version_id)
+    document = session.get(Document, version.document_id)
+    if document.status != "active" or document.current_version_id != version_id or version.state not in (
+            "tagging", "indexed"):
+        return []
+    suggested: dict[int, set[int]] = {}
+    for s in session.exec(select(TagSuggestion).where(TagSuggestion.version_id == version_id,
+                                                      TagSuggestion.suggested == True,  # noqa: E712
+                                                      TagSuggestion.passage_id != None)):  # noqa: E711
+        suggested.setdefault(s.passage_id, set()).add(s.indicator_no)
+    confirmed, rejected = decided_indicators(session, document.id)
+    doc_confirmed = confirmed.get(None, set())
+    doc_rejected = rejected.get(None, set())
+    records = []
+    for p in session.exec(select(Passage).where(Passage.version_id == version_id).order_by(Passage.seq)):
+        p_confirmed = confirmed.get(p.id, set()) | doc_confirmed
+        p_rejected = rejected.get(p.id, set()) | doc_rejected
+        tags = (suggested.get(p.id, set()) - p_rejected) | p_confirmed
+        records.append({
+            "passage_id": p.id, "document_id": document.id, "version_id": version_id,
+            "unit": document.unit_code, "year": document.year, "kind": version.doc_kind,
+            "indicators": sorted(tags), "confirmed": sorted(p_confirmed),
+            "doc_number": version.doc_number, "issuer": version.issuer, "date": version.doc_date or "",
+            "title": version.title or document.filename, "filename": document.filename,
+            "page": p.page_no, "start": p.start, "end": p.end, "text": p.text,
+        })
+    return records
+
+
+def update_index(settings: Settings, index, version_id: int) -> None:
+    with session_scope(settings.database_url) as session:
+        version = session.get(DocumentVersion, version_id)
+        records = index_records(session, version_id)
+        document_id = version.document_id
+    index.delete_document(document_id)
+    if records:
+        index.add(records)
+
+
+def all_index_records(settings: Settings) -> Iterable[dict]:
+    with session_scope(settings.database_url) as session:
+        ids = session.exec(select(Document.current_version_id).where(
+            Document.status == "active", Document.current_version_id != None)).all()  # noqa: E711
+    for vid in ids:
+        with session_scope(settings.database_url) as session:
+            yield from index_records(session, vid)
+    with session_scope(settings.database_url) as session:
+        for collection in session.exec(select(Collection).order_by(Collection.id)):
+            yield from collection_records(session, collection)
+
+
+def open_index(settings: Settings):
+    from index import EvidenceIndex
+    return EvidenceIndex(settings.index_dir)
+
+
+# ── A published collection is itself evidence (indicator 19) ───────────────
+
+OFFICE_UNIT = "OFFICE"  # not one of the 32 units: only the office (which sees all units) finds these
+PUBLICATION_INDICATOR = 19  # 编发简报、专报、案例汇编
+
+
+def collection_records(session: Session, c: Collection) -> list[dict]:
+    """One index record per entry, so the office can later find what it has already published."""
+    records = []
+    units = {u.code: u.name for u in session.exec(select(Unit))}
+    for entry in entries_of(session, c):
+        quotes = [link.quote for link in links_of(session, "collection_entry", entry.id)]
+        text = "\n".join(part for part in [entry.case_title, units.get(entry.unit_code, ""), entry.summary, *quotes] if part)
+        records.append({
+            "passage_id": f"collection-entry-{entry.id}", "document_id": f"collection-{c.id}", "version_id": "",
+            "unit": OFFICE_UNIT, "year": c.year, "kind": c.kind,
+            "indicators": sorted({PUBLICATION_INDICATOR, *entry.indicator_nos}), "confirmed": [PUBLICATION_INDICATOR],
+            "doc_number": f"第{c.issue_no}期" if c.issue_no else "", "issuer": "协调小组办公室",
+            "date": c.updated_at.date().isoformat(), "title": c.title, "filename": f"{c.title}.docx",
+            "page": 1, "start": 0, "end": len(text), "text": text})
+    return records
+
+
+def publish_collection(session: Session, index, c: Collection) -> int:
+    index.delete_document(f"collection-{c.id}")
+    records = collection_records(session, c)
+    if records:
+        index.add(records)
+    return len(records)
