@@ -116,6 +116,7 @@ def test_spotcheck_categories_and_outputs(make_user, login, settings, tmp_path):
             top = max(ind.level_values)
             session.add(Rating(year=2023, unit_code="JS", indicator_no=ind.no, indicator_version="2022.1",
                                reviewer_id=reviewer.id, level_value=top, rationale="证据充分", status="submitted"))
+        _best_statistics(session, load_system(2022), best="JS", other="SH")
         session.commit()
     r = office.post("/rounds/2023/categories", data={"csrf_token": office.csrf}, follow_redirects=True)
     assert "已认定 1 个单位的类别" in r.text and "评分尚未完成，暂不认定" in r.text
@@ -142,6 +143,25 @@ def test_spotcheck_categories_and_outputs(make_user, login, settings, tmp_path):
     assert 100 in cells or 100.0 in cells
     assert "江苏省" in cells
     del selected, office_user
+
+
+def _best_statistics(session, system, *, best: str, other: str) -> None:
+    """Every measure of `best` above `other` and well above its own base; full satisfaction surveys.
+
+    All 88 indicators count, so a unit scores 100 only when its statistics and surveys are top too.
+    """
+    from evidence.models import StatisticValue, SurveyResult
+    for ind in system.indicators:
+        if ind.source == "survey":
+            session.add(SurveyResult(year=2023, unit_code=best, indicator_no=ind.no, respondent_kind="职工",
+                                     respondents=200, score=100.0, score_sd=0.0, source="测试"))
+            continue
+        for m in ind.measures:
+            good, poor = (1.0, 5.0) if m.direction == "lower" else (90.0, 10.0)
+            for unit, value in ((best, good), (other, poor)):
+                session.add(StatisticValue(year=2023, unit_code=unit, indicator_no=ind.no, measure_key=m.key,
+                                           value=value, base_value=(2.0 if m.direction == "lower" else 50.0),
+                                           source="测试"))
 
 
 def test_round_pages_are_office_only(make_user, login, settings):
