@@ -18,13 +18,26 @@ def report_title(report: YearReport) -> str:
     return f"关于{report.year}年度各省（区、市）推进产业工人队伍建设改革工作情况评价考核结果的报告"
 
 
+UNDECIDED = "未认定"
+
+
+def units_phrase(codes) -> str:
+    """"31个省（区、市）和新疆生产建设兵团": the 兵团 (BT) is not a province, so it is not counted among them."""
+    codes = list(codes)
+    provinces = len([c for c in codes if c != "BT"])
+    return f"{provinces}个省（区、市）" + ("和新疆生产建设兵团" if "BT" in codes else "")
+
+
 def counts_sentence(report: YearReport) -> str:
-    counts = report.counts()
+    counts = {c: n for c, n in report.counts().items() if c != UNDECIDED}
     total = sum(counts.values())
     if not total:
         return f"{report.year}年度尚无评价考核结果。"
     parts = [f"{c}{counts[c]}个" for c in counts if counts[c]]
-    text = f"{report.year}年度参加评价考核的{total}个省（区、市）中，评价类别为" + "、".join(parts) + "。"
+    decided = [u.code for u in report.units if u.category != UNDECIDED] or [str(i) for i in range(total)]
+    text = f"{report.year}年度参加评价考核的{units_phrase(decided)}中，评价类别为" + "、".join(parts) + "。"
+    if len(decided) < len(report.units):
+        text += f"另有{len(report.units) - len(decided)}个单位尚未认定类别。"
     if report.previous_year_counts:
         prev = report.previous_year_counts
         changes = []

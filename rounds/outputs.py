@@ -22,13 +22,6 @@ def _citation(session: Session, link: EvidenceLink, unit_names: dict[str, str]):
                     date=version.doc_date, page=link.page_no, filename=document.filename)
 
 
-def units_phrase(codes) -> str:
-    """"31个省（区、市）和新疆生产建设兵团": the 兵团 (BT) is not a province, so it is not counted among them."""
-    codes = list(codes)
-    provinces = len([c for c in codes if c != "BT"])
-    return f"{provinces}个省（区、市）" + ("和新疆生产建设兵团" if "BT" in codes else "")
-
-
 def missing_lines(results) -> list[str]:
     """One line per unit with unscored indicators, grouped by reason."""
     lines = []
@@ -48,6 +41,7 @@ def missing_lines(results) -> list[str]:
 
 def year_report(session: Session, year: int):
     from reports.model import Excerpt, UnitResult, YearReport
+    from reports.zhuanbao import UNDECIDED, units_phrase
     from rounds.categories import flags_for
 
     rnd = R.get_round(session, year)
@@ -85,7 +79,7 @@ def year_report(session: Session, year: int):
             elif r.level_value <= min(ind.level_values) + 1 and len(problems) < MAX_POINTS:
                 problems.append(f"{ind.name}：{r.rationale[:120]}")
         results.append(UnitResult(
-            code=code, name=names.get(code, code), category=decision.category if decision else "未认定",
+            code=code, name=names.get(code, code), category=decision.category if decision else UNDECIDED,
             previous_category=previous.get(code),
             total_score=u.total if u.scored_weight else None, scored_share=u.scored_share,
             level1_scores=u.level1_points(), strengths=strengths, problems=problems,
@@ -94,7 +88,7 @@ def year_report(session: Session, year: int):
             flags=[f.message for f in flags_for(history.get(code, {}), year)]))
     counts: dict[str, int] = {}
     for r in results:
-        if r.category != "未认定":
+        if r.category != UNDECIDED:
             counts[r.category] = counts.get(r.category, 0) + 1
     prev_counts: dict[str, int] = {}
     for c in previous.values():

@@ -274,3 +274,38 @@ def test_messages_travel_in_the_session_not_the_url(make_user, login, settings):
     assert "已创建 2024 年度评价" in office.get("/rounds/2024").text
     assert "已创建 2024 年度评价" not in office.get("/rounds/2024").text  # shown once
     assert "伪造的通知" not in office.get("/rounds?error=伪造的通知").text
+
+
+def test_an_unfinished_round_reports_as_such(make_user, login, settings, tmp_path):
+    """Nothing scored: the 专报 says 未定稿 and lists what is missing; 未评 not 0; 31 provinces + 兵团."""
+    _round(settings)
+    make_user("office", "office")
+    office = login("office")
+    path = tmp_path / "r.docx"
+    path.write_bytes(office.get("/rounds/2023/report.docx").content)
+    document = docx.Document(path)
+    text = "\n".join(p.text for p in document.paragraphs)
+    cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
+    assert "（未定稿）" in text and "未完成事项" in text
+    assert "未评分" in text and "尚未认定类别的单位（32个）" in text
+    assert "31个省（区、市）和新疆生产建设兵团" in text and "32个省（区、市）" not in text
+    assert "主要亮点：无" not in text and "存在问题：无" not in text
+    assert "未评" in cells and "0" not in cells
+    page = office.get("/rounds/2023").text
+    assert "0/32" in page and "已完成" not in page
+
+
+def test_step_counts_are_done_only_when_every_unit_is(make_user, login, settings):
+    _round(settings)
+    province = make_user("js", "province", unit="JS")
+    make_user("office", "office")
+    with session_scope(settings.database_url) as session:
+        save_self_assessment(session, province, 2023, category="良好", report="报告", levels={}, narratives={},
+                             values={})
+        from rounds.workflow import submit_self_assessment
+        submit_self_assessment(session, province, 2023)
+        session.commit()
+        from rounds.status import dashboard
+        steps = {s.label: s for s in dashboard(session, 2023)["steps"]}
+    assert steps["年度自评"].count == "1/32" and not steps["年度自评"].complete
+    assert steps["类别认定"].count == "0/32"
