@@ -5,15 +5,15 @@ the self-assessment, with its source and the reason of a correction. SurveyResul
 standard deviation of the scores so the satisfaction index carries a confidence interval.
 Round.is_demo marks a round loaded by `kaoping demo`, so its pages and documents say so.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
