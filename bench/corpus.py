@@ -165,24 +165,31 @@ def documents(source: Source, n_docs: int, seed: int = 42):
                   "indicators": indicators}, body
 
 
+def split_body(body: list[str], passage_chars: int = 1000):
+    """(start, text) of each passage of "".join(body), cut at sentence ends."""
+    start, buf, size = 0, [], 0
+    for i, s in enumerate(body):
+        buf.append(s)
+        size += len(s)
+        if size >= passage_chars or i == len(body) - 1:
+            text = "".join(buf)
+            yield start, text
+            start, buf, size = start + len(text), [], 0
+
+
 def passages(source: Source, n_docs: int, passage_chars: int = 1000, seed: int = 42):
     """Passage records as the application indexes them (see ``index.schema.to_fields``)."""
     for d, meta, body in documents(source, n_docs, seed):
         rng = random.Random(d)
         date = f"{meta['year']}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-        p, start, buf = 0, 0, []
-        for i, s in enumerate(body):
-            buf.append(s)
-            if sum(map(len, buf)) >= passage_chars or i == len(body) - 1:
-                text = "".join(buf)
-                yield {
-                    "passage_id": f"d{d}-p{p}", "document_id": f"d{d}", "version_id": f"d{d}v1",
-                    "unit": meta["unit"], "year": meta["year"], "kind": meta["kind"],
-                    "indicators": meta["indicators"], "confirmed": meta["indicators"][:1],
-                    "doc_number": f"{meta['unit_name'][:1]}产改〔{meta['year']}〕{d % 97 + 1}号",
-                    "issuer": meta["unit_name"] + "总工会", "date": date,
-                    "title": f"{meta['unit_name']}{meta['year']}年产业工人队伍建设改革材料{d}",
-                    "filename": f"doc{d}.pdf", "page": start // PAGE_CHARS + 1,
-                    "start": start, "end": start + len(text), "text": text,
-                }
-                p, start, buf = p + 1, start + len(text), []
+        for p, (start, text) in enumerate(split_body(body, passage_chars)):
+            yield {
+                "passage_id": f"d{d}-p{p}", "document_id": f"d{d}", "version_id": f"d{d}v1",
+                "unit": meta["unit"], "year": meta["year"], "kind": meta["kind"],
+                "indicators": meta["indicators"], "confirmed": meta["indicators"][:1],
+                "doc_number": f"{meta['unit_name'][:1]}产改〔{meta['year']}〕{d % 97 + 1}号",
+                "issuer": meta["unit_name"] + "总工会", "date": date,
+                "title": f"{meta['unit_name']}{meta['year']}年产业工人队伍建设改革材料{d}",
+                "filename": f"doc{d}.pdf", "page": start // PAGE_CHARS + 1,
+                "start": start, "end": start + len(text), "text": text,
+            }
