@@ -45,7 +45,7 @@ def level1_totals(sheet: ScoreSheet, code: str) -> dict[str, float]:
     for no, _, level1 in sheet.indicators:
         value = source.get((code, no))
         if value is not None:
-            totals[level1] += float(value)
+            totals[level1] = round(totals[level1] + float(value), 4)  # no float dust in the cells
     return totals
 
 

@@ -1,7 +1,18 @@
-"""Demo data: a round, one user per role and a handful of evidence files."""
+"""Demo data: last year's round closed and complete for all 32 units, this year's round open.
+
+Last year (today's year − 1): every unit's submitted self-assessment with levels and statistics
+(base and year values), satisfaction surveys for 83–85, an approved spot-check whose units carry
+two reviewers' ratings and the consensus, categories decided — so the dashboard, charts, the score
+table and the 专报 show a whole cycle.  This year: a round open with its deadlines ahead of today,
+reviewer assignments and a handful of evidence files, so the demo province user uploads at once.
+
+All figures are generated from a fixed seed per unit (reproducible, different between units); the
+rounds are marked is_demo, and every text says 演示.
+"""
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 from sqlmodel import select
@@ -9,11 +20,13 @@ from sqlmodel import select
 from evidence.accounts import create_user
 from evidence.config import Settings
 from evidence.db import session_scope
-from evidence.models import Assignment, Round, User
+from evidence.models import (Assignment, Rating, Round, SelfAssessment, SelfAssessmentItem, SurveyResult, Unit,
+                             User)
 
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
-DEMO_YEAR = 2023
 DEMO_PASSWORD = "kaoping-demo"
+DEMO_MARK = "（演示数据）"
+SPOTCHECK_SEED = 20240301
 
 DEMO_USERS = [
     # username, role, unit, home unit, display name
@@ -26,32 +39,152 @@ DEMO_USERS = [
 DEMO_ASSIGNMENTS = [(unit, no) for unit in ("JS", "SH") for no in (4, 7, 9, 41, 67)]
 
 
-def ensure_round(session, year: int) -> Round:
-    from rubrics.indicators import load_system
-    existing = session.exec(select(Round).where(Round.year == year)).first()
-    if existing:
-        return existing
-    system = load_system(year) if year in _years() else load_system()
-    # A round for year Y reviews Y's work: self-assessment by end of February Y+1, and so on.
-    rnd = Round(year=year, indicator_version=system.version, self_assessment_due=date(year + 1, 2, 28),
-                spotcheck_due=date(year + 1, 3, 31), review_due=date(year + 1, 7, 31),
-                category_thresholds={"优秀": 90, "良好": 75, "一般": 60})
-    session.add(rnd)
+def demo_years(today: date | None = None) -> tuple[int, int]:
+    """(last year, this year): the closed round and the open one, computed from today."""
+    this = (today or date.today()).year
+    return this - 1, this
+
+
+def _strength(code: str) -> float:
+    """A unit's demo 'development level' in 0.25–0.98, fixed per unit."""
+    return random.Random(f"kaoping-demo-{code}").uniform(0.25, 0.98)
+
+
+def _measure_values(code: str, indicator, strength: float) -> dict[str, dict]:
+    """Base-year and current values: strong units report more; weaker ones often grow faster (差异性)."""
+    rng = random.Random(f"kaoping-demo-{code}-{indicator.no}")
+    out = {}
+    for m in indicator.measures:
+        if not m.scored:
+            out[m.key] = {"value": rng.randint(150, 600), "base_value": None}
+            continue
+        growth = rng.uniform(-0.04, 0.12) + (1 - strength) * rng.uniform(0.0, 0.25)
+        if m.direction == "lower":
+            base = round(3 + 12 * (1 - strength) + rng.uniform(-1, 1), 1)
+            value = round(max(base * (1 - growth), 0.5), 1)
+        elif m.share:
+            base = round(min(15 + 60 * strength + rng.uniform(-8, 8), 95), 1)
+            value = round(min(base * (1 + growth), 99.0), 1)
+        else:
+            base = float(max(1, round((10 + 200 * strength) * rng.uniform(0.6, 1.4))))
+            value = float(max(0, round(base * (1 + growth))))
+        out[m.key] = {"value": value, "base_value": base if m.growth else None}
+    return out
+
+
+def _level(strength: float, rng: random.Random, levels: tuple[int, ...]) -> int:
+    raw = 1 + 3 * strength + rng.uniform(-0.9, 0.9)
+    return min(max(int(round(raw)), min(levels)), max(levels))
+
+
+RATIONALES = {4: "工作成效突出，制度、举措、案例齐备，佐证材料充分。", 3: "工作扎实，主要任务已落实，个别环节有待深化。",
+              2: "有部署但推进不平衡，佐证材料以工作安排为主，缺少成效数据。", 1: "未见实质性举措，佐证材料不足。"}
+
+
+def _self_assessments(session, year: int, system, units: list[Unit], submitted_at: datetime) -> None:
+    for unit in units:
+        strength = _strength(unit.code)
+        rng = random.Random(f"kaoping-demo-self-{unit.code}")
+        sa = SelfAssessment(year=year, unit_code=unit.code, status="submitted", submitted_at=submitted_at,
+                            report=f"{unit.name}{year}年度推进产业工人队伍建设改革工作自评报告{DEMO_MARK}。"
+                                   "本报告由演示程序生成，内容为虚构，仅供熟悉系统使用。")
+        session.add(sa)
+        session.flush()
+        for ind in system.indicators:
+            item = SelfAssessmentItem(self_assessment_id=sa.id, indicator_no=ind.no)
+            if ind.is_rated:
+                item.level_value = _level(strength, rng, ind.level_values)
+                item.narrative = f"{ind.name}：{RATIONALES[item.level_value]}{DEMO_MARK}"
+            if ind.measures and ind.source != "survey":
+                item.values = _with_growth(_measure_values(unit.code, ind, strength))
+            session.add(item)
+
+
+def _with_growth(values: dict) -> dict:
+    from rounds.workflow import _with_growth as compute
+    return compute(values)
+
+
+def _surveys(session, year: int, system, units: list[Unit]) -> None:
+    for unit in units:
+        strength = _strength(unit.code)
+        for ind in system.indicators:
+            if ind.source != "survey":
+                continue
+            rng = random.Random(f"kaoping-demo-survey-{unit.code}-{ind.no}")
+            n = rng.randint(ind.scoring.min_sample + 20, ind.scoring.min_sample * 4)
+            session.add(SurveyResult(year=year, unit_code=unit.code, indicator_no=ind.no, respondent_kind="综合",
+                                     respondents=n, score=round(min(62 + 33 * strength + rng.uniform(-4, 4), 99), 1),
+                                     score_sd=round(rng.uniform(9, 16), 1), source="演示数据（问卷）"))
+
+
+def _ratings(session, year: int, system, codes: list[str], reviewers: list[User], office: User,
+             when: datetime) -> None:
+    """Two reviewers rate each spot-checked unit (never their own province); the office records the consensus."""
+    for code in codes:
+        strength = _strength(code)
+        for ind in system.rated_indicators():
+            rng = random.Random(f"kaoping-demo-rating-{code}-{ind.no}")
+            consensus = _level(strength * 0.95, rng, ind.level_values)
+            for reviewer in reviewers:
+                if reviewer.home_unit_code == code:
+                    continue
+                own = min(max(consensus + rng.choice((-1, 0, 0, 0, 1)), min(ind.level_values)), max(ind.level_values))
+                session.add(Rating(year=year, unit_code=code, indicator_no=ind.no, indicator_version=system.version,
+                                   reviewer_id=reviewer.id, level_value=own, status="submitted", submitted_at=when,
+                                   rationale=f"{RATIONALES[own]}{DEMO_MARK}"))
+            session.add(Rating(year=year, unit_code=code, indicator_no=ind.no, indicator_version=system.version,
+                               reviewer_id=office.id, kind="consensus", level_value=consensus, status="submitted",
+                               submitted_at=when, rationale=f"{RATIONALES[consensus]}{DEMO_MARK}"))
+
+
+def load_closed_round(session, year: int, users: dict[str, User]) -> None:
+    """Last year's round, complete for every unit and closed."""
+    from rounds import workflow as R
+    from rounds.categories import category_for, validate_thresholds
+    rnd = R.create_round(session, year, users["office"])
+    rnd.is_demo = True
+    session.flush()
+    system = R.system_for(rnd)
+    units = list(session.exec(select(Unit).order_by(Unit.code)))
+    submitted = datetime.combine(rnd.self_assessment_due, time(9), tzinfo=timezone.utc)
+    _self_assessments(session, year, system, units, submitted)
+    _surveys(session, year, system, units)
+    session.flush()
+    # Each unit's self-category is the category of its own self-assessed score: an honest self-assessment.
+    thresholds = validate_thresholds(rnd.category_thresholds)
+    for result in R.round_scores(session, year):
+        sa = R.self_assessment(session, year, result.code, create=False)
+        sa.self_category = category_for(result.percent, thresholds)
+    session.flush()
+    sc = R.propose_spotcheck(session, users["office"], year, seed=SPOTCHECK_SEED)
+    R.approve_spotcheck(session, users["office"], sc, rnd.spotcheck_due, f"协调小组第1次会议{DEMO_MARK}")
+    _ratings(session, year, system, list(sc.selected), [users["reviewer1"], users["reviewer2"]], users["office"],
+             datetime.combine(rnd.review_due, time(9), tzinfo=timezone.utc))
+    session.flush()
+    R.decide_categories(session, users["office"], year)
+    rnd.status = "closed"
+
+
+def load_open_round(session, year: int, users: dict[str, User]) -> Round:
+    """This year's round: default deadlines (February–July of next year) are all ahead of today."""
+    from rounds import workflow as R
+    rnd = R.create_round(session, year, users["office"])
+    rnd.is_demo = True
+    for reviewer in ("reviewer1", "reviewer2"):
+        for unit, no in DEMO_ASSIGNMENTS:
+            session.add(Assignment(year=year, reviewer_id=users[reviewer].id, unit_code=unit, indicator_no=no,
+                                   created_by=users["office"].id))
     return rnd
 
 
-def _years() -> list[int]:
-    from rubrics.indicators import available_years
-    return available_years()
-
-
-def load_demo(settings: Settings) -> str:
+def load_demo(settings: Settings, today: date | None = None) -> str:
     from ingest.queue import drain
     from ingest.submit import submit
 
+    last, this = demo_years(today)
     created = []
     with session_scope(settings.database_url) as session:
-        ensure_round(session, DEMO_YEAR)
         users = {}
         for username, role, unit, home, name in DEMO_USERS:
             user = session.exec(select(User).where(User.username == username)).first()
@@ -61,23 +194,23 @@ def load_demo(settings: Settings) -> str:
                 created.append(username)
             users[username] = user
         session.flush()
-        for reviewer in ("reviewer1", "reviewer2"):
-            for unit, no in DEMO_ASSIGNMENTS:
-                exists = session.exec(select(Assignment).where(
-                    Assignment.year == DEMO_YEAR, Assignment.reviewer_id == users[reviewer].id,
-                    Assignment.unit_code == unit, Assignment.indicator_no == no)).first()
-                if not exists:
-                    session.add(Assignment(year=DEMO_YEAR, reviewer_id=users[reviewer].id, unit_code=unit,
-                                           indicator_no=no, created_by=users["office"].id))
+        existing = set(session.exec(select(Round.year)).all())
+        if last not in existing:
+            load_closed_round(session, last, users)
+        new_round = this not in existing
+        if new_round:
+            load_open_round(session, this, users)
         session.commit()
-        for path in sorted(DEMO_DATA.iterdir()):
-            unit = path.name.split("-", 1)[0]
-            uploader = users["js" if unit == "JS" else "sh"]
-            with path.open("rb") as fh:
-                submit(session, settings, fh, path.name, unit_code=unit, year=DEMO_YEAR, user=uploader)
-            session.commit()
+        if new_round:
+            for path in sorted(DEMO_DATA.iterdir()):
+                unit = path.name.split("-", 1)[0]
+                uploader = users["js" if unit == "JS" else "sh"]
+                with path.open("rb") as fh:
+                    submit(session, settings, fh, path.name, unit_code=unit, year=this, user=uploader)
+                session.commit()
     processed = drain(settings)
-    lines = [f"演示数据已载入（{DEMO_YEAR} 年度，处理文件 {processed} 个）。"]
+    lines = [f"演示数据已载入：{last} 年度评价已完成并关闭（32个单位全部计分、认定类别，可生成专报）；"
+             f"{this} 年度评价进行中（处理示例证据 {processed} 个）。演示数据均为虚构。"]
     if created:
         lines.append(f"演示账号（密码均为 {DEMO_PASSWORD}）：" + "、".join(created))
     return "\n".join(lines)
