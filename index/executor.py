@@ -11,6 +11,9 @@ Positions are only needed to confirm phrases, and only for the passages that
 are shown, or for every candidate when there are few enough (``VERIFY_ALL``);
 beyond that, the phrase total is estimated from a verified sample and flagged.
 
+The block format is Whoosh's private W3 codec, read in ``index/whoosh_format.py``
+(the one module that knows it; ``tests/test_index_format.py`` guards it).
+
 The tree is still Whoosh ``Query`` objects built by ``index.query``: the
 permission filter is a clause of the query itself, evaluated in the same set
 algebra as everything else, never applied to a result list afterwards.
@@ -19,15 +22,15 @@ from __future__ import annotations
 
 import math
 import threading
-import zlib
 from collections import OrderedDict
-from pickle import loads
 
 import numpy as np
 from whoosh import query as wq
 from whoosh.matching.wrappers import FilterMatcher
 
-EMPTY = np.zeros(0, dtype=np.int64)
+from index.whoosh_format import EMPTY
+from index.whoosh_format import decode_positions as _decode_positions
+from index.whoosh_format import read_all_blocks as _read_all_blocks
 VERIFY_ALL = 1_500           # phrase candidates verified exhaustively
 SAMPLE = 300                 # verified sample when there are more
 CACHE_BYTES = 128 * 2 ** 20   # posting arrays kept per searcher generation
@@ -364,49 +367,6 @@ class _PackedValues:
 def _entry_bytes(entry) -> int:
     ids, weights, values = entry
     return ids.nbytes + weights.nbytes + values.nbytes
-
-
-def _decode_positions(value: bytes) -> list[int]:
-    """whoosh.formats.Positions encoding: uint count, then pickled deltas."""
-    if not value.endswith(b"."):  # whoosh strips pickle's STOP opcode
-        value += b"."
-    deltas = loads(value[4:])
-    out, base = [], 0
-    for d in deltas:
-        base += d
-        out.append(base)
-    return out
-
-
-def _read_all_blocks(m):
-    """Every (id, weight, encoded value) of a W3 leaf matcher, block by block."""
-    ids_parts, w_parts, values = [], [], []
-    while not m._atend:
-        datalen = m._nextoffset - m._dataoffset
-        b = m._postfile.get(m._dataoffset, datalen)
-        if m._compression:
-            b = zlib.decompress(b)
-        raw_ids, weights, vals = loads(b)[:3]
-        ids = np.asarray(raw_ids, dtype=np.int64)
-        if not m._byteids:
-            ids = np.cumsum(ids)
-        n = m._blocklength
-        if weights is None:
-            w = np.ones(n, dtype=np.float32)
-        elif isinstance(weights, float):
-            w = np.full(n, weights, dtype=np.float32)
-        else:
-            w = np.asarray(weights, dtype=np.float32)
-        ids_parts.append(ids)
-        w_parts.append(w)
-        if vals is not None and not isinstance(vals, (bytes, str)) and m._fixedsize is None:
-            values.extend(vals)
-        if m._lastblock:
-            break
-        m._goto(m._nextoffset)
-    if not ids_parts:
-        return EMPTY, np.zeros(0, dtype=np.float32), []
-    return np.concatenate(ids_parts), np.concatenate(w_parts), values
 
 
 def _positive_terms(q, boost: float = 1.0, negated: bool = False):
