@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from casebook.collections import CollectionError
 from rounds.workflow import RoundError
 from review.tags import EvidenceAccessError
 
+from .guard import RequestGuard
 from .security import LoginRequired, verify_csrf
 from .web import templates
 
@@ -37,6 +40,8 @@ ROUTE_MODULES = [
     "review_ui.routes.collections",
 ]
 
+log = logging.getLogger("kaoping.web")
+
 
 def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     worker = None
@@ -44,6 +49,7 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         nonlocal worker
+        _warm_index(app, settings)
         if run_worker:
             from ingest.queue import Worker
             worker = Worker(settings)
@@ -55,6 +61,9 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     app = FastAPI(title="考评", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(verify_csrf)])
     app.state.settings = settings
+    # Innermost first: the guard needs the session, and the security headers wrap every answer.
+    app.add_middleware(RequestGuard, settings=settings, respond=error_page,
+                       max_parallel_uploads=settings.max_parallel_uploads)
     secret = settings.secret_key_file.read_text(encoding="utf-8").strip()
     app.add_middleware(
         SessionMiddleware, secret_key=secret, session_cookie="kaoping_session", same_site="strict",
@@ -122,6 +131,32 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     for name in ROUTE_MODULES:
         app.include_router(importlib.import_module(name).router)
     return app
+
+
+def _warm_index(app: FastAPI, settings: Settings) -> None:
+    """The app's one EvidenceIndex, its searcher and facet tables loaded in the
+    background at start: otherwise the first searches after a start queue behind
+    that load (seconds on a large index)."""
+    from index.feed import open_index
+    try:
+        index = open_index(settings)
+    except Exception:  # routes report a missing or broken index themselves
+        log.exception("search index unavailable at start")
+        return
+    app.state.evidence_index = index
+    threading.Thread(target=_warm, args=(index,), name="kaoping-index-warm", daemon=True).start()
+
+
+def _warm(index) -> None:
+    try:
+        index.warm()
+    except Exception:
+        log.exception("warming the search index failed")
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of ``kaoping serve --workers N``'s processes (data directory from the environment)."""
+    return create_app(Settings.load(), run_worker=False)
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
