@@ -250,6 +250,7 @@ def search_in_item(request: Request, year: int, unit: str, indicator_no: int, q:
     item_or_refuse(session, user, year, unit, indicator_no)
     q = q.strip()[:200]
     hits, error = [], ""
+    session.commit()  # hand the connection back to the pool while the index is queried
     if q:
         try:
             index = open_index_or_none(request)  # the app's one index: searcher and facet tables cached
