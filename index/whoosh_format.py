@@ -14,6 +14,7 @@ after every commit. ``_MappedFile`` reads the map in place.
 """
 from __future__ import annotations
 
+import io
 import zlib
 from pickle import loads
 
@@ -26,51 +27,40 @@ WHOOSH_VERSION = (2, 7, 5)  # the version whose format this module reads
 EMPTY = np.zeros(0, dtype=np.int64)
 
 
-class _SliceReader:
-    """A read-only, seekable file over a buffer, without copying the buffer."""
-
-    __slots__ = ("_buf", "_pos")
-    closed = False
+class _SliceRaw(io.RawIOBase):
+    """A read-only, seekable raw file over a buffer, without copying the buffer."""
 
     def __init__(self, buf):
+        super().__init__()
         self._buf = buf
         self._pos = 0
 
-    def read(self, n: int | None = -1) -> bytes:
-        start, size = self._pos, len(self._buf)
-        end = size if n is None or n < 0 else min(start + n, size)
-        self._pos = max(start, end)
-        return bytes(self._buf[start:end])
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
 
     def readinto(self, b) -> int:
-        data = self.read(len(b))
-        b[:len(data)] = data
-        return len(data)
-
-    def readline(self, limit: int = -1) -> bytes:
-        out = bytearray()
-        while limit < 0 or len(out) < limit:
-            ch = self.read(1)
-            if not ch:
-                break
-            out += ch
-            if ch == b"\n":
-                break
-        return bytes(out)
+        n = max(0, min(len(b), len(self._buf) - self._pos))
+        b[:n] = self._buf[self._pos:self._pos + n]
+        self._pos += n
+        return n
 
     def seek(self, pos: int, whence: int = 0) -> int:
         base = (0, self._pos, len(self._buf))[whence]
-        self._pos = max(0, base + pos)
+        if base + pos < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + pos
         return self._pos
 
     def tell(self) -> int:
         return self._pos
 
-    def flush(self) -> None:
-        pass
 
-    def close(self) -> None:
-        pass
+def slice_reader(buf) -> io.BufferedReader:
+    """Buffered (so pickle's many small reads stay in C) over the buffer in place."""
+    return io.BufferedReader(_SliceRaw(buf), buffer_size=16 * 1024)
 
 
 class _MappedFile(BufferFile):
@@ -79,7 +69,7 @@ class _MappedFile(BufferFile):
     def __init__(self, buf, name=None, onclose=None):
         self._buf = buf
         self._name = name
-        self.file = _SliceReader(buf)
+        self.file = slice_reader(buf)
         self.onclose = onclose
         self.is_real = False
         self.is_closed = False

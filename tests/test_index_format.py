@@ -59,7 +59,7 @@ def test_segments_are_read_in_place_not_copied(tmp_path):
     assert ix.search("产业工人").total > 0
     leaf, _ = next(iter(ix._get_searcher().reader().leaf_readers()))
     files = [leaf._terms._dbfile, leaf._terms._postfile]  # the W3 terms and postings sub-files
-    assert all(isinstance(f, wf._MappedFile) and isinstance(f.file, wf._SliceReader) for f in files)
+    assert all(isinstance(f, wf._MappedFile) and isinstance(f.file.raw, wf._SliceRaw) for f in files)
 
 ops = st.lists(st.one_of(
     st.tuples(st.just("read"), st.integers(-1, 40)),
@@ -71,8 +71,8 @@ ops = st.lists(st.one_of(
 
 @hsettings(max_examples=200, deadline=None)
 @given(data=st.binary(max_size=64), script=ops)
-def test_slice_reader_reads_like_bytesio(data, script):
-    ours, ref = wf._SliceReader(memoryview(data)), io.BytesIO(data)
+def test_segment_reader_reads_like_bytesio(data, script):
+    ours, ref = wf.slice_reader(memoryview(data)), io.BytesIO(data)
     for op in script:
         if op[0] == "seek":
             offset = op[1] if op[2] == 0 else op[1] - 40
