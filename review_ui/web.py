@@ -1,6 +1,7 @@
 """What every route needs: templates, the database session, the current user."""
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -13,6 +14,8 @@ from evidence.db import get_engine
 from evidence.models import ROLES, User
 
 from evidence.states import UNFINISHED, VERSION_LABELS
+from review.evidence_policy import human_size
+from rubrics.units import in_national_order, unit_name, unit_names
 
 from .security import csrf_token, current_user
 
@@ -22,6 +25,48 @@ templates.env.globals.update(ROLES=ROLES, csrf_token=csrf_token)
 
 STATE_LABELS = VERSION_LABELS
 templates.env.globals.update(STATE_LABELS=STATE_LABELS, UNFINISHED_STATES=sorted(UNFINISHED))
+
+# What a person reads, in one place: unit names (never codes), the national order of units,
+# Beijing time, Chinese dates and sizes. Templates use these instead of formatting on their own.
+CHINA_TIME = timezone(timedelta(hours=8), "北京时间")  # Asia/Shanghai: no daylight saving since 1991
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored instant in Beijing time. The database keeps UTC; SQLite hands it back without a zone."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(CHINA_TIME).strftime(fmt)
+
+
+def chinese_date(value: date | datetime | None) -> str:
+    """2024年2月28日."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = datetime.fromisoformat(local_time(value, "%Y-%m-%dT%H:%M")).date()
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def days_left(value: date | None, today: date | None = None) -> int | None:
+    """Whole days from today (Beijing) to a due date; negative once it has passed."""
+    if value is None:
+        return None
+    today = today or datetime.now(CHINA_TIME).date()
+    return (value - today).days
+
+
+templates.env.globals.update(unit_name=unit_name, unit_names=unit_names, days_left=days_left)
+templates.env.filters.update(local_time=local_time, chinese_date=chinese_date, size=human_size,
+                             national_order=lambda items, attribute="code": in_national_order(
+                                 items, code=lambda item: getattr(item, attribute, None) if not isinstance(item, dict)
+                                 else item.get(attribute)))
 
 
 def settings_of(request: Request) -> Settings:
@@ -41,8 +86,6 @@ def user_of(request: Request, session: Session = Depends(db)) -> User:
 
 def default_year(session: Session) -> int:
     """The year pages open on: the latest round, or last year when there is none."""
-    from datetime import date
-
     from sqlmodel import select
 
     from evidence.models import Round

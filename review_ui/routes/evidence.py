@@ -7,8 +7,6 @@ answers "missing" and "forbidden" alike so a URL cannot probe other units.
 from __future__ import annotations
 
 import logging
-from datetime import date
-from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -21,6 +19,7 @@ from evidence.accounts import visible_units
 from evidence.models import (Document, DocumentVersion, Page, Passage, Round, TagDecision, TagSuggestion, Unit,
                              User, utcnow)
 from evidence.store import FileStore
+from review.evidence_policy import MAGIC_BYTES, file_refusal, human_size, upload_refusal, withdraw_refusal
 from review.tags import DECISIONS, EvidenceAccessError, decide, visible_document
 from index.feed import open_index, update_index
 from ingest.submit import SubmitResult, retry as retry_version, submit
@@ -32,22 +31,6 @@ log = logging.getLogger("kaoping.web.evidence")
 router = APIRouter()
 
 PER_PAGE = 50
-
-# Executables and scripts are never evidence; refusing them keeps the file store from
-# becoming a distribution point for malware with an official-looking name.
-FORBIDDEN_EXTENSIONS = {
-    ".exe", ".bat", ".cmd", ".com", ".js", ".mjs", ".vbs", ".vbe", ".wsf", ".ps1", ".sh", ".bash", ".dll", ".so",
-    ".dylib", ".msi", ".scr", ".pif", ".cpl", ".jar", ".apk", ".app", ".bin", ".elf", ".lnk", ".reg", ".hta",
-    ".py", ".pl", ".php", ".jsp", ".asp", ".aspx", ".dmg", ".deb", ".rpm",
-}
-FORBIDDEN_MAGIC = (
-    b"MZ",  # Windows PE
-    b"\x7fELF",
-    b"#!",  # scripts with an interpreter line
-    b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",  # Mach-O
-    b"\xca\xfe\xba\xbe",  # Mach-O fat binary / Java class
-)
-
 
 # ── helpers ─────────────────────────────────────────────────────────────────
 
@@ -106,43 +89,9 @@ def parse_indicator_hints(raw: str) -> list[int]:
 
 def refusal_for(upload: UploadFile, limit: int) -> str:
     """Why this upload is refused before it is stored, or '' if it may go on."""
-    name = upload.filename or ""
-    if Path(name).suffix.lower() in FORBIDDEN_EXTENSIONS:
-        return f"不允许上传可执行文件或脚本（{Path(name).suffix.lower()}），未保存。"
-    head = upload.file.read(8)
+    head = upload.file.read(MAGIC_BYTES)
     upload.file.seek(0)
-    if head.startswith(FORBIDDEN_MAGIC):
-        return "文件内容是可执行程序或脚本，不允许上传，未保存。"
-    if upload.size is not None and upload.size > limit:
-        return f"文件大小 {human_size(upload.size)} 超过上限 {human_size(limit)}，未保存。请压缩或拆分后再上传。"
-    return ""
-
-
-def human_size(n: int) -> str:
-    for unit in ("字节", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "字节" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
-
-
-def withdraw_deadline(session: Session, year: int) -> date | None:
-    rnd = session.exec(select(Round).where(Round.year == year)).first()
-    if rnd is None:
-        return None
-    return rnd.upload_due or rnd.self_assessment_due
-
-
-def withdraw_refusal(session: Session, user: User, document: Document) -> str:
-    """Why this user may not withdraw this document now, or '' if they may."""
-    if user.role != "province" or user.unit_code != document.unit_code:
-        return "只有提交该证据的省级单位可以撤回。"
-    if document.status == "withdrawn":
-        return "该证据已撤回。"
-    due = withdraw_deadline(session, document.year)
-    if due is not None and date.today() > due:
-        return f"{document.year} 年度的提交截止日期（{due}）已过，不能再撤回证据。"
-    return ""
+    return file_refusal(upload.filename or "", head, upload.size, limit)
 
 
 def open_index_or_none(request: Request):
@@ -174,8 +123,9 @@ def rows_for(session: Session, documents: list[Document]) -> list[dict]:
         warnings = list(version.warnings) if version else []
         if d.near_duplicate_of in related and not any("高度相似" in w for w in warnings):
             notices.append(f"与“{related[d.near_duplicate_of].filename}”（编号 {d.near_duplicate_of}）内容高度相似。")
+        same = [related[i] for i in (d.duplicate_of, d.near_duplicate_of) if i in related]
         rows.append({"doc": d, "version": version, "state": version.state if version else "queued",
-                     "notices": notices + warnings})
+                     "notices": notices + warnings, "related": same})
     return rows
 
 
@@ -244,11 +194,9 @@ def upload(request: Request, files: list[UploadFile] = File(default=[]), year: s
     if not unit_code or session.get(Unit, unit_code) is None:
         raise HTTPException(status_code=400, detail="请选择证据所属单位。")
     year_no = parse_int(year) or default_year(session)
-    if not 2000 <= year_no <= 2100:
-        raise HTTPException(status_code=400, detail="评价年度应为 2000–2100 之间的年份。")
-    due = withdraw_deadline(session, year_no)
-    if user.role == "province" and due is not None and date.today() > due:
-        raise HTTPException(status_code=400, detail=f"{year_no} 年度的证据提交截止日期（{due}）已过，不能再上传。")
+    refusal = upload_refusal(session, user, year_no)
+    if refusal:
+        raise HTTPException(status_code=400, detail=refusal)
     kinds = doc_kinds()
     kind_hint = kind if kind and (kind in kinds or not kinds) else None
     hints = parse_indicator_hints(indicators)
