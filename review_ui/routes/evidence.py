@@ -20,12 +20,14 @@ from evidence.models import (Document, DocumentVersion, Page, Passage, Round, Ta
                              User, utcnow)
 from evidence.store import FileStore
 from review.evidence_policy import MAGIC_BYTES, file_refusal, human_size, upload_refusal, withdraw_refusal
+from review.document_history import FIND_MAX_CHARS, find_in_document, history as document_history
+from rubrics.units import in_national_order
 from review.tags import DECISIONS, EvidenceAccessError, decide, visible_document
 from index.feed import open_index, update_index
 from ingest.submit import SubmitResult, retry as retry_version, submit
 
 from ..security import Forbidden, client_ip
-from ..web import db, default_year, render, settings_of, user_of
+from ..web import db, default_year, highlight_terms, render, settings_of, user_of
 
 log = logging.getLogger("kaoping.web.evidence")
 router = APIRouter()
@@ -155,7 +157,7 @@ def evidence_list(request: Request, unit: str | None = None, year: str | None = 
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     page_no = max(parse_int(page) or 1, 1)
     documents = session.exec(query.order_by(Document.id.desc()).offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).all()
-    units = session.exec(select(Unit).order_by(Unit.code)).all()
+    units = in_national_order(session.exec(select(Unit)).all())
     if allowed is not None:
         units = [u for u in units if u.code in allowed]
     return render(request, "evidence/list.html", rows=rows_for(session, list(documents)), units=units,
@@ -179,7 +181,7 @@ def ensure_can_upload(user: User) -> None:
 
 
 def upload_page(session: Session, user: User, settings) -> dict:
-    units = session.exec(select(Unit).order_by(Unit.code)).all() if user.role == "office" else []
+    units = in_national_order(session.exec(select(Unit)).all()) if user.role == "office" else []
     return {"kinds": doc_kinds(), "default_year": default_year(session), "units": units,
             "limit": human_size(settings.max_upload_bytes)}
 
@@ -257,7 +259,7 @@ def states(request: Request, ids: str = "", user: User = Depends(user_of), sessi
 
 @router.get("/evidence/{document_id}")
 def view(request: Request, document_id: int, page: str | None = None, passage: str | None = None,
-         user: User = Depends(user_of), session: Session = Depends(db)):
+         find: str = "", q: str = "", user: User = Depends(user_of), session: Session = Depends(db)):
     document = document_or_404(session, user, document_id)
     version = session.get(DocumentVersion, document.current_version_id) if document.current_version_id else None
     pages = session.exec(select(Page).where(Page.version_id == version.id).order_by(Page.no)).all() if version else []
@@ -274,7 +276,10 @@ def view(request: Request, document_id: int, page: str | None = None, passage: s
     names = indicator_names(document.year)
     tags = passage_tags(session, document, version, [p.id for p in passages], names)
     uploader = session.get(User, document.uploaded_by) if document.uploaded_by else None
-    return render(request, "evidence/view.html", doc=document, version=version, passages=passages,
+    find = find.strip()[:FIND_MAX_CHARS]
+    found = find_in_document(session, version.id, find) if version and find else []
+    return render(request, "evidence/view.html", doc=document, find=find, found=found, q=q[:500],
+                  marks=highlight_terms(find, q), history=document_history(session, user, document), version=version, passages=passages,
                   page_no=page_no, page_count=page_count, page_is_ocr=page_is_ocr, target_id=target.id if target else None,
                   tags=tags, doc_tags=tags.get(None, []), can_decide=user.role in ("reviewer", "office"),
                   kinds=doc_kinds(), uploader=uploader, unit=session.get(Unit, document.unit_code),
