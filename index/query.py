@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from whoosh import query as wq
 
 from index.analysis import _RUN, gram_tokens, word_tokens
+from rubrics.units import resolve_unit
 from zhtext.chinese import fold
 
+OFFICE_CODE = "OFFICE"  # the office's own publications (index.feed.OFFICE_UNIT)
 MAX_QUERY_CHARS = 500
 MAX_CLAUSES = 64
 YEAR_MIN, YEAR_MAX = 1900, 2200  # closed bounds: open numeric ranges are unsafe in whoosh 2.7
@@ -306,8 +308,15 @@ class _Compiler:
 
     def _field(self, node: Fld):
         name, value = node.name, node.value
-        if name == "unit":
-            return wq.Or([wq.Term("unit", v.upper()) for v in re.split(r"[,，|/]", value) if v]) or None
+        if name == "unit":  # a code or the name people type: unit:JS, 单位:江苏, unit:江苏省
+            codes = []
+            for v in (v.strip() for v in re.split(r"[,，、|/]", value)):
+                code = OFFICE_CODE if v.upper() == OFFICE_CODE else resolve_unit(v) if v else None
+                if v and code is None:
+                    self.notes.append(f"没有名为“{v}”的单位，请使用省份名称，如“江苏”")
+                elif code:
+                    codes.append(code)
+            return wq.Or([wq.Term("unit", c) for c in codes]) if codes else wq.NullQuery
         if name in ("kind", "document_id", "version_id"):
             return wq.Term(name, value)
         if name in ("indicators", "confirmed"):
