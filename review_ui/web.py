@@ -7,6 +7,7 @@ from typing import Iterator
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from sqlmodel import Session
 
 from evidence.config import Settings
@@ -62,8 +63,41 @@ def days_left(value: date | None, today: date | None = None) -> int | None:
     return (value - today).days
 
 
-templates.env.globals.update(unit_name=unit_name, unit_names=unit_names, days_left=days_left)
-templates.env.filters.update(local_time=local_time, chinese_date=chinese_date, size=human_size,
+QUERY_OPERATORS = {"OR", "AND", "NOT", "与", "或", "非", "且"}
+
+
+def highlight_terms(*queries: str) -> list[str]:
+    """The plain words of a search or find box, to mark in a document: no operators, no field
+    conditions (单位:江苏), no excluded words; longest first so overlapping terms mark whole."""
+    terms = []
+    for query in queries:
+        for token in (query or "").replace("“", '"').replace("”", '"').split():
+            token = token.strip('"()')
+            if not token or token in QUERY_OPERATORS or token.startswith("-") or ":" in token or "：" in token:
+                continue
+            if token not in terms:
+                terms.append(token[:100])
+    return sorted(terms, key=len, reverse=True)[:20]
+
+
+def highlight(text: str, terms: list[str]) -> Markup:
+    """The text, escaped, with each term wrapped in <mark>."""
+    if not terms:
+        return Markup.escape(text)
+    import re
+    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    out, last = [], 0
+    for m in pattern.finditer(text):
+        out.append(Markup.escape(text[last:m.start()]))
+        out.append(Markup("<mark>%s</mark>") % m.group(0))
+        last = m.end()
+    out.append(Markup.escape(text[last:]))
+    return Markup("").join(out)
+
+
+ROUND_STATUS = {"open": "进行中", "spotcheck": "抽查阶段", "review": "评审阶段", "closed": "已结束"}
+templates.env.globals.update(unit_name=unit_name, unit_names=unit_names, days_left=days_left, ROUND_STATUS=ROUND_STATUS)
+templates.env.filters.update(highlight=highlight, local_time=local_time, chinese_date=chinese_date, size=human_size,
                              national_order=lambda items, attribute="code": in_national_order(
                                  items, code=lambda item: getattr(item, attribute, None) if not isinstance(item, dict)
                                  else item.get(attribute)))
