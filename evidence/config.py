@@ -33,6 +33,7 @@ class Settings:
     parse_timeout_s: int = 120
     parse_memory_mb: int = 2048
     secret_key_file: Path = field(default=Path())
+    max_parallel_uploads: int = 2  # per user, at the same time
 
     @property
     def files_dir(self) -> Path:
@@ -65,4 +66,5 @@ class Settings:
             parse_timeout_s=_int_env("KAOPING_PARSE_TIMEOUT", 120),
             parse_memory_mb=_int_env("KAOPING_PARSE_MEMORY_MB", 2048),
             secret_key_file=root / "secret.key",
+            max_parallel_uploads=_int_env("KAOPING_MAX_PARALLEL_UPLOADS", 2),
         )

@@ -128,7 +128,6 @@ class Document(SQLModel, table=True):
     withdrawn_by: Optional[int] = Field(default=None, foreign_key="user.id")
     withdraw_reason: str = ""
     archive_name: Optional[str] = None  # the zip it came from, if any
-    duplicate_of: Optional[int] = None  # byte-identical earlier document
     near_duplicate_of: Optional[int] = None
     uploaded_by: Optional[int] = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)

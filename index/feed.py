@@ -13,7 +13,7 @@ from evidence.config import Settings
 from evidence.db import session_scope
 from evidence.models import Collection, Document, DocumentVersion, Passage, TagSuggestion, Unit
 from review.links import links_of
-from review.tags import decided_indicators
+from review.tags import Verdicts
 
 
 def index_records(session: Session, version_id: int) -> list[dict]:
@@ -27,14 +27,11 @@ def index_records(session: Session, version_id: int) -> list[dict]:
                                                       TagSuggestion.suggested == True,  # noqa: E712
                                                       TagSuggestion.passage_id != None)):  # noqa: E711
         suggested.setdefault(s.passage_id, set()).add(s.indicator_no)
-    confirmed, rejected = decided_indicators(session, document.id)
-    doc_confirmed = confirmed.get(None, set())
-    doc_rejected = rejected.get(None, set())
+    verdicts = Verdicts.load(session, [document.id])
     records = []
     for p in session.exec(select(Passage).where(Passage.version_id == version_id).order_by(Passage.seq)):
-        p_confirmed = confirmed.get(p.id, set()) | doc_confirmed
-        p_rejected = rejected.get(p.id, set()) | doc_rejected
-        tags = (suggested.get(p.id, set()) - p_rejected) | p_confirmed
+        p_confirmed = verdicts.confirmed(document.id, p.id)
+        tags = verdicts.effective(document.id, p.id, suggested.get(p.id, set()))
         records.append({
             "passage_id": p.id, "document_id": document.id, "version_id": version_id,
             "unit": document.unit_code, "year": document.year, "kind": version.doc_kind,

@@ -8,6 +8,18 @@ from evidence.models import Document, DocumentVersion, EvidenceLink, Passage, Us
 CONTEXT_CHARS = 30
 
 
+def citable_passage(session: Session, passage_id: int, unit_code: str, year: int) -> Passage | None:
+    """The passage if it may be cited for this unit and year: in the current version of an active
+    document of that unit and year (the one rule for ratings, self-assessments and collections)."""
+    passage = session.get(Passage, passage_id)
+    version = session.get(DocumentVersion, passage.version_id) if passage else None
+    document = session.get(Document, version.document_id) if version else None
+    if (document is None or document.unit_code != unit_code or document.year != year
+            or document.status != "active" or document.current_version_id != version.id):
+        return None
+    return passage
+
+
 def link_passage(session: Session, owner_kind: str, owner_id: int, passage: Passage, user: User | None,
                  start: int | None = None, end: int | None = None) -> EvidenceLink:
     """Link a whole passage, or a span inside it; the quote and its context are copied."""

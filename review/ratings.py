@@ -23,9 +23,10 @@ from sqlmodel import Session, select
 from evidence import audit
 from evidence.accounts import conflicted_units
 from review.assign import is_assigned
-from review.links import link_passage, links_of, refresh_link_status
-from evidence.models import (Assignment, Document, DocumentVersion, EvidenceLink, Passage, Rating, RatingRevision,
-                     TagDecision, TagSuggestion, User, utcnow)
+from review.links import citable_passage, link_passage, links_of, refresh_link_status
+from review.tags import Verdicts
+from evidence.models import (Assignment, Document, EvidenceLink, Passage, Rating, RatingRevision,
+                     TagSuggestion, User, utcnow)
 
 # Levels of one item that differ by at least this much are a disagreement to resolve.
 DISAGREEMENT_SPREAD = 1
@@ -183,11 +184,8 @@ def parse_link_spec(spec: str) -> tuple[int, int | None, int | None]:
 
 def item_passage(session: Session, year: int, unit_code: str, passage_id: int) -> Passage:
     """The passage, only if it is in the current version of an active document of this unit and year."""
-    passage = session.get(Passage, passage_id)
-    version = session.get(DocumentVersion, passage.version_id) if passage else None
-    document = session.get(Document, version.document_id) if version else None
-    if (document is None or document.unit_code != unit_code or document.year != year
-            or document.status != "active" or document.current_version_id != version.id):
+    passage = citable_passage(session, passage_id, unit_code, year)
+    if passage is None:
         raise ForeignEvidence("只能引用本单位本年度、仍然有效的证据段落。")
     return passage
 
@@ -362,20 +360,15 @@ def items_with_evidence(session: Session, year: int) -> set[tuple[str, int]]:
     for d in documents.values():
         found.update((d.unit_code, int(no)) for no in (d.indicator_hints or []) if str(no).isdigit())
     current = {d.current_version_id: d for d in documents.values() if d.current_version_id}
-    rejected: set[tuple[int, int | None, int]] = set()
-    latest: dict[tuple[int, int | None, int], str] = {}
-    for t in session.exec(select(TagDecision).where(TagDecision.document_id.in_(documents)).order_by(TagDecision.id)):
-        latest[(t.document_id, t.passage_id, t.indicator_no)] = t.decision
-    for (doc_id, pid, no), decision in latest.items():
+    verdicts = Verdicts.load(session, documents)
+    for (doc_id, _pid, no), decision in verdicts.items():
         if decision == "confirm":
             found.add((documents[doc_id].unit_code, no))
-        else:
-            rejected.add((doc_id, pid, no))
     if current:
         for s in session.exec(select(TagSuggestion).where(TagSuggestion.version_id.in_(current),
                                                           TagSuggestion.suggested == True)):  # noqa: E712
             d = current[s.version_id]
-            if (d.id, s.passage_id, s.indicator_no) not in rejected and (d.id, None, s.indicator_no) not in rejected:
+            if verdicts.of(d.id, s.passage_id, s.indicator_no) != "reject":
                 found.add((d.unit_code, s.indicator_no))
     linked = session.exec(select(Rating.unit_code, Rating.indicator_no).join(
         EvidenceLink, (EvidenceLink.owner_kind == "rating") & (EvidenceLink.owner_id == Rating.id))
@@ -464,19 +457,14 @@ def candidate_passages(session: Session, year: int, unit_code: str, indicator_no
     if not documents:
         return []
     doc_ids = [d.id for d in documents.values()]
-    latest: dict[int, str] = {}
-    for t in session.exec(select(TagDecision).where(TagDecision.document_id.in_(doc_ids),
-                                                    TagDecision.indicator_no == indicator_no,
-                                                    TagDecision.passage_id != None)  # noqa: E711
-                          .order_by(TagDecision.id)):
-        latest[t.passage_id] = t.decision
+    verdicts = Verdicts.load(session, doc_ids, indicator_no)
     found: dict[int, Candidate] = {}
 
     def put(passage: Passage, source: str, reason: str = "", score: float = 0.0) -> None:
         document = documents.get(passage.version_id)
         if document is None:
             return
-        decision = latest.get(passage.id)
+        decision = verdicts.of(document.id, passage.id, indicator_no)
         if decision == "confirm":
             source = "confirmed"
         known = found.get(passage.id)
@@ -490,7 +478,8 @@ def candidate_passages(session: Session, year: int, unit_code: str, indicator_no
                                .order_by(TagSuggestion.score.desc())).all()
     for s, passage in suggestions:
         put(passage, "suggested" if s.suggested else "candidate", s.reason, s.score)
-    confirmed_ids = [pid for pid, d in latest.items() if d == "confirm" and pid not in found]
+    confirmed_ids = [pid for (_doc, pid, _no), d in verdicts.items()
+                     if d == "confirm" and pid is not None and pid not in found]
     for passage in session.exec(select(Passage).where(Passage.id.in_(confirmed_ids))) if confirmed_ids else []:
         put(passage, "confirmed", "评审人员确认")
     for version_id, document in documents.items():

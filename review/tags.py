@@ -58,13 +58,55 @@ def feedback_records(session: Session, year: int | None = None) -> list[tuple[st
     return list(latest.values())
 
 
-def decided_indicators(session: Session, document_id: int) -> tuple[dict[int | None, set[int]], dict[int | None, set[int]]]:
-    """Latest reviewer decision per (passage, indicator): confirmed and rejected sets per passage id."""
-    confirmed: dict[int | None, set[int]] = {}
-    rejected: dict[int | None, set[int]] = {}
-    latest: dict[tuple[int | None, int], str] = {}
-    for d in session.exec(select(TagDecision).where(TagDecision.document_id == document_id).order_by(TagDecision.id)):
-        latest[(d.passage_id, d.indicator_no)] = d.decision
-    for (pid, no), decision in latest.items():
-        (confirmed if decision == "confirm" else rejected).setdefault(pid, set()).add(no)
-    return confirmed, rejected
+class Verdicts:
+    """Reviewers' tag decisions as they stand: the rule every screen, the index and the scores use.
+
+    The latest decision per (document, passage, indicator) counts. A decision on a passage is the
+    most specific and wins for that passage; a decision on the whole document (passage None)
+    applies to every passage of the document that has no decision of its own for that indicator.
+    """
+
+    def __init__(self, latest: dict[tuple[int, int | None, int], str]):
+        self.latest = latest
+
+    @classmethod
+    def load(cls, session: Session, document_ids, indicator_no: int | None = None) -> "Verdicts":
+        ids = list(document_ids)
+        latest: dict[tuple[int, int | None, int], str] = {}
+        if ids:
+            query = select(TagDecision).where(TagDecision.document_id.in_(ids))
+            if indicator_no is not None:
+                query = query.where(TagDecision.indicator_no == indicator_no)
+            for d in session.exec(query.order_by(TagDecision.id)):
+                latest[(d.document_id, d.passage_id, d.indicator_no)] = d.decision
+        return cls(latest)
+
+    def of(self, document_id: int, passage_id: int | None, indicator_no: int) -> str | None:
+        """'confirm', 'reject' or None (nobody decided) for a passage, or the document when passage_id is None."""
+        own = self.latest.get((document_id, passage_id, indicator_no))
+        if own is not None or passage_id is None:
+            return own
+        return self.latest.get((document_id, None, indicator_no))
+
+    def decided(self, document_id: int, passage_id: int | None) -> dict[int, str]:
+        """indicator -> decision for one passage (document-level decisions included)."""
+        out = {no: d for (doc, pid, no), d in self.latest.items() if doc == document_id and pid is None}
+        if passage_id is not None:
+            out.update({no: d for (doc, pid, no), d in self.latest.items()
+                        if doc == document_id and pid == passage_id})
+        return out
+
+    def confirmed(self, document_id: int, passage_id: int | None) -> set[int]:
+        return {no for no, d in self.decided(document_id, passage_id).items() if d == "confirm"}
+
+    def rejected(self, document_id: int, passage_id: int | None) -> set[int]:
+        return {no for no, d in self.decided(document_id, passage_id).items() if d != "confirm"}
+
+    def effective(self, document_id: int, passage_id: int | None, suggested: set[int]) -> set[int]:
+        """The indicators a passage stands for: the tagger's suggestions less rejections, plus confirmations."""
+        decided = self.decided(document_id, passage_id)
+        return {no for no in suggested if decided.get(no, "confirm") == "confirm"} | {
+            no for no, d in decided.items() if d == "confirm"}
+
+    def items(self):
+        return self.latest.items()

@@ -19,6 +19,7 @@ from casebook.collections import CollectionError
 from rounds.workflow import RoundError
 from review.tags import EvidenceAccessError
 
+from .guard import RequestGuard
 from .security import LoginRequired, verify_csrf
 from .web import templates
 
@@ -56,6 +57,9 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     app = FastAPI(title="考评", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(verify_csrf)])
     app.state.settings = settings
+    # Innermost first: the guard needs the session, and the security headers wrap every answer.
+    app.add_middleware(RequestGuard, settings=settings, respond=error_page,
+                       max_parallel_uploads=settings.max_parallel_uploads)
     secret = settings.secret_key_file.read_text(encoding="utf-8").strip()
     app.add_middleware(
         SessionMiddleware, secret_key=secret, session_cookie="kaoping_session", same_site="strict",

@@ -18,6 +18,7 @@ from sqlmodel import Session, func, select
 from evidence.models import LoginAttempt, User, utcnow
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CSRF_FAILED = "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。"
 LOGIN_WINDOW = timedelta(minutes=15)
 MAX_FAILED_PER_USER = 5
 MAX_FAILED_PER_IP = 20
@@ -44,8 +45,8 @@ async def verify_csrf(request: Request) -> None:
     if request.method in SAFE_METHODS:
         return
     expected = request.session.get("csrf")
-    if not expected:  # no session token: refuse before reading (possibly large) bodies
-        raise HTTPException(status_code=403, detail="表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。")
+    if not expected:  # RequestGuard has refused this before the body was read; kept for direct callers
+        raise HTTPException(status_code=403, detail=CSRF_FAILED)
     sent = request.headers.get("x-csrf-token")
     if not sent:
         content_type = request.headers.get("content-type", "")
@@ -53,7 +54,7 @@ async def verify_csrf(request: Request) -> None:
             form = await request.form()
             sent = form.get("csrf_token")
     if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
-        raise HTTPException(status_code=403, detail="表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。")
+        raise HTTPException(status_code=403, detail=CSRF_FAILED)
 
 
 def client_ip(request: Request) -> str:

@@ -82,18 +82,6 @@ class SpotcheckResult:
         }
 
 
-@dataclass
-class ThematicEvaluation:
-    """专项评价：a member unit of the 协调小组 evaluates one key task in some units.
-
-    It needs the 协调小组's approval and is separate from the yearly draw.
-    """
-    member_unit: str
-    indicator_nos: list[int]
-    units: list[str]
-    approved: bool = False
-
-
 def quota(share: float, count: int) -> int:
     """ceil(share × count) without float noise (0.3 × 10 must be 3, not 4)."""
     return math.ceil(Fraction(str(share)) * count)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages Kaoping uses. Installs what is missing when it can (root or
 # sudo); otherwise says what the app will do without them.
+#   python3-venv             the virtual environment the two commands create
 #   tesseract-ocr + chi_sim  OCR of scanned PDFs and photos
 #   libreoffice-writer-nogui DOC/WPS/RTF/ODT conversion, report rendering checks
 #   fonts-noto-cjk, fonts-wqy-zenhei  Chinese fonts for charts and rendered reports
@@ -8,7 +9,7 @@
 #   chromium                 the browser the end-to-end tests drive (tests only)
 #   postgresql               a throwaway server the database tests also run on (tests only)
 set -euo pipefail
-want=(tesseract-ocr tesseract-ocr-chi-sim libreoffice-writer-nogui fonts-noto-cjk fonts-wqy-zenhei poppler-utils)
+want=(python3-venv tesseract-ocr tesseract-ocr-chi-sim libreoffice-writer-nogui fonts-noto-cjk fonts-wqy-zenhei poppler-utils)
 if [ "${1:-}" = "--tests" ]; then want+=(chromium postgresql); fi
 missing=()
 for pkg in "${want[@]}"; do

@@ -1,15 +1,31 @@
-"""Measuring the tagger against a labelled set (tests/data/tag_eval)."""
+"""Measuring the tagger against a labelled set, cross-validated by document.
+
+Two set formats are read:
+- YAML/JSONL files of `{id, text, labels, kind, note}` (tests/data/tag_eval), or a
+  directory of them (the sub-folder name is the split);
+- a development-set directory: `labels.json` (`id, title, indicators, why`) beside
+  `corpus/<id>.txt` (../shared/devset).
+
+`cross_validate` splits the documents into K folds with a fixed seed; each fold's
+documents are tagged by a tagger fitted on the other folds only, so a learned
+model is never measured on what it was trained on.  With the rules alone every
+fold gets the same tagger and the figures equal a plain `evaluate`.
+"""
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
 DEFAULT_SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "tag_eval"
 TOP_K = 5
+DEFAULT_SEED = 13
+QUOTE_CHARS = 160
 
 
 @dataclass
@@ -20,6 +36,7 @@ class EvalItem:
     kind: str = "positive"
     note: str = ""
     split: str = ""
+    why: dict[int, str] = field(default_factory=dict)   # indicator → phrase a reviewer quoted
 
 
 def _items_from(path: Path, split: str) -> list[EvalItem]:
@@ -31,15 +48,36 @@ def _items_from(path: Path, split: str) -> list[EvalItem]:
                      str(r.get("kind", "positive")), str(r.get("note", "")), split) for r in rows]
 
 
+def _devset_items(directory: Path) -> list[EvalItem]:
+    rows = json.loads((directory / "labels.json").read_text(encoding="utf-8"))
+    items = []
+    for r in rows:
+        text = (directory / "corpus" / f"{r['id']}.txt").read_text(encoding="utf-8")
+        labels = sorted(int(x) for x in r.get("indicators") or [])
+        items.append(EvalItem(str(r["id"]), text, labels, "positive" if labels else "unrelated",
+                              str(r.get("title") or ""), "",
+                              {int(k): str(v) for k, v in (r.get("why") or {}).items()}))
+    return items
+
+
 def load_eval_set(path: Path | str | None = None) -> list[EvalItem]:
-    """A YAML/JSONL file, or a directory of them; the sub-folder name is the split."""
+    """A YAML/JSONL file, a directory of them, or a devset directory with labels.json."""
     path = Path(path) if path else DEFAULT_SET
     if path.is_file():
         return _items_from(path, path.parent.name)
+    if (path / "labels.json").is_file():
+        return _devset_items(path)
     items = []
     for file in sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".jsonl")):
         items.extend(_items_from(file, file.parent.name if file.parent != path else ""))
     return items
+
+
+def folds_of(items: list[EvalItem], k: int, seed: int = DEFAULT_SEED) -> list[list[int]]:
+    """Indices of `items` in k folds by document, shuffled with a fixed seed."""
+    order = list(range(len(items)))
+    random.Random(seed).shuffle(order)
+    return [sorted(order[i::k]) for i in range(k)]
 
 
 def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
@@ -47,6 +85,12 @@ def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     r = tp / (tp + fn) if tp + fn else 0.0
     f = 2 * p * r / (p + r) if p + r else 0.0
     return p, r, f
+
+
+def _figures(c: Counter) -> dict:
+    p, r, f = _prf(c["tp"], c["fp"], c["fn"])
+    return {"tp": c["tp"], "fp": c["fp"], "fn": c["fn"], "precision": round(p, 3),
+            "recall": round(r, 3), "f1": round(f, 3)}
 
 
 @dataclass
@@ -61,35 +105,73 @@ class EvalReport:
     unrelated_suggestions: int
     unrelated_max: int
     errors: list[dict] = field(default_factory=list)
+    per_area: dict[str, dict] = field(default_factory=dict)   # first-level area → micro figures
+    folds: int = 1
+    seed: int | None = None
 
     def to_dict(self) -> dict:
         return {
-            "n_items": self.n_items, "micro": self.micro, "macro": self.macro,
+            "n_items": self.n_items, "folds": self.folds, "seed": self.seed,
+            "micro": self.micro, "macro": self.macro,
             "per_indicator": {str(k): v for k, v in sorted(self.per_indicator.items())},
+            "per_area": self.per_area,
             "confusions": [{"gold": g, "suggested": p, "count": c} for g, p, c in self.confusions],
             "top5_recall": self.top5_recall, "unrelated_docs": self.unrelated_docs,
             "unrelated_suggestions": self.unrelated_suggestions, "unrelated_max": self.unrelated_max,
+            "errors": self.errors,
         }
 
 
-def evaluate(items: list[EvalItem], tagger=None) -> EvalReport:
-    from tagging.tagger import default_tagger
-    tagger = tagger or default_tagger()
+def _areas() -> dict[int, str]:
+    try:
+        from rubrics.indicators import load_system
+        return {ind.no: f"{ind.level1_no} {ind.level1}" for ind in load_system().indicators}
+    except Exception:  # noqa: BLE001 - no indicator system: no per-area figures
+        return {}
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS - 1] + "…"
+
+
+def _error_rows(item: EvalItem, result, missed: set[int], wrong: set[int]) -> list[dict]:
+    """One row per false positive and per miss: what fired, where, and (for a
+    miss) the phrase the labeller quoted and how close the tagger came."""
+    by_no = {s.no: s for s in result.ranked()}
+    rows = []
+    for no in sorted(wrong):
+        s = by_no[no]
+        rows.append({"id": item.id, "type": "fp", "no": no, "score": round(s.score, 3),
+                     "passage": _quote(s.passages[0].text) if s.passages else "", "fired": s.reason})
+    for no in sorted(missed):
+        s = by_no.get(no)
+        rows.append({"id": item.id, "type": "miss", "no": no, "gold": item.why.get(no, ""),
+                     "score": round(s.score, 3) if s else 0.0,
+                     "passage": _quote(s.passages[0].text) if s and s.passages else "",
+                     "fired": s.reason if s else "规则与模型均未命中"})
+    return rows
+
+
+def report_from(items: list[EvalItem], results: list) -> EvalReport:
+    """Figures for `items` given the tagger's result for each."""
+    areas = _areas()
     counts: dict[int, Counter] = {}
+    area_counts: dict[str, Counter] = {}
     confusions: Counter = Counter()
     gold_total = gold_in_top = 0
     unrelated_docs = unrelated_sugg = unrelated_max = 0
     errors = []
-    for item in items:
-        result = tagger.tag_text(item.text)
+    for item, result in zip(items, results):
         predicted = {s.no for s in result.indicators}
         gold = set(item.labels)
         ranked = [s.no for s in result.ranked()][:TOP_K]
         gold_total += len(gold)
         gold_in_top += len(gold & set(ranked))
         for no in gold | predicted:
-            c = counts.setdefault(no, Counter())
-            c["tp" if no in gold and no in predicted else "fn" if no in gold else "fp"] += 1
+            outcome = "tp" if no in gold and no in predicted else "fn" if no in gold else "fp"
+            counts.setdefault(no, Counter())[outcome] += 1
+            area_counts.setdefault(areas.get(no, "其他"), Counter())[outcome] += 1
         missed, wrong = gold - predicted, predicted - gold
         for g in missed:
             for p in wrong:
@@ -99,27 +181,42 @@ def evaluate(items: list[EvalItem], tagger=None) -> EvalReport:
             unrelated_sugg += len(predicted)
             unrelated_max = max(unrelated_max, len(predicted))
         if missed or wrong:
-            errors.append({"id": item.id, "missed": sorted(missed), "wrong": sorted(wrong),
-                           "note": item.note})
-    tp = sum(c["tp"] for c in counts.values())
-    fp = sum(c["fp"] for c in counts.values())
-    fn = sum(c["fn"] for c in counts.values())
-    p, r, f = _prf(tp, fp, fn)
-    per = {}
-    for no, c in counts.items():
-        pp, rr, ff = _prf(c["tp"], c["fp"], c["fn"])
-        per[no] = {"tp": c["tp"], "fp": c["fp"], "fn": c["fn"], "precision": round(pp, 3),
-                   "recall": round(rr, 3), "f1": round(ff, 3)}
+            errors.extend(_error_rows(item, result, missed, wrong))
+    total = Counter()
+    for c in counts.values():
+        total.update(c)
+    per = {no: _figures(c) for no, c in counts.items()}
     # Macro over indicators that have gold labels: an indicator never labelled has no recall to speak of.
     labelled = [v for v in per.values() if v["tp"] + v["fn"] > 0]
     macro = {k: round(sum(v[k] for v in labelled) / len(labelled), 3) if labelled else 0.0
              for k in ("precision", "recall", "f1")}
     return EvalReport(
-        n_items=len(items),
-        micro={"precision": round(p, 3), "recall": round(r, 3), "f1": round(f, 3), "tp": tp, "fp": fp, "fn": fn},
-        macro=macro, per_indicator=per,
+        n_items=len(items), micro=_figures(total), macro=macro, per_indicator=per,
         confusions=[(g, p_, c) for (g, p_), c in confusions.most_common(10)],
         top5_recall=round(gold_in_top / gold_total, 3) if gold_total else 0.0,
         unrelated_docs=unrelated_docs, unrelated_suggestions=unrelated_sugg, unrelated_max=unrelated_max,
-        errors=errors,
+        errors=errors, per_area={a: _figures(c) for a, c in sorted(area_counts.items())},
     )
+
+
+def evaluate(items: list[EvalItem], tagger=None) -> EvalReport:
+    from tagging.tagger import default_tagger
+    tagger = tagger or default_tagger()
+    return report_from(items, [tagger.tag_text(item.text) for item in items])
+
+
+def cross_validate(items: list[EvalItem], folds: int = 5, seed: int = DEFAULT_SEED,
+                   fit: Callable[[list[EvalItem]], object] | None = None) -> EvalReport:
+    """K-fold by document: `fit(training items)` returns the tagger for the held-out fold.
+    Without `fit`, the shipped rules (no learned model) tag every fold."""
+    from tagging.tagger import Tagger
+    folds = max(2, min(folds, len(items))) if len(items) >= 2 else 1
+    results: list = [None] * len(items)
+    for test in folds_of(items, folds, seed):
+        held = set(test)
+        tagger = fit([it for i, it in enumerate(items) if i not in held]) if fit else Tagger()
+        for i in test:
+            results[i] = tagger.tag_text(items[i].text)
+    report = report_from(items, results)
+    report.folds, report.seed = folds, seed
+    return report

@@ -21,6 +21,8 @@ _PINYIN_GLOSS = re.compile(r"(?<=[\u4e00-\u9fff])[（(]\s*[a-zA-Zāáǎàēéě�
 
 def _is_cjk_side(ch: str) -> bool:
     """Characters between which whitespace is never meaningful in Chinese text."""
+    if not ch:  # text edge: no neighbour
+        return False
     code = ord(ch)
     return (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x3000 <= code <= 0x303F
             or 0xFF00 <= code <= 0xFFEF or ch in "“”‘’《》（）—…·")

@@ -37,7 +37,7 @@ def _pages_for(text: str, pages: list | None) -> _PlainExtraction:
 
 
 def split_text(text: str, pages: list | None = None) -> list:
-    from ingest.passages import split_passages
+    from zhtext.passages import split_passages
     try:
         return split_passages(_pages_for(text, pages))
     except Exception:  # noqa: BLE001 - a splitter bug must not cost the user their tags
@@ -47,7 +47,7 @@ def split_text(text: str, pages: list | None = None) -> list:
 def _simple_split(text: str, pages: list | None) -> list:
     """Paragraph passages of at most 500 characters, used if the shared splitter fails."""
     import re
-    from ingest.passages import PassageSpan
+    from zhtext.passages import PassageSpan
     plain = _pages_for(text, pages)
     out = []
     for page, base in zip(plain.pages, plain.page_starts):

@@ -9,9 +9,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from review_ui.cli import main
+from shared_data import shared
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-PASSWORD_PDF = SHARED / "corpora" / "pdf-samples" / "005-libreoffice-writer-password" / "libreoffice-writer-password.pdf"
+PASSWORD_PDF = ("corpora", "pdf-samples", "005-libreoffice-writer-password", "libreoffice-writer-password.pdf")
 NOTICE = "关于开展产改评价工作的通知\n产改字（2022）1号\n各省总工会：\n现将有关事项通知如下。\n协调小组办公室\n2022年3月5日\n"
 
 
@@ -47,7 +47,7 @@ def test_failed_file_is_reported_in_chinese_and_others_still_run(tmp_path):
     good.write_text(NOTICE, encoding="utf-8")
     empty = tmp_path / "empty.pdf"
     empty.write_bytes(b"")
-    result = _run(str(PASSWORD_PDF), str(empty), str(good), "--json")
+    result = _run(str(shared(*PASSWORD_PDF)), str(empty), str(good), "--json")
     assert result.exit_code == 2
     records = [json.loads(line) for line in result.output.splitlines()]
     assert records[0]["code"] == "encrypted" and "加密" in records[0]["error"]

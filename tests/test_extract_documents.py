@@ -16,8 +16,8 @@ from rapidfuzz.distance import Levenshtein
 
 from ingest.extract import ExtractionError, Limits, extract_file, split_passages
 from ingest.extract.office import convert_with_soffice
+from shared_data import seed_text
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_9d0f49eec65d105e.txt"
 RUNNING_HEADER = "产改工作专用页眉"
 ISSUER = "江苏省推进产业工人队伍建设改革协调小组"
 TITLE = "关于做好2022年度产业工人队伍建设改革评价工作的通知"
@@ -29,7 +29,7 @@ needs_tesseract = pytest.mark.skipif(not shutil.which("tesseract"), reason="未�
 
 
 def _body_paragraphs() -> list[str]:
-    lines = [ln.strip() for ln in SEED.read_text(encoding="utf-8").splitlines()]
+    lines = [ln.strip() for ln in seed_text().splitlines()]
     return [ln for ln in lines if len(ln) > 50][:14]
 
 

@@ -11,10 +11,12 @@ import pytest
 
 from ingest.extract import (ExtractionError, Limits, expand_archive, extract_file, extract_file_sandboxed,
                             is_archive, split_passages)
+from shared_data import shared
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-PDF_SAMPLES = SHARED / "corpora" / "pdf-samples"
-OFD_INVOICE = SHARED / "corpora" / "ofd" / "vat-e-invoice.ofd"
+def pdf_sample(*parts: str) -> Path:
+    return shared("corpora", "pdf-samples", *parts)
+
+
 NO_OCR = Limits(ocr=False)
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
@@ -84,7 +86,7 @@ def test_pdf_named_file_that_is_html_is_read_as_html_with_a_warning(tmp_path):
 
 # ------------------------------------------------------------------ OFD
 def test_ofd_invoice_text_is_read_from_text_codes():
-    extraction = extract_file(OFD_INVOICE)
+    extraction = extract_file(shared("corpora", "ofd", "vat-e-invoice.ofd"))
     assert extraction.format == "ofd"
     assert len(extraction.pages) == 1
     assert "贵州增值税电子专用发票" in extraction.text
@@ -94,16 +96,12 @@ def test_ofd_invoice_text_is_read_from_text_codes():
 
 
 # ------------------------------------------------------------------ the public PDF corpus
-def _sample_pdfs() -> list[Path]:
-    return sorted(PDF_SAMPLES.rglob("*.pdf"))
-
-
-@pytest.mark.skipif(not PDF_SAMPLES.exists(), reason="共享语料 corpora/pdf-samples 不存在")
 def test_every_sample_pdf_ends_as_text_or_a_chinese_error():
-    described = {d["path"]: d for d in json.loads((PDF_SAMPLES / "files.json").read_text())["data"]}
+    samples = pdf_sample()
+    described = {d["path"]: d for d in json.loads((samples / "files.json").read_text())["data"]}
     outcomes = {}
-    for pdf in _sample_pdfs():
-        rel = str(pdf.relative_to(PDF_SAMPLES))
+    for pdf in sorted(samples.rglob("*.pdf")):
+        rel = str(pdf.relative_to(samples))
         try:
             extraction = extract_file(pdf, limits=NO_OCR)
         except ExtractionError as exc:
@@ -124,13 +122,13 @@ def test_every_sample_pdf_ends_as_text_or_a_chinese_error():
 
 
 def test_scanned_sample_is_flagged_when_ocr_is_off():
-    extraction = extract_file(PDF_SAMPLES / "007-imagemagick-images" / "imagemagick-lzw.pdf", limits=NO_OCR)
+    extraction = extract_file(pdf_sample("007-imagemagick-images", "imagemagick-lzw.pdf"), limits=NO_OCR)
     assert extraction.needs_ocr
     assert any("OCR" in w for w in extraction.warnings)
 
 
 def test_latin_text_layer_is_read_without_ocr():
-    extraction = extract_file(PDF_SAMPLES / "004-pdflatex-4-pages" / "pdflatex-4-pages.pdf", limits=NO_OCR)
+    extraction = extract_file(pdf_sample("004-pdflatex-4-pages", "pdflatex-4-pages.pdf"), limits=NO_OCR)
     assert not extraction.needs_ocr and extraction.ocr_pages == []
     assert len(extraction.pages) == 4 and "printed" in extraction.text
 
@@ -144,7 +142,7 @@ def test_zero_byte_file(tmp_path):
 
 
 def test_truncated_pdf_is_reported_as_corrupt(tmp_path):
-    data = (PDF_SAMPLES / "004-pdflatex-4-pages" / "pdflatex-4-pages.pdf").read_bytes()
+    data = (pdf_sample("004-pdflatex-4-pages", "pdflatex-4-pages.pdf")).read_bytes()
     with pytest.raises(ExtractionError) as err:
         extract_file(_write(tmp_path, "cut.pdf", data[: len(data) // 2]), limits=NO_OCR)
     assert err.value.code == "corrupt"
@@ -258,14 +256,14 @@ def test_sandbox_returns_the_same_extraction_as_in_process(tmp_path):
 
 def test_sandbox_passes_errors_through(tmp_path):
     with pytest.raises(ExtractionError) as err:
-        extract_file_sandboxed(PDF_SAMPLES / "005-libreoffice-writer-password" / "libreoffice-writer-password.pdf")
+        extract_file_sandboxed(pdf_sample("005-libreoffice-writer-password", "libreoffice-writer-password.pdf"))
     assert err.value.code == "encrypted"
     assert "加密" in err.value.reason
 
 
 def test_sandbox_timeout_kills_the_child():
     with pytest.raises(ExtractionError) as err:
-        extract_file_sandboxed(PDF_SAMPLES / "009-pdflatex-geotopo" / "GeoTopo.pdf",
+        extract_file_sandboxed(pdf_sample("009-pdflatex-geotopo", "GeoTopo.pdf"),
                                limits=Limits(timeout_s=0.05, ocr=False))
     assert err.value.code == "timeout"
     assert "超时" in err.value.reason
@@ -340,14 +338,14 @@ def test_password_protected_office_file_is_reported_as_encrypted(tmp_path):
 def test_scanned_page_without_tesseract_sets_needs_ocr(monkeypatch):
     import ingest.extract.pdf as pdf
     monkeypatch.setattr(pdf, "tesseract_available", lambda languages: False)
-    extraction = extract_file(PDF_SAMPLES / "007-imagemagick-images" / "imagemagick-lzw.pdf")
+    extraction = extract_file(pdf_sample("007-imagemagick-images", "imagemagick-lzw.pdf"))
     assert extraction.needs_ocr and extraction.ocr_pages == []
     assert any("tesseract" in w for w in extraction.warnings)
 
 
 def _encrypted_copy(tmp_path: Path, user_password: str) -> Path:
     from pypdf import PdfReader, PdfWriter
-    writer = PdfWriter(clone_from=PdfReader(str(PDF_SAMPLES / "004-pdflatex-4-pages" / "pdflatex-4-pages.pdf")))
+    writer = PdfWriter(clone_from=PdfReader(str(pdf_sample("004-pdflatex-4-pages", "pdflatex-4-pages.pdf"))))
     writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm="RC4-128")
     path = tmp_path / "restricted.pdf"
     with open(path, "wb") as fh:
@@ -387,7 +385,7 @@ def test_ocr_stops_at_the_deadline_and_reports_skipped_pages(monkeypatch):
     import ingest.extract.pdf as pdf
     monkeypatch.setattr(pdf, "tesseract_available", lambda languages: True)
     monkeypatch.setattr(pdf, "ocr_pdf_page", lambda *a, **k: pytest.fail("OCR started after the deadline"))
-    raw = pdf.read_pdf(PDF_SAMPLES / "007-imagemagick-images" / "imagemagick-images.pdf", Limits(),
+    raw = pdf.read_pdf(pdf_sample("007-imagemagick-images", "imagemagick-images.pdf"), Limits(),
                        deadline=time.monotonic() - 1)
     assert raw.needs_ocr
     assert any("处理时间不足" in w and "1–6" in w for w in raw.warnings)

@@ -10,8 +10,8 @@ from ingest.clean import clean_pages
 from ingest.extract import PageText, build_extraction, split_passages
 from ingest.extract.types import RawDocument
 from ingest.metadata import DOC_KINDS, read_metadata
+from shared_data import seed_text
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_9d0f49eec65d105e.txt"
 
 
 # ------------------------------------------------------------------ 文号
@@ -48,7 +48,7 @@ def test_signature_date_beats_dates_mentioned_in_the_body():
 
 
 def test_seed_policy_document_metadata():
-    meta = read_metadata(SEED.read_text(encoding="utf-8"))
+    meta = read_metadata(seed_text())
     assert meta.doc_number == "产改字〔2022〕1号"
     assert meta.title == "关于建立推进产业工人队伍建设改革工作情况评价考核机制的意见"
     assert meta.kind == "policy"
@@ -111,7 +111,7 @@ def _extraction_from(pages: list[str]):
 
 
 def test_passage_offsets_slice_the_canonical_text_exactly():
-    seed = SEED.read_text(encoding="utf-8")
+    seed = seed_text()
     extraction = _extraction_from([seed[:8000], seed[8000:16000], seed[16000:]])
     passages = split_passages(extraction)
     assert len(passages) > 20

@@ -15,8 +15,8 @@ from rubrics.indicators import (
     load_system,
     load_units,
 )
+from shared_data import shared
 
-SEED_DIR = Path(__file__).resolve().parents[2] / "shared" / "seed"
 CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 TABLE_HEADERS = {"一级指标", "二级指标", "三级指标", "指标具体内涵"}
 
@@ -67,7 +67,7 @@ def parse_seed_table(text: str):
 
 @pytest.fixture(scope="module")
 def seed():
-    files = list(SEED_DIR.glob("*.txt"))
+    files = list(shared("seed").glob("*.txt"))
     assert len(files) == 1, files
     return parse_seed_table(files[0].read_text(encoding="utf-8"))
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rounds.spotcheck import (
-    SpotcheckInputError, SpotcheckOverrideError, ThematicEvaluation, UnitHistory, apply_override,
+    SpotcheckInputError, SpotcheckOverrideError, UnitHistory, apply_override,
     draw_spotcheck, quota,
 )
 
@@ -225,12 +225,6 @@ def test_override_records_reasons_and_quota_breaches_without_touching_the_origin
 
     fewer = apply_override(result, remove=[drop], reason="协调小组会议审定")
     assert any("少于规定的 10 个" in m for m in fewer.conflicts)
-
-
-def test_thematic_evaluation_is_a_plain_record_needing_approval():
-    t = ThematicEvaluation(member_unit="人力资源社会保障部", indicator_nos=[44, 47], units=["JS", "GD"])
-    assert t.approved is False
-    assert t.indicator_nos == [44, 47]
 
 
 # --- CLI ------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ def test_pages_are_reported_from_page_starts():
 
 
 def test_tag_passages_accepts_ingest_passage_spans():
-    from ingest.passages import PassageSpan
+    from zhtext.passages import PassageSpan
     text = "前言部分。\n" + LEADERSHIP
     start = text.index(LEADERSHIP)
     spans = [PassageSpan(page_no=3, seq=0, start=start, end=len(text), text=LEADERSHIP)]

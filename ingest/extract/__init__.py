@@ -19,7 +19,7 @@ from ingest.extract.archive import ArchiveMember, expand_archive, is_archive
 from ingest.extract.detect import sniff
 from ingest.extract.types import FORMATS, Extraction, ExtractionError, Limits, PageText, RawDocument
 from ingest.metadata import DOC_KINDS, Metadata, read_metadata
-from ingest.passages import PassageSpan, split_passages
+from zhtext.passages import PassageSpan, split_passages
 
 __all__ = ["extract_file", "extract_file_sandboxed", "Extraction", "PageText", "Metadata", "Limits",
            "ExtractionError", "ArchiveMember", "expand_archive", "is_archive", "split_passages",

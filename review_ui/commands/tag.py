@@ -86,19 +86,28 @@ def tag(files: tuple[Path, ...], as_json: bool, year: int | None) -> None:
         raise SystemExit(1)
 
 
-def _report_lines(title: str, report) -> list[str]:
+ERRORS_SHOWN = 40
+
+
+def _report_lines(title: str, report, show_errors: bool = False) -> list[str]:
     names = _names()
     m, mac = report.micro, report.macro
+    how = f"{report.folds} 折交叉验证（按文件分折，随机种子 {report.seed}）" if report.folds > 1 else "未分折"
     lines = [
-        f"【{title}】共 {report.n_items} 条",
+        f"【{title}】共 {report.n_items} 条，{how}",
         f"  微平均：精确率 {m['precision']:.3f}  召回率 {m['recall']:.3f}  F1 {m['f1']:.3f}"
         f"（正确 {m['tp']}，误报 {m['fp']}，漏报 {m['fn']}）",
         f"  宏平均：精确率 {mac['precision']:.3f}  召回率 {mac['recall']:.3f}  F1 {mac['f1']:.3f}",
         f"  前五召回率（正确标签出现在前五个建议中的比例）：{report.top5_recall:.3f}",
         f"  无关文件 {report.unrelated_docs} 份，共被建议 {report.unrelated_suggestions} 个指标，单份最多 {report.unrelated_max} 个",
     ]
+    if report.per_area:
+        lines.append("  按一级指标：")
+        for area, v in report.per_area.items():
+            lines.append(f"    {area}：P {v['precision']:.2f} R {v['recall']:.2f} F1 {v['f1']:.2f}"
+                         f"（正确 {v['tp']} 误报 {v['fp']} 漏报 {v['fn']}）")
     weak = sorted(((no, v) for no, v in report.per_indicator.items() if v["f1"] < 1.0),
-                  key=lambda t: (t[1]["f1"], t[0]))
+                  key=lambda t: (t[1]["f1"], -(t[1]["fp"] + t[1]["fn"]), t[0]))
     if weak:
         lines.append("  薄弱指标（F1 由低到高）：")
         for no, v in weak[:15]:
@@ -107,29 +116,46 @@ def _report_lines(title: str, report) -> list[str]:
     if report.confusions:
         lines.append("  最常见混淆（应为 → 误标为：次数）：")
         lines.append("    " + "；".join(f"{g}→{p}：{c}" for g, p, c in report.confusions))
+    if show_errors and report.errors:
+        lines.append(f"  误报与漏报（前 {ERRORS_SHOWN} 条，全部见 --json）：")
+        for e in report.errors[:ERRORS_SHOWN]:
+            kind = "误报" if e["type"] == "fp" else "漏报"
+            lines.append(f"    {e['id']} {kind} [{e['no']}] {names.get(e['no'], '')} 得分 {e['score']:.2f}")
+            if e.get("gold"):
+                lines.append(f"      标注依据：{e['gold']}")
+            if e["passage"]:
+                lines.append(f"      段落：{e['passage']}")
+            lines.append(f"      命中：{e['fired']}")
     return lines
 
 
 @click.command("tag-eval")
 @click.option("--set", "set_path", type=click.Path(exists=True, path_type=Path), default=None,
-              help="评测集文件或目录（默认 tests/data/tag_eval）")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
-def tag_eval(set_path: Path | None, as_json: bool) -> None:
-    """用标注好的评测集衡量自动标引：精确率、召回率、F1、前五召回率等。"""
-    from tagging.evaluate import evaluate, load_eval_set
+              help="评测集文件或目录（默认 tests/data/tag_eval；含 labels.json 的开发集目录亦可）")
+@click.option("--folds", type=click.IntRange(1, 50), default=5, show_default=True,
+              help="按文件分折交叉验证的折数（学习模型只在其余各折上训练）")
+@click.option("--seed", type=int, default=None, help="分折随机种子（默认固定值，结果可复现）")
+@click.option("--errors", "show_errors", is_flag=True, help="逐条列出误报与漏报")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（含每条误报与漏报）")
+def tag_eval(set_path: Path | None, folds: int, seed: int | None, show_errors: bool,
+             as_json: bool) -> None:
+    """用标注好的评测集衡量自动标引：精确率、召回率、F1、前五召回率、按一级指标、混淆与逐条错误。"""
+    from tagging.evaluate import DEFAULT_SEED, cross_validate, load_eval_set
     items = load_eval_set(set_path)
     if not items:
         raise click.ClickException("评测集为空。")
-    reports = {"全部": evaluate(items)}
+    seed = DEFAULT_SEED if seed is None else seed
+    fit = None
+    reports = {"全部": cross_validate(items, folds, seed, fit)}
     for split in sorted({i.split for i in items if i.split}):
         subset = [i for i in items if i.split == split]
         if len(subset) < len(items):
-            reports[split] = evaluate(subset)
+            reports[split] = cross_validate(subset, folds, seed, fit)
     if as_json:
         click.echo(json.dumps({name: r.to_dict() for name, r in reports.items()}, ensure_ascii=False, indent=1))
         return
     for name, report in reports.items():
-        click.echo("\n".join(_report_lines(name, report)))
+        click.echo("\n".join(_report_lines(name, report, show_errors)))
 
 
 COMMANDS = [tag, tag_eval]

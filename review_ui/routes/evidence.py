@@ -16,13 +16,13 @@ from sqlmodel import Session, func, select
 
 from evidence import audit
 from evidence.accounts import visible_units
-from evidence.models import (Document, DocumentVersion, Page, Passage, Round, TagDecision, TagSuggestion, Unit,
+from evidence.models import (Document, DocumentVersion, Page, Passage, Round, TagSuggestion, Unit,
                              User, utcnow)
 from evidence.store import FileStore
 from review.evidence_policy import MAGIC_BYTES, file_refusal, human_size, upload_refusal, withdraw_refusal
 from review.document_history import FIND_MAX_CHARS, find_in_document, history as document_history
 from rubrics.units import in_national_order
-from review.tags import DECISIONS, EvidenceAccessError, decide, visible_document
+from review.tags import DECISIONS, EvidenceAccessError, Verdicts, decide, visible_document
 from index.feed import open_index, update_index
 from ingest.submit import SubmitResult, retry as retry_version, submit
 
@@ -113,19 +113,17 @@ def rows_for(session: Session, documents: list[Document]) -> list[dict]:
     """Documents with their current version and the notices a submitter should read."""
     version_ids = [d.current_version_id for d in documents if d.current_version_id]
     versions = {v.id: v for v in session.exec(select(DocumentVersion).where(DocumentVersion.id.in_(version_ids)))}
-    related_ids = {d.duplicate_of for d in documents} | {d.near_duplicate_of for d in documents}
+    related_ids = {d.near_duplicate_of for d in documents}
     related_ids.discard(None)
     related = {d.id: d for d in session.exec(select(Document).where(Document.id.in_(related_ids)))}
     rows = []
     for d in documents:
         version = versions.get(d.current_version_id)
         notices = []
-        if d.duplicate_of in related:
-            notices.append(f"与“{related[d.duplicate_of].filename}”（编号 {d.duplicate_of}）内容完全相同。")
         warnings = list(version.warnings) if version else []
         if d.near_duplicate_of in related and not any("高度相似" in w for w in warnings):
             notices.append(f"与“{related[d.near_duplicate_of].filename}”（编号 {d.near_duplicate_of}）内容高度相似。")
-        same = [related[i] for i in (d.duplicate_of, d.near_duplicate_of) if i in related]
+        same = [related[d.near_duplicate_of]] if d.near_duplicate_of in related else []
         rows.append({"doc": d, "version": version, "state": version.state if version else "queued",
                      "notices": notices + warnings, "related": same})
     return rows
@@ -303,13 +301,13 @@ def passage_tags(session: Session, document: Document, version: DocumentVersion 
             "no": s.indicator_no, "name": names.get(s.indicator_no, ""), "reason": s.reason,
             "terms": list(s.matched_terms), "status": "suggested" if s.suggested else "candidate",
             "passage_id": s.passage_id, "score": s.score}
-    for d in session.exec(select(TagDecision).where(TagDecision.document_id == document.id).order_by(TagDecision.id)):
-        if d.passage_id not in wanted:
+    for (_doc, passage_id, no), decision in Verdicts.load(session, [document.id]).items():
+        if passage_id not in wanted:
             continue
-        chip = chips.setdefault(d.passage_id, {}).setdefault(d.indicator_no, {
-            "no": d.indicator_no, "name": names.get(d.indicator_no, ""), "reason": "人工添加", "terms": [],
-            "passage_id": d.passage_id, "score": 0})
-        chip["status"] = "confirmed" if d.decision == "confirm" else "rejected"
+        chip = chips.setdefault(passage_id, {}).setdefault(no, {
+            "no": no, "name": names.get(no, ""), "reason": "人工添加", "terms": [],
+            "passage_id": passage_id, "score": 0})
+        chip["status"] = "confirmed" if decision == "confirm" else "rejected"
     return {pid: sorted(by_no.values(), key=lambda c: c["no"]) for pid, by_no in chips.items()}
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlmodel import Session, select
 
 from rounds import workflow as R
-from review.links import link_passage, links_of
+from review.links import citable_passage, link_passage, links_of
 from evidence.models import (CategoryDecision, Document, DocumentVersion, Passage, Round, SelfAssessment, Unit,
                              User, EvidenceLink)
 
@@ -174,11 +174,8 @@ async def self_assessment_save(year: int, request: Request, user: User = Depends
             no, _, pid = str(key).partition(":")
             if not (no.isdigit() and pid.isdigit() and len(pid) < 12):
                 raise R.RoundError("证据关联的格式不对，请刷新页面后重试。")
-            passage = session.get(Passage, int(pid))
-            version = session.get(DocumentVersion, passage.version_id) if passage else None
-            document = session.get(Document, version.document_id) if version else None
-            if (not document or document.unit_code != user.unit_code or document.status != "active"
-                    or document.year != year or document.current_version_id != version.id):
+            passage = citable_passage(session, int(pid), user.unit_code, year)
+            if passage is None:
                 raise R.RoundError("只能关联本单位本年度的有效证据。")
             item = items.get(int(no))
             if item is None:

@@ -1,0 +1,143 @@
+"""Refuse unwanted request bodies before reading them.
+
+FastAPI parses a form (spooling uploads to disk) before any dependency runs, so a
+CSRF or login check written as a dependency acts only after the whole body has
+arrived. This pure ASGI middleware runs earlier, on the headers alone:
+
+- an unsafe request with no session, or with no logged-in user (except `POST /login`),
+  or with an `X-CSRF-Token` header that does not match the session, is refused
+  without reading a byte of the body;
+- a `Content-Length` above the route's limit is answered 413 at once; a chunked body
+  is counted while it streams and refused as soon as it passes the limit;
+- a user may run only a few uploads at the same time (429 beyond that).
+
+Starlette 1.x has `RequestBodyLimitMiddleware` (and FastAPI `max_body_size`) for the
+byte count, but only as one fixed limit checked lazily and answered in English; the
+limit here depends on the route and on settings, and the answer must be Chinese.
+It sits inside the session middleware (it reads `scope["session"]`).
+"""
+from __future__ import annotations
+
+import hmac
+from collections import Counter
+from typing import Callable
+
+from fastapi.exceptions import HTTPException
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from evidence.config import MB, Settings
+
+from .security import CSRF_FAILED, SAFE_METHODS
+
+LOGIN_PATH = "/login"
+UPLOAD_PATH = "/evidence/upload"
+LOGIN_BODY_LIMIT = 16 * 1024  # a user name, a password and a token
+FORM_BODY_LIMIT = 2 * MB  # the longest form is a self-assessment report or a rating's reasons
+MULTIPART_OVERHEAD = 1 * MB  # boundaries, part headers and the small fields beside the file
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int):
+        super().__init__(status_code=413, detail=f"提交的内容超过上限（{limit // MB or 1} MB），未保存。"
+                                                 "请压缩或拆分后再上传。")
+
+
+def body_limit(settings: Settings, method: str, path: str) -> int:
+    """How many body bytes a route accepts: one table, so every route has a limit."""
+    if method in SAFE_METHODS:
+        return 0
+    if path == UPLOAD_PATH:
+        return settings.max_upload_bytes + MULTIPART_OVERHEAD
+    if path == LOGIN_PATH:
+        return LOGIN_BODY_LIMIT
+    return FORM_BODY_LIMIT
+
+
+class RequestGuard:
+    def __init__(self, app: ASGIApp, settings: Settings, respond: Callable, max_parallel_uploads: int = 2):
+        self.app = app
+        self.settings = settings
+        self.respond = respond  # (request, status, message) -> Response, the app's Chinese error page
+        self.max_parallel_uploads = max_parallel_uploads
+        self.uploads_running: Counter[int] = Counter()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        limit = body_limit(self.settings, method, path)
+        headers = Headers(scope=scope)
+        refusal = self.refusal(scope, headers, method, path, limit)
+        if refusal is not None:
+            await self.answer(scope, *refusal, send)
+            return
+        uid = scope.get("session", {}).get("uid")
+        if method in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        if path == UPLOAD_PATH and uid is not None:
+            if self.uploads_running[uid] >= self.max_parallel_uploads:
+                await self.answer(scope, 429, f"您已有 {self.max_parallel_uploads} 个上传正在进行，请等它们完成后再上传。",
+                                  send)
+                return
+            self.uploads_running[uid] += 1
+            try:
+                await self.app(scope, counting(receive, limit), send)
+            finally:
+                self.uploads_running[uid] -= 1
+                if self.uploads_running[uid] <= 0:
+                    del self.uploads_running[uid]
+            return
+        await self.app(scope, counting(receive, limit), send)
+
+    def refusal(self, scope: Scope, headers: Headers, method: str, path: str, limit: int) -> tuple[int, str] | None:
+        if method in SAFE_METHODS:
+            return None
+        session = scope.get("session") or {}
+        expected = session.get("csrf")
+        if not expected:  # no session at all: the form cannot carry a valid token
+            return 403, CSRF_FAILED
+        sent = headers.get("x-csrf-token")
+        if sent is not None and not hmac.compare_digest(str(expected), sent):
+            return 403, CSRF_FAILED
+        if path != LOGIN_PATH and session.get("uid") is None:
+            return 401, "请先登录。"
+        length = headers.get("content-length")
+        if length is not None:
+            try:
+                announced = int(length)
+            except ValueError:
+                return 400, "请求头 Content-Length 无效。"
+            if announced > limit:
+                return 413, BodyTooLarge(limit).detail
+        return None
+
+    async def answer(self, scope: Scope, status: int, message: str, send: Send) -> None:
+        async def no_body() -> Message:  # the body is never read: a refusal must not consume it
+            return {"type": "http.disconnect"}
+
+        request = Request(scope, no_body)
+        response = self.respond(request, status, message)
+        if status == 401:
+            response.headers["HX-Redirect"] = "/login"
+        response.headers["Connection"] = "close"  # the unread body makes this connection unusable
+        await response(scope, no_body, send)
+
+
+def counting(receive: Receive, limit: int) -> Receive:
+    """A receive that refuses a body (chunked or lying about its length) once it passes the limit."""
+    seen = 0
+
+    async def receive_counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return receive_counted
