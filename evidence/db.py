@@ -20,10 +20,22 @@ from sqlmodel import Session, create_engine
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
+# The web server runs sync routes in AnyIO's pool of 40 threads, and each may
+# hold one connection; the ingest worker and CLI need one more each. A pool
+# smaller than that (SQLAlchemy's default 5 + 10) made a burst of requests wait
+# 30 s and fail, and the worker with them.
+POOL_SIZE = 40
+POOL_OVERFLOW = 10
+POOL_TIMEOUT_S = 30
+
+
 @functools.lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
+    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, "pool_timeout": POOL_TIMEOUT_S}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
+            pool = {}  # one in-memory database per connection: SQLAlchemy picks the pool
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -35,7 +47,7 @@ def get_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def alembic_config(url: str) -> Config:

@@ -101,6 +101,7 @@ class Round(SQLModel, table=True):
     upload_due: Optional[date] = None
     status: str = "open"  # open | spotcheck | review | closed
     category_thresholds: dict = json_field()
+    is_demo: bool = False  # loaded by `kaoping demo`: every page and document of it says so
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -303,8 +304,30 @@ class SurveyResult(SQLModel, table=True):
     respondent_kind: str  # 普通职工 | 技术工人 | 劳模工匠 | 企业管理者 | 工会干部 | 工作人员 …
     respondents: int = 0
     score: float = 0.0  # 0–100 satisfaction
+    score_sd: Optional[float] = None  # standard deviation of the response scores, for the interval
     source: str = ""
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class StatisticValue(SQLModel, table=True):
+    """A unit's statistic for one measure, entered or corrected by the office (overrides the self-assessment).
+
+    source says where it came from (统计导入 / 办公室更正 / 演示数据); a correction keeps its reason,
+    and the value it replaced stays in the audit log.
+    """
+    id: Optional[int] = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    unit_code: str = Field(foreign_key="unit.code")
+    indicator_no: int
+    measure_key: str = Field(max_length=64)
+    value: Optional[float] = None
+    base_value: Optional[float] = None
+    source: str = ""
+    reason: str = ""
+    confirmed: bool = False  # a plausibility flag the office has looked at and accepted
+    updated_by: Optional[int] = Field(default=None, foreign_key="user.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+    __table_args__ = (UniqueConstraint("year", "unit_code", "indicator_no", "measure_key"),)
 
 
 class SpotCheck(SQLModel, table=True):

@@ -83,6 +83,13 @@ class EvidenceIndex:
             return 0
         return self._get_searcher().doc_count()
 
+    def warm(self) -> None:
+        """Open the searcher and load the facet tables now (the server calls this
+        at start), so the first reviewer's search does not pay for it."""
+        with self._lock:
+            if self.exists() and not self.needs_rebuild():
+                self._executor(self._get_searcher())
+
     def _open(self):
         with self._lock:
             if self._ix is None:

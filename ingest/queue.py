@@ -5,6 +5,7 @@ next start, and every stage rewrites its own output, so re-running a job is safe
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -16,6 +17,8 @@ from evidence.db import session_scope
 from evidence.models import DocumentVersion, Job, utcnow
 from index.feed import open_index
 from ingest.stages import process_job
+
+log = logging.getLogger(__name__)
 
 
 def requeue_interrupted(settings: Settings) -> int:
@@ -59,7 +62,12 @@ class Worker:
         index = open_index(self.settings)
         done = 0
         while not self.stop.is_set():
-            job_id = claim_next(self.settings)
+            try:
+                job_id = claim_next(self.settings)
+            except Exception:  # a busy or unreachable database must not end the worker for good
+                log.exception("claiming the next ingest job failed; retrying")
+                self.stop.wait(self.poll_s)
+                continue
             if job_id is None:
                 if once:
                     break

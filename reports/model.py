@@ -120,6 +120,8 @@ class UnitResult:
     category: str
     previous_category: str | None = None
     total_score: float | None = None
+    #: share of the weight behind total_score (1.0 = all indicators scored)
+    scored_share: float = 1.0
     level1_scores: dict[str, float] = field(default_factory=dict)
     strengths: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -144,6 +146,12 @@ class YearReport:
     issuer: str = DEFAULT_ISSUER
     #: first-level indicator -> maximum points (weight); radars show % of it when given
     level1_max: dict[str, float] | None = None
+    #: False while any unit has unscored indicators: the cover says 未定稿 and `missing` says why
+    final: bool = True
+    #: what is still missing, one line per unit ("江苏省：指标 14、23 缺少数值（权重 1.5 分）")
+    missing: list[str] = field(default_factory=list)
+    #: a note shown under the masthead (e.g. that the data are demo data)
+    notice: str = ""
 
     def counts(self) -> dict[str, int]:
         """Category counts in CATEGORIES order, derived from units if not given."""
@@ -177,3 +185,12 @@ class ScoreSheet:
     totals: dict[str, float] = field(default_factory=dict)
     #: unit code -> category; optional, shown on the 汇总 sheet when given
     categories: dict[str, str] = field(default_factory=dict)
+    #: (unit code, indicator no) -> points earned, None while waiting; from rounds.scoring.score_round.
+    #: When given, the 汇总 sheet sums these (the one computation) and a 指标得分 sheet lists them.
+    points: dict[tuple[str, int | str], float | None] = field(default_factory=dict)
+    #: (unit code, indicator no) -> where the points came from, or why they wait
+    basis: dict[tuple[str, int | str], str] = field(default_factory=dict)
+    #: indicator no -> (kind label, weight) for the 指标得分 sheet
+    weights: dict[int | str, tuple[str, float]] = field(default_factory=dict)
+    #: unit code -> share of the weight scored (1.0 = complete)
+    scored_share: dict[str, float] = field(default_factory=dict)

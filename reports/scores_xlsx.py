@@ -38,10 +38,12 @@ def level1_order(sheet: ScoreSheet) -> list[str]:
 
 
 def level1_totals(sheet: ScoreSheet, code: str) -> dict[str, float]:
-    """Sum of agreed scores per first-level indicator (undecided ones skipped)."""
+    """Points per first-level indicator: the computed points when the sheet carries them, else the
+    agreed scores (undecided ones skipped)."""
     totals = {name: 0.0 for name in level1_order(sheet)}
+    source = sheet.points if sheet.points else sheet.consensus
     for no, _, level1 in sheet.indicators:
-        value = sheet.consensus.get((code, no))
+        value = source.get((code, no))
         if value is not None:
             totals[level1] += float(value)
     return totals
@@ -50,6 +52,8 @@ def level1_totals(sheet: ScoreSheet, code: str) -> dict[str, float]:
 def write_scores_xlsx(sheet: ScoreSheet, out: Path) -> Path:
     wb = Workbook()
     _summary(wb.active, sheet)
+    if sheet.points:
+        _points(wb.create_sheet("指标得分"), sheet)
     _details(wb.create_sheet("评分明细"), sheet)
     _agreement(wb.create_sheet("一致性"), sheet)
     out = Path(out)
@@ -62,17 +66,42 @@ def _summary(ws, sheet: ScoreSheet) -> None:
     ws.title = "汇总"
     groups = level1_order(sheet)
     headers = ["单位代码", "省（区、市）", *groups, "总分", "评价类别", "待定指标数"]
+    if sheet.points:
+        headers.append("已评权重占比")
     rows = []
     for code, name in sheet.units:
         per_group = level1_totals(sheet, code)
-        pending = sum(1 for no, _, _ in sheet.indicators if sheet.consensus.get((code, no)) is None)
+        source = sheet.points if sheet.points else sheet.consensus
+        pending = sum(1 for no, _, _ in sheet.indicators if source.get((code, no)) is None)
         total = sheet.totals.get(code)
         if total is None:
             total = sum(per_group.values())
-        rows.append([code, name, *[per_group[g] for g in groups], float(total),
-                     sheet.categories.get(code, ""), pending])
+        cells = [per_group[g] for g in groups]
+        if sheet.points:  # a group or total with nothing scored is 未评, never 0
+            scored = {level1 for no, _, level1 in sheet.indicators if sheet.points.get((code, no)) is not None}
+            cells = [c if g in scored else "未评" for g, c in zip(groups, cells)]
+            total = total if scored else "未评"
+        row = [code, name, *cells, total if isinstance(total, str) else float(total),
+               sheet.categories.get(code, ""), pending]
+        if sheet.points:
+            row.append(f"{sheet.scored_share.get(code, 0):.0%}")
+        rows.append(row)
     _write_table(ws, headers, rows, score_columns=range(3, 3 + len(groups) + 1))
     ws.freeze_panes = "C2"  # keep the unit visible while scrolling sideways
+
+
+def _points(ws, sheet: ScoreSheet) -> None:
+    """Every unit × indicator: the points the computation gave and where they came from."""
+    headers = ["单位代码", "省（区、市）", "指标序号", "指标名称", "一级指标", "类型", "分值", "得分", "计分依据"]
+    rows = []
+    for code, name in sheet.units:
+        for no, ind_name, level1 in sheet.indicators:
+            kind, weight = sheet.weights.get(no, ("", None))
+            points = sheet.points.get((code, no))
+            rows.append([code, name, no, ind_name, level1, kind, _num(weight),
+                         "未评" if points is None else float(points), sheet.basis.get((code, no), "")])
+    _write_table(ws, headers, rows, score_columns=(7, 8))
+    ws.freeze_panes = "C2"
 
 
 def _details(ws, sheet: ScoreSheet) -> None:

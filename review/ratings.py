@@ -58,14 +58,9 @@ class ForeignEvidence(RatingAccessError):
 # ── the indicator catalogue ─────────────────────────────────────────────────
 
 def system_for_year(year: int):
-    """The indicator system in force for a year: the latest version not newer than the year."""
-    from rubrics import indicators
-    years_of = getattr(indicators, "available_years", None)
-    if years_of is not None:
-        years = years_of()
-        if years:
-            year = max((y for y in years if y <= year), default=min(years))
-    return indicators.load_system(year)
+    """The indicator system in force for a year (one rule: rubrics.indicators.system_in_force)."""
+    from rubrics.indicators import system_in_force
+    return system_in_force(year)
 
 
 def rated_indicator(year: int, indicator_no: int):

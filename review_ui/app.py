@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -39,6 +41,8 @@ ROUTE_MODULES = [
     "review_ui.routes.collections",
 ]
 
+log = logging.getLogger("kaoping.web")
+
 
 def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     worker = None
@@ -46,6 +50,7 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         nonlocal worker
+        _warm_index(app, settings)
         if run_worker:
             from ingest.queue import Worker
             worker = Worker(settings)
@@ -132,6 +137,32 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     for name in ROUTE_MODULES:
         app.include_router(importlib.import_module(name).router)
     return app
+
+
+def _warm_index(app: FastAPI, settings: Settings) -> None:
+    """The app's one EvidenceIndex, its searcher and facet tables loaded in the
+    background at start: otherwise the first searches after a start queue behind
+    that load (seconds on a large index)."""
+    from index.feed import open_index
+    try:
+        index = open_index(settings)
+    except Exception:  # routes report a missing or broken index themselves
+        log.exception("search index unavailable at start")
+        return
+    app.state.evidence_index = index
+    threading.Thread(target=_warm, args=(index,), name="kaoping-index-warm", daemon=True).start()
+
+
+def _warm(index) -> None:
+    try:
+        index.warm()
+    except Exception:
+        log.exception("warming the search index failed")
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of ``kaoping serve --workers N``'s processes (data directory from the environment)."""
+    return create_app(Settings.load(), run_worker=False)
 
 
 def error_page(request: Request, status: int, message: str):

@@ -22,8 +22,26 @@ def _citation(session: Session, link: EvidenceLink, unit_names: dict[str, str]):
                     date=version.doc_date, page=link.page_no, filename=document.filename)
 
 
+def missing_lines(results) -> list[str]:
+    """One line per unit with unscored indicators, grouped by reason."""
+    lines = []
+    for u in results:
+        if u.complete:
+            continue
+        by_reason: dict[str, list[int]] = {}
+        for r in u.waiting:
+            reason = r.basis.split("：")[0]
+            by_reason.setdefault(reason, []).append(r.no)
+        weight = sum(r.weight for r in u.waiting)
+        parts = [f"{reason}：指标{'、'.join(map(str, nos[:12]))}{'等' if len(nos) > 12 else ''}（{len(nos)}项）"
+                 for reason, nos in by_reason.items()]
+        lines.append(f"{u.name}：{'；'.join(parts)}，合计{weight:g}分未评")
+    return lines
+
+
 def year_report(session: Session, year: int):
     from reports.model import Excerpt, UnitResult, YearReport
+    from reports.zhuanbao import UNDECIDED, units_phrase
     from rounds.categories import flags_for
 
     rnd = R.get_round(session, year)
@@ -35,10 +53,11 @@ def year_report(session: Session, year: int):
         select(CategoryDecision).where(CategoryDecision.year == year - 1))}
     history = R.category_history(session)
     sc = R.current_spotcheck(session, year)
-    scores = R.unit_scores(session, year)
+    scored = R.round_scores(session, year)
     results = []
-    for code, decision in decisions.items():
-        s = scores.get(code, {})
+    for u in scored:
+        code = u.code
+        decision = decisions.get(code)
         strengths, problems, evidence = [], [], []
         ratings = session.exec(select(Rating).where(Rating.year == year, Rating.unit_code == code,
                                                     Rating.status == "submitted")).all()
@@ -49,7 +68,7 @@ def year_report(session: Session, year: int):
         # The heaviest indicators first, a handful each: a 专报 names what matters most, not every item.
         for no, r in sorted(best.items(), key=lambda item: -system.get(item[0]).weight):
             ind = system.get(no)
-            if r.level_value is None:
+            if r.level_value is None or not r.rationale.strip():
                 continue
             if r.level_value == max(ind.level_values) and len(strengths) < MAX_POINTS:
                 strengths.append(f"{ind.name}：{r.rationale[:120]}")
@@ -60,31 +79,44 @@ def year_report(session: Session, year: int):
             elif r.level_value <= min(ind.level_values) + 1 and len(problems) < MAX_POINTS:
                 problems.append(f"{ind.name}：{r.rationale[:120]}")
         results.append(UnitResult(
-            code=code, name=names.get(code, code), category=decision.category, previous_category=previous.get(code),
-            total_score=decision.score, level1_scores=s.get("level1", {}), strengths=strengths, problems=problems,
+            code=code, name=names.get(code, code), category=decision.category if decision else UNDECIDED,
+            previous_category=previous.get(code),
+            total_score=u.total if u.scored_weight else None, scored_share=u.scored_share,
+            level1_scores=u.level1_points(), strengths=strengths, problems=problems,
             evidence=evidence, spotchecked=bool(sc and code in sc.selected),
             spotcheck_reasons=list((sc.reasons or {}).get(code, [])) if sc else [],
             flags=[f.message for f in flags_for(history.get(code, {}), year)]))
     counts: dict[str, int] = {}
     for r in results:
-        counts[r.category] = counts.get(r.category, 0) + 1
+        if r.category != UNDECIDED:
+            counts[r.category] = counts.get(r.category, 0) + 1
     prev_counts: dict[str, int] = {}
     for c in previous.values():
         prev_counts[c] = prev_counts.get(c, 0) + 1
-    summary = (f"{year}年度，协调小组办公室组织对{len(units)}个省（区、市）和新疆生产建设兵团推进产业工人队伍建设改革"
+    summary = (f"{year}年度，协调小组办公室组织对{units_phrase(units)}推进产业工人队伍建设改革"
                f"工作情况进行评价考核，{len(sc.selected) if sc else 0}个单位纳入抽查评估。"
-               + "，".join(f"{k}{v}个" for k, v in counts.items()) + "。")
+               + ("，".join(f"{k}{v}个" for k, v in counts.items()) + "。" if counts else ""))
+    missing = missing_lines(scored)
+    undecided = [names[c] for c in units if c not in decisions]
+    if undecided:
+        missing.append(f"尚未认定类别的单位（{len(undecided)}个）：{'、'.join(undecided)}")
     level1_max: dict[str, float] = {}
-    for ind in system.rated_indicators():
+    for ind in system.indicators:
         level1_max[ind.level1] = level1_max.get(ind.level1, 0) + ind.weight
     spot = [(c, names.get(c, c), list(sc.reasons.get(c, []))) for c in sc.selected] if sc else []
     return YearReport(year=year, units=results, summary=summary, category_counts=counts, spotcheck=spot,
-                      date=date.today(), previous_year_counts=prev_counts or None, level1_max=level1_max)
+                      date=date.today(), previous_year_counts=prev_counts or None, level1_max=level1_max,
+                      final=not missing, missing=missing, notice=demo_notice(rnd))
+
+
+def demo_notice(rnd) -> str:
+    return "本文件由演示数据生成，数据均为虚构，仅供熟悉系统使用。" if rnd.is_demo else ""
 
 
 def score_sheet(session: Session, year: int):
     from reports.model import ScoreSheet
     from rounds.scoring import agreement_for
+    from rubrics.indicators import KINDS
 
     rnd = R.get_round(session, year)
     system = R.system_for(rnd)
@@ -105,12 +137,28 @@ def score_sheet(session: Session, year: int):
     agreement = {}
     for no, cells in by_indicator.items():
         agreement[no] = agreement_for(cells)
-    scores = R.unit_scores(session, year)
-    totals = {c: s["total"] for c, s in scores.items() if s["total"] is not None}
+    scored = R.round_scores(session, year)
+    points = {(u.code, r.no): r.points for u in scored for r in u.indicators}
+    basis = {(u.code, r.no): r.basis for u in scored for r in u.indicators}
+    totals = {u.code: u.total for u in scored if u.scored_weight}
     categories = {c.unit_code: c.category for c in session.exec(select(CategoryDecision).where(CategoryDecision.year == year))}
-    return ScoreSheet(year=year, indicators=[(i.no, i.name, i.level1) for i in system.rated_indicators()],
+    return ScoreSheet(year=year, indicators=[(i.no, i.name, i.level1) for i in system.indicators],
                       units=units, raw=raw, consensus=consensus, agreement=agreement, totals=totals,
-                      categories=categories)
+                      categories=categories, points=points, basis=basis,
+                      weights={i.no: (KINDS[i.kind], i.weight) for i in system.indicators},
+                      scored_share={u.code: u.scored_share for u in scored})
+
+
+def scores_json(session: Session, year: int) -> dict:
+    """The round's scores as `kaoping scores --json` prints them (points are null while waiting)."""
+    categories = {c.unit_code: c.category for c in session.exec(
+        select(CategoryDecision).where(CategoryDecision.year == year))}
+    return {"year": year, "units": [
+        {"code": u.code, "name": u.name, "total": u.total, "complete": u.complete,
+         "category": categories.get(u.code),
+         "indicators": [{"no": r.no, "kind": r.kind, "weight": r.weight, "points": r.points, "basis": r.basis}
+                        for r in u.indicators]}
+        for u in R.round_scores(session, year)]}
 
 
 def write_year_report(session: Session, year: int, out: Path) -> Path:

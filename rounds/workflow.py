@@ -1,7 +1,7 @@
 """The yearly round on top of the database: history, spot-check, scores, categories, self-assessment.
 
-The rules themselves are pure functions in evidence/spotcheck.py, evidence/scoring.py and
-evidence/categories.py; this module reads their inputs from the database and records
+The rules themselves are pure functions in rounds/spotcheck.py, rounds/scoring.py and
+rounds/categories.py; this module reads their inputs from the database and records
 their results, with an audit trail.
 """
 from __future__ import annotations
@@ -14,12 +14,10 @@ from datetime import date
 from sqlmodel import Session, select
 
 from evidence import audit
-from rubrics.indicators import load_system
-from evidence.models import (CategoryDecision, Conflict, Rating, Round, SelfAssessment, SelfAssessmentItem, SpotCheck, Unit, User,
-                     utcnow)
-
-CATEGORY_ORDER = ("优秀", "良好", "一般", "差")
-DEFAULT_THRESHOLDS = {"优秀": 90, "良好": 75, "一般": 60}
+from rubrics.indicators import system_in_force
+from rounds.categories import CATEGORIES as CATEGORY_ORDER, DEFAULT_THRESHOLDS
+from evidence.models import (CategoryDecision, Conflict, Rating, Round, SelfAssessment, SelfAssessmentItem, SpotCheck,
+                             StatisticValue, SurveyResult, Unit, User, utcnow)
 
 
 class RoundError(ValueError):
@@ -36,10 +34,7 @@ def get_round(session: Session, year: int) -> Round:
 def create_round(session: Session, year: int, user: User | None = None, **deadlines) -> Round:
     if session.exec(select(Round).where(Round.year == year)).first():
         raise RoundError(f"{year} 年度已存在。")
-    from rubrics.indicators import available_years
-    years = available_years()
-    base = max((y for y in years if y <= year), default=min(years))
-    system = load_system(base)
+    system = system_in_force(year)
     rnd = Round(year=year, indicator_version=system.version,
                 self_assessment_due=deadlines.get("self_assessment_due") or date(year + 1, 2, 28),
                 spotcheck_due=deadlines.get("spotcheck_due") or date(year + 1, 3, 31),
@@ -53,9 +48,7 @@ def create_round(session: Session, year: int, user: User | None = None, **deadli
 
 
 def system_for(rnd: Round):
-    from rubrics.indicators import available_years
-    years = available_years()
-    return load_system(max((y for y in years if y <= rnd.year), default=min(years)))
+    return system_in_force(rnd.year)
 
 
 # ── Self-assessment ─────────────────────────────────────────────────────────
@@ -114,6 +107,7 @@ def save_self_assessment(session: Session, user: User, year: int, *, category: s
 
 def _with_growth(measures: dict[str, dict]) -> dict[str, dict]:
     """Growth is computed from the base-year value, never typed."""
+    from rounds.scoring import growth_rate
     out = {}
     for key, entry in measures.items():
         value, base = entry.get("value"), entry.get("base_value")
@@ -121,7 +115,7 @@ def _with_growth(measures: dict[str, dict]) -> dict[str, dict]:
             raise RoundError("填写的数值无效（不能为无穷大或非数字）。")
         growth = None
         if value is not None and base not in (None, 0):
-            growth = round((float(value) - float(base)) / float(base) * 100, 2)
+            growth = round(growth_rate(float(value), float(base)) * 100, 2)
         out[key] = {"value": value, "base_value": base, "growth_pct": growth}
     return out
 
@@ -259,31 +253,117 @@ def item_values(session: Session, year: int) -> dict[tuple[str, int], dict]:
     return out
 
 
-def unit_scores(session: Session, year: int) -> dict[str, dict]:
-    """Weighted score per first-level indicator and in total, per unit, from the rated indicators.
+def measure_values(session: Session, year: int) -> dict:
+    """{(unit, indicator, measure): MeasureValue}: the submitted self-assessments, then the office's values.
 
-    The total is on a 0–100 scale over the indicators that were rated, so a
-    partly reviewed unit is comparable; `missing` lists what is not rated yet.
+    A draft speaks for nobody; a value the office imported or corrected replaces the unit's own.
     """
-    from rounds.scoring import RatingInput, score_unit, specs_from_system
+    from rounds.scoring import MeasureValue
+    out = {}
+    submitted = {s.id: s.unit_code for s in session.exec(select(SelfAssessment).where(
+        SelfAssessment.year == year, SelfAssessment.status == "submitted"))}
+    if submitted:
+        for item in session.exec(select(SelfAssessmentItem).where(
+                SelfAssessmentItem.self_assessment_id.in_(list(submitted)))):
+            for key, entry in (item.values or {}).items():
+                out[(submitted[item.self_assessment_id], item.indicator_no, key)] = MeasureValue(
+                    entry.get("value"), entry.get("base_value"), "自评报告")
+    for row in session.exec(select(StatisticValue).where(StatisticValue.year == year)):
+        out[(row.unit_code, row.indicator_no, row.measure_key)] = MeasureValue(
+            row.value, row.base_value, row.source + (f"（{row.reason}）" if row.reason else ""))
+    return out
+
+
+def self_assessed_levels(session: Session, year: int) -> dict[tuple[str, int], int]:
+    """{(unit, indicator): level} from submitted self-assessments."""
+    submitted = {s.id: s.unit_code for s in session.exec(select(SelfAssessment).where(
+        SelfAssessment.year == year, SelfAssessment.status == "submitted"))}
+    if not submitted:
+        return {}
+    return {(submitted[i.self_assessment_id], i.indicator_no): i.level_value for i in session.exec(
+        select(SelfAssessmentItem).where(SelfAssessmentItem.self_assessment_id.in_(list(submitted))))
+        if i.level_value is not None}
+
+
+def survey_indices(session: Session, year: int) -> dict:
+    """{(unit, indicator): SurveyIndex} pooling every batch of responses recorded for the unit."""
+    from rounds.scoring import SurveyIndex
+    batches: dict[tuple[str, int], list[SurveyResult]] = defaultdict(list)
+    for row in session.exec(select(SurveyResult).where(SurveyResult.year == year)):
+        batches[(row.unit_code, row.indicator_no)].append(row)
+    out = {}
+    for key, rows in batches.items():
+        n = sum(r.respondents for r in rows)
+        if n <= 0:
+            continue
+        mean = sum(r.score * r.respondents for r in rows) / n
+        low = high = None
+        if n > 1 and all(r.score_sd is not None for r in rows):
+            # pooled variance of the batches around the overall mean
+            ss = sum((r.respondents - 1) * r.score_sd ** 2 + r.respondents * (r.score - mean) ** 2 for r in rows)
+            half = 1.959964 * math.sqrt(ss / (n - 1)) / math.sqrt(n)
+            low, high = max(mean - half, 0.0), min(mean + half, 100.0)
+        out[key] = SurveyIndex(mean, n, low, high)
+    return out
+
+
+def round_scores(session: Session, year: int) -> list:
+    """Every unit on all the year's indicators — THE scores: dashboard, `kaoping scores`, XLSX and 专报 use these."""
+    from rounds.scoring import RatingInput, score_round
     rnd = get_round(session, year)
-    system = system_for(rnd)
-    rated = {i.no for i in system.rated_indicators()}
-    specs = [spec for spec in specs_from_system(system) if spec.no in rated]
-    values = item_values(session, year)
-    scores: dict[str, dict] = {}
-    for unit in session.exec(select(Unit).order_by(Unit.code)):
-        ratings = {}
-        for no in rated:
-            entry = values.get((unit.code, no))
-            if entry:
-                ratings[no] = RatingInput(consensus=entry["consensus"],
-                                          independent=tuple(v for v in entry["independent"].values() if v is not None))
-        result = score_unit(unit.code, specs, ratings)
-        total = round(result.total / result.scored_weight * 100, 2) if result.scored_weight else None
-        scores[unit.code] = {"name": unit.name, "total": total, "missing": list(result.missing),
-                             "level1": {k: round(g.points, 2) for k, g in result.by_level1.items() if g.scored_weight}}
-    return scores
+    sc = current_spotcheck(session, year)
+    checked = set(sc.selected) if sc else set()
+    self_levels = {key: level for key, level in self_assessed_levels(session, year).items() if key[0] not in checked}
+    rated = item_values(session, year)
+    ratings = {key: RatingInput(consensus=rated[key]["consensus"] if key in rated else None,
+                                independent=tuple(v for v in rated[key]["independent"].values() if v is not None)
+                                if key in rated else (),
+                                self_assessed=self_levels.get(key))
+               for key in set(rated) | set(self_levels)}
+    units = [(u.code, u.name) for u in session.exec(select(Unit).order_by(Unit.code))]
+    return score_round(system_for(rnd), units, ratings, measure_values(session, year), survey_indices(session, year))
+
+
+def unit_scores(session: Session, year: int) -> dict[str, dict]:
+    """round_scores keyed by unit, in the plain shape the pages use."""
+    return {u.code: {"name": u.name, "total": round(u.total, 2), "complete": u.complete,
+                     "scored_share": u.scored_share, "missing": [r.no for r in u.waiting],
+                     "level1": u.level1_points(), "result": u}
+            for u in round_scores(session, year)}
+
+
+def correct_value(session: Session, user: User, year: int, unit_code: str, indicator_no: int, key: str, *,
+                  value: float | None, base_value: float | None, reason: str, source: str = "办公室更正") -> StatisticValue:
+    """The office sets a unit's statistic; the reason and the value it replaces go to the audit log."""
+    if user.role != "office":
+        raise RoundError("只有协调小组办公室可以更正统计数值。")
+    if not reason.strip():
+        raise RoundError("更正统计数值必须写明理由。")
+    rnd = get_round(session, year)
+    indicator = system_for(rnd).get(indicator_no)
+    measure = next((m for m in indicator.measures if m.key == key), None)
+    if measure is None:
+        raise RoundError(f"指标 {indicator_no}（{indicator.name}）没有数值项 {key}。")
+    if session.get(Unit, unit_code) is None:
+        raise RoundError(f"未知的单位代码：{unit_code}")
+    from rounds.statistics import check_value
+    for v in (value, base_value):
+        problem = check_value(measure, v)
+        if problem:
+            raise RoundError(f"{indicator_no}“{measure.label}”：{problem}")
+    before = measure_values(session, year).get((unit_code, indicator_no, key))
+    row = session.exec(select(StatisticValue).where(
+        StatisticValue.year == year, StatisticValue.unit_code == unit_code,
+        StatisticValue.indicator_no == indicator_no, StatisticValue.measure_key == key)).first()
+    row = row or StatisticValue(year=year, unit_code=unit_code, indicator_no=indicator_no, measure_key=key)
+    row.value, row.base_value, row.source, row.reason = value, base_value, source, reason.strip()
+    row.updated_by, row.updated_at = user.id, utcnow()
+    session.add(row)
+    audit.record(session, "statistic", user=user, object_type="unit", object_id=unit_code,
+                 detail={"year": year, "indicator": indicator_no, "measure": key, "reason": reason.strip(),
+                         "from": None if before is None else [before.value, before.base, before.source],
+                         "to": [value, base_value]})
+    return row
 
 
 @dataclasses.dataclass
@@ -324,7 +404,7 @@ def decide_categories(session: Session, user: User, year: int, adjustments: dict
         row = existing.get(code)
         if code not in adjustments and row is not None and row.source == "adjusted":
             continue  # the office's earlier decision stands until the office changes it
-        complete = s["total"] is not None and not s["missing"]
+        complete = s["complete"]
         if code in checked and not complete:
             if code not in adjustments:
                 outcome.pending.append(code)

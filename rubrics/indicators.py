@@ -44,10 +44,17 @@ DERIVED_KEYS = {"year", "version", "title", "total_weight", "derive_from", "chan
 LEVEL1_KEYS = {"no", "name", "category", "level2"}
 LEVEL2_KEYS = {"no", "name", "indicators"}
 INDICATOR_KEYS = {"no", "name", "meaning", "kind", "kind_reason", "weight", "evidence_kinds",
-                  "rubric", "measures", "source"}
+                  "rubric", "measures", "source", "scoring"}
 UPDATABLE_KEYS = INDICATOR_KEYS - {"no"}
 RUBRIC_LEVEL_KEYS = {"value", "label", "descriptor"}
-MEASURE_KEYS = {"key", "label", "unit", "growth", "share"}
+MEASURE_KEYS = {"key", "label", "unit", "growth", "share", "direction", "definition"}
+# higher: more is better; lower: less is better (e.g. a turnover rate); none: context only, not scored
+DIRECTIONS = {"higher": "越高越好", "lower": "越低越好", "none": "不计分（仅作说明）"}
+SCORING_KEYS = {"level", "growth", "target", "blend", "rated_share", "min_sample"}
+# level: the unit's value against all units of the year (percentile rank), against bands, or a
+# 0–100 index read as a share (score: satisfaction surveys); growth: against its own base year.
+LEVEL_MODES = {"percentile": "在各单位中的百分位", "score": "0–100 指数直接折算"}
+BLEND_PARTS = {"level": "水平", "growth": "增长", "target": "目标完成"}
 CHANGE_KEYS = {
     "update": {"op", "indicator", "set", "reason"},
     "add": {"op", "level2", "indicator", "reason"},
@@ -77,6 +84,32 @@ class Measure:
     unit: str
     growth: bool  # a growth rate against the previous/base year is wanted
     share: bool   # the value itself is a proportion (%)
+    direction: str = "higher"  # see DIRECTIONS
+    definition: str = ""       # 统计口径, shown in the statistics template
+
+    @property
+    def scored(self) -> bool:
+        return self.direction != "none"
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How a quantitative (or the measured part of a mixed) indicator earns points; see docs/rounds.md.
+
+    Each scored measure gets a fraction in 0–1 = Σ blend[part] × part, over the parts that apply
+    to it (growth only for measures with a base year, target only where a target is set; the
+    shares are renormalised over those).  The indicator's measured fraction is the mean over its
+    scored measures.
+    """
+    level: str | tuple[tuple[float, float], ...]  # LEVEL_MODES key, or (threshold, fraction) bands
+    growth: tuple[tuple[float, float], ...] = ()    # (growth threshold, fraction), highest first
+    target: tuple[tuple[str, float], ...] = ()      # (measure key, target value)
+    blend: tuple[tuple[str, float], ...] = (("level", 1.0),)
+    rated_share: float | None = None                # mixed: share of the rated part
+    min_sample: int | None = None                   # survey: fewest responses that count
+
+    def targets(self) -> dict[str, float]:
+        return dict(self.target)
 
 
 @dataclass(frozen=True)
@@ -96,6 +129,7 @@ class Indicator:
     measures: tuple[Measure, ...]
     terms: tuple[str, ...]
     source: str = "review"
+    scoring: Scoring | None = None
 
     @property
     def is_rated(self) -> bool:
@@ -176,7 +210,8 @@ def indicator_to_json(ind: Indicator, version: str, year: int) -> dict[str, Any]
         "is_rated": ind.is_rated,
         "rubric": [{"value": lv.value, "label": lv.label, "descriptor": lv.descriptor} for lv in ind.rubric],
         "evidence_kinds": list(ind.evidence_kinds),
-        "measures": [{"key": m.key, "label": m.label, "unit": m.unit, "growth": m.growth, "share": m.share}
+        "measures": [{"key": m.key, "label": m.label, "unit": m.unit, "growth": m.growth, "share": m.share,
+                      "direction": m.direction}
                      for m in ind.measures],
         "terms": list(ind.terms), "source": ind.source,
         "version": version, "year": year,
@@ -396,6 +431,86 @@ def _validate_record(rec: _Record) -> None:
             raise rec.origin("measures").error(f"{what}是定性指标，不设 measures；如需填报数值请把 kind 改为 mixed")
     else:
         _validate_measures(measures, rec)
+        _validate_scoring(f.get("scoring"), rec)
+    if kind == "qualitative" and f.get("scoring") is not None:
+        raise rec.origin("scoring").error(f"{what}是定性指标，按评档计分，不设 scoring")
+
+
+def _bands(value: Any, at: _Origin, what: str) -> tuple[tuple[float, float], ...]:
+    """[[threshold, fraction], …]: fractions within 0–1; kept highest threshold first."""
+    _require_list(value, at, what)
+    if not value:
+        raise at.error(f"{what}不能为空")
+    bands = []
+    for i, band in enumerate(value):
+        if (not isinstance(band, list) or len(band) != 2
+                or any(isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) for x in band)):
+            raise at.error(f"{what}第 {i + 1} 档应为 [门槛, 得分比例] 两个数字，实际是 {band!r}")
+        if not 0 <= band[1] <= 1:
+            raise at.error(f"{what}第 {i + 1} 档的得分比例 {band[1]} 应在 0–1 之间")
+        bands.append((float(band[0]), float(band[1])))
+    if len({b[0] for b in bands}) != len(bands):
+        raise at.error(f"{what}有重复的门槛")
+    return tuple(sorted(bands, reverse=True))
+
+
+def _validate_scoring(scoring: Any, rec: _Record) -> None:
+    """The scoring rule of a quantitative or mixed indicator; every such indicator needs one."""
+    what = rec.label
+    origin = rec.origin("scoring")
+    kind, source = rec.fields["kind"], rec.fields.get("source", "review")
+    if scoring is None:
+        raise origin.error(f"{what}是{KINDS[kind]}指标，必须设计分规则 scoring（见 rubrics/README.md）")
+    _require_mapping(scoring, origin, f"{what}的 scoring ")
+    _check_keys(scoring, SCORING_KEYS, {"level", "blend"}, origin, f"{what}的 scoring ")
+    sub = lambda key: _Origin(origin.doc, origin.path + (key,))
+    measures = {m["key"]: m for m in rec.fields.get("measures") or []}
+    scored = [k for k, m in measures.items() if m.get("direction", "higher") != "none"]
+    if not scored:
+        raise rec.origin("measures").error(f"{what}没有计分的 measures（direction 全为 none）")
+    level = scoring["level"]
+    if isinstance(level, list):
+        _bands(level, sub("level"), f"{what}的 scoring.level 分档")
+    elif level not in LEVEL_MODES:
+        raise sub("level").error(f"{what}的 scoring.level “{level}” 无效，应为 {' / '.join(LEVEL_MODES)} 或分档列表")
+    if "growth" in scoring:
+        _bands(scoring["growth"], sub("growth"), f"{what}的 scoring.growth 分档")
+    if "target" in scoring:
+        targets = _require_mapping(scoring["target"], sub("target"), f"{what}的 scoring.target ")
+        for key, value in targets.items():
+            if key not in scored:
+                raise sub("target").error(f"{what}的 scoring.target 中 “{key}” 不是本指标计分的 measure")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise sub("target").error(f"{what}的目标值 {key} 应为正数，实际是 {value!r}")
+    blend = _require_mapping(scoring["blend"], sub("blend"), f"{what}的 scoring.blend ")
+    for part, share in blend.items():
+        if part not in BLEND_PARTS:
+            raise sub("blend").error(f"{what}的 scoring.blend 中 “{part}” 无效，应为 {' / '.join(BLEND_PARTS)}")
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+            raise sub("blend").error(f"{what}的 scoring.blend.{part} 应为 0–1 之间的正数，实际是 {share!r}")
+    if abs(sum(blend.values()) - 1) > 1e-9:
+        raise sub("blend").error(f"{what}的 scoring.blend 各项之和应为 1，实际是 {sum(blend.values()):g}")
+    if "growth" in blend and "growth" not in scoring:
+        raise sub("blend").error(f"{what}的 blend 含 growth，须设 scoring.growth 分档")
+    if "growth" in blend and not any(measures[k].get("growth") for k in scored):
+        raise sub("blend").error(f"{what}的 blend 含 growth，但没有 growth: true 的 measure（无基期值）")
+    if "target" in blend and not scoring.get("target"):
+        raise sub("blend").error(f"{what}的 blend 含 target，须设 scoring.target")
+    share = scoring.get("rated_share")
+    if kind == "mixed":
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
+            raise sub("rated_share").error(
+                f"{what}是定性与定量结合指标，scoring.rated_share（评档部分所占比例）应为 0 与 1 之间的数，实际是 {share!r}")
+    elif share is not None:
+        raise sub("rated_share").error(f"{what}是定量指标，没有评档部分，不设 rated_share")
+    sample = scoring.get("min_sample")
+    if source == "survey":
+        if isinstance(sample, bool) or not isinstance(sample, int) or sample < 2:
+            raise sub("min_sample").error(f"{what}来自满意度问卷，须设最少有效样本数 min_sample（不小于 2 的整数）")
+        if level != "score":
+            raise sub("level").error(f"{what}来自满意度问卷，scoring.level 应为 score（按满意度指数折算）")
+    elif sample is not None:
+        raise sub("min_sample").error(f"{what}不是问卷指标，不设 min_sample")
 
 
 def _validate_rubric(rubric: Any, rec: _Record) -> None:
@@ -450,6 +565,9 @@ def _validate_measures(measures: Any, rec: _Record) -> None:
         for flag in ("growth", "share"):
             if flag in measure:
                 _require_bool(measure[flag], _Origin(at.doc, at.path + (flag,)), f"{what}的 measures 第 {i + 1} 项 {flag} ")
+        if measure.get("direction", "higher") not in DIRECTIONS:
+            raise at.error(f"{what}的 measures 第 {i + 1} 项 direction “{measure['direction']}” 无效，"
+                           f"应为 {' / '.join(DIRECTIONS)} 之一")
 
 
 # ---------------------------------------------------------------- structure of a year
@@ -719,15 +837,30 @@ def _freeze(tree: _Tree, vocabulary: dict[int, tuple[str, ...]]) -> IndicatorSys
                     rubric=tuple(RubricLevel(lv["value"], str(lv["label"]), str(lv["descriptor"]).strip())
                                  for lv in (f.get("rubric") or [])),
                     measures=tuple(Measure(m["key"], str(m["label"]), str(m["unit"]),
-                                           bool(m.get("growth", False)), bool(m.get("share", False)))
+                                           bool(m.get("growth", False)), bool(m.get("share", False)),
+                                           m.get("direction", "higher"), str(m.get("definition", "")))
                                    for m in (f.get("measures") or [])),
                     terms=vocabulary.get(f["no"], ()),
                     source=f.get("source", "review"),
+                    scoring=_freeze_scoring(f.get("scoring")),
                 ))
             level2s.append(Level2(l2["no"], l2["name"], tuple(rec.fields["no"] for rec in l2["records"])))
         level1.append(Level1(l1["no"], l1["name"], l1["category"], level2s))
     return IndicatorSystem(year=tree.year, version=tree.version, title=tree.title,
                            indicators=indicators, level1=level1, derive_from=tree.derive_from)
+
+
+def _freeze_scoring(raw: dict | None) -> Scoring | None:
+    if raw is None:
+        return None
+    level = raw["level"]
+    bands = lambda v: tuple(sorted(((float(a), float(b)) for a, b in v), reverse=True))
+    return Scoring(level=bands(level) if isinstance(level, list) else level,
+                   growth=bands(raw.get("growth") or []),
+                   target=tuple((k, float(v)) for k, v in (raw.get("target") or {}).items()),
+                   blend=tuple((k, float(v)) for k, v in raw["blend"].items()),
+                   rated_share=float(raw["rated_share"]) if raw.get("rated_share") is not None else None,
+                   min_sample=raw.get("min_sample"))
 
 
 def _vocabulary_terms(rubrics_dir: Path) -> dict[int, tuple[str, ...]]:
@@ -772,6 +905,19 @@ def load_system(year: int | None = None, rubrics_dir: Path | None = None) -> Ind
             raise RubricError(f"{_display(folder / 'indicators')} 下没有任何年度指标体系文件（如 2022.yaml）")
         year = years[-1]
     return _load_system_cached(folder, int(year))
+
+
+def system_in_force(year: int, rubrics_dir: Path | None = None) -> IndicatorSystem:
+    """The indicator system a round of ``year`` uses: the latest file not newer than the year.
+
+    A year without its own file keeps the rules last set (意见: 指标保持相对稳定); a year before
+    the first file uses the first one.
+    """
+    folder = Path(rubrics_dir or RUBRICS_DIR).resolve()
+    years = available_years(folder)
+    if not years:
+        return load_system(None, folder)  # raises the "no file" error
+    return load_system(max((y for y in years if y <= int(year)), default=min(years)), folder)
 
 
 def clear_cache() -> None:

@@ -116,6 +116,7 @@ def test_spotcheck_categories_and_outputs(make_user, login, settings, tmp_path):
             top = max(ind.level_values)
             session.add(Rating(year=2023, unit_code="JS", indicator_no=ind.no, indicator_version="2022.1",
                                reviewer_id=reviewer.id, level_value=top, rationale="证据充分", status="submitted"))
+        _best_statistics(session, load_system(2022), best="JS", other="SH")
         session.commit()
     r = office.post("/rounds/2023/categories", data={"csrf_token": office.csrf}, follow_redirects=True)
     assert "已认定 1 个单位的类别" in r.text and "评分尚未完成，暂不认定" in r.text
@@ -142,6 +143,25 @@ def test_spotcheck_categories_and_outputs(make_user, login, settings, tmp_path):
     assert 100 in cells or 100.0 in cells
     assert "江苏省" in cells
     del selected, office_user
+
+
+def _best_statistics(session, system, *, best: str, other: str) -> None:
+    """Every measure of `best` above `other` and well above its own base; full satisfaction surveys.
+
+    All 88 indicators count, so a unit scores 100 only when its statistics and surveys are top too.
+    """
+    from evidence.models import StatisticValue, SurveyResult
+    for ind in system.indicators:
+        if ind.source == "survey":
+            session.add(SurveyResult(year=2023, unit_code=best, indicator_no=ind.no, respondent_kind="职工",
+                                     respondents=200, score=100.0, score_sd=0.0, source="测试"))
+            continue
+        for m in ind.measures:
+            good, poor = (1.0, 5.0) if m.direction == "lower" else (90.0, 10.0)
+            for unit, value in ((best, good), (other, poor)):
+                session.add(StatisticValue(year=2023, unit_code=unit, indicator_no=ind.no, measure_key=m.key,
+                                           value=value, base_value=(2.0 if m.direction == "lower" else 50.0),
+                                           source="测试"))
 
 
 def test_round_pages_are_office_only(make_user, login, settings):
@@ -254,3 +274,38 @@ def test_messages_travel_in_the_session_not_the_url(make_user, login, settings):
     assert "已创建 2024 年度评价" in office.get("/rounds/2024").text
     assert "已创建 2024 年度评价" not in office.get("/rounds/2024").text  # shown once
     assert "伪造的通知" not in office.get("/rounds?error=伪造的通知").text
+
+
+def test_an_unfinished_round_reports_as_such(make_user, login, settings, tmp_path):
+    """Nothing scored: the 专报 says 未定稿 and lists what is missing; 未评 not 0; 31 provinces + 兵团."""
+    _round(settings)
+    make_user("office", "office")
+    office = login("office")
+    path = tmp_path / "r.docx"
+    path.write_bytes(office.get("/rounds/2023/report.docx").content)
+    document = docx.Document(path)
+    text = "\n".join(p.text for p in document.paragraphs)
+    cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
+    assert "（未定稿）" in text and "未完成事项" in text
+    assert "未评分" in text and "尚未认定类别的单位（32个）" in text
+    assert "31个省（区、市）和新疆生产建设兵团" in text and "32个省（区、市）" not in text
+    assert "主要亮点：无" not in text and "存在问题：无" not in text
+    assert "未评" in cells and "0" not in cells
+    page = office.get("/rounds/2023").text
+    assert "0/32" in page and "已完成" not in page
+
+
+def test_step_counts_are_done_only_when_every_unit_is(make_user, login, settings):
+    _round(settings)
+    province = make_user("js", "province", unit="JS")
+    make_user("office", "office")
+    with session_scope(settings.database_url) as session:
+        save_self_assessment(session, province, 2023, category="良好", report="报告", levels={}, narratives={},
+                             values={})
+        from rounds.workflow import submit_self_assessment
+        submit_self_assessment(session, province, 2023)
+        session.commit()
+        from rounds.status import dashboard
+        steps = {s.label: s for s in dashboard(session, 2023)["steps"]}
+    assert steps["年度自评"].count == "1/32" and not steps["年度自评"].complete
+    assert steps["类别认定"].count == "0/32"

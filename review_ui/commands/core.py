@@ -72,16 +72,36 @@ def init(ctx: click.Context) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--no-worker", is_flag=True, help="不在本进程内运行入库处理（另行运行 kaoping worker）")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="网页进程数：共用同一数据库与索引；入库处理只在主进程运行一份")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, no_worker: bool) -> None:
+def serve(ctx: click.Context, host: str, port: int, no_worker: bool, workers: int) -> None:
     """启动网页应用。"""
+    import os
+
     import uvicorn
 
     from review_ui.app import create_app
     settings = require_initialised(ctx)
-    app = create_app(settings, run_worker=not no_worker)
-    click.echo(f"考评已启动：http://{host}:{port}/   （数据目录 {settings.data_dir}，按 Ctrl+C 停止）")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    click.echo(f"考评已启动：http://{host}:{port}/   （数据目录 {settings.data_dir}，{workers} 个网页进程，按 Ctrl+C 停止）")
+    if workers == 1:
+        uvicorn.run(create_app(settings, run_worker=not no_worker), host=host, port=port, log_level="warning")
+        return
+    # uvicorn starts each web process afresh (spawn) from an import string; they find
+    # the data directory in the environment, and none of them runs the ingest worker:
+    # one worker thread here in the supervisor is the queue's only consumer.
+    os.environ["KAOPING_DATA_DIR"] = str(settings.data_dir)
+    ingest = None
+    if not no_worker:
+        from ingest.queue import Worker
+        ingest = Worker(settings)
+        ingest.start()
+    try:
+        uvicorn.run("review_ui.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")
+    finally:
+        if ingest is not None:
+            ingest.shutdown()
 
 
 @click.command()

@@ -36,6 +36,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
         return render(request, "login.html", status_code=429, next=_safe_next(next),
                       error="登录失败次数过多，请 15 分钟后再试。")
     user = session.exec(select(User).where(User.username == username)).first()
+    session.commit()  # hand the connection back to the pool while the password is hashed (CPU, queued)
     ok = user is not None and user.active and verify_password(user, password)
     session.add(LoginAttempt(username=username, ip=ip, ok=ok))
     record(session, "login" if ok else "login_failed", user=user if ok else None, object_type="user",

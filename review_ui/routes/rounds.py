@@ -59,28 +59,8 @@ async def rounds_create(request: Request, user: User = Depends(user_of), session
 @router.get("/rounds/{year}")
 def round_dashboard(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
-    rnd = R.get_round(session, year)
-    today = date.today()
-    sas = {s.unit_code: s for s in session.exec(select(SelfAssessment).where(SelfAssessment.year == year))}
-    cats = {c.unit_code: c for c in session.exec(select(CategoryDecision).where(CategoryDecision.year == year))}
-    sc = R.current_spotcheck(session, year)
-    scores = R.unit_scores(session, year)
-    rows = []
-    for unit in session.exec(select(Unit).order_by(Unit.code)):
-        sa = sas.get(unit.code)
-        if sa and sa.status == "submitted":
-            sa_state = "已提交"
-        elif today > rnd.self_assessment_due:
-            sa_state = "逾期未交"
-        else:
-            sa_state = "草稿" if sa else "未开始"
-        rows.append({"unit": unit, "sa": sa, "sa_state": sa_state, "checked": bool(sc and unit.code in sc.selected),
-                     "score": scores[unit.code]["total"], "missing": len(scores[unit.code]["missing"]),
-                     "category": cats.get(unit.code)})
-    due = [("年度自评", rnd.self_assessment_due, all(r["sa_state"] == "已提交" for r in rows)),
-           ("确定抽查名单", rnd.spotcheck_due, bool(sc and sc.status == "approved")),
-           ("完成抽查评估", rnd.review_due, bool(cats))]
-    return render(request, "rounds/dashboard.html", rnd=rnd, rows=rows, spotcheck=sc, due=due, today=today)
+    from rounds.status import dashboard
+    return render(request, "rounds/dashboard.html", **dashboard(session, year))
 
 
 @router.post("/rounds/{year}/settings")
@@ -305,15 +285,7 @@ def chart_radar(year: int, unit_code: str, request: Request, user: User = Depend
                 session: Session = Depends(db)):
     require_role(user, "office")
     from reports.charts import radar
-    rnd = R.get_round(session, year)
-    scores = R.unit_scores(session, year)
-    if unit_code not in scores:
-        raise R.RoundError(f"未知单位代码：{unit_code}")
-    maxima: dict[str, float] = {}
-    for ind in R.system_for(rnd).rated_indicators():
-        maxima[ind.level1] = maxima.get(ind.level1, 0) + ind.weight
-    rated = [s["level1"] for s in scores.values() if s["level1"]]
-    average = {k: sum(s.get(k, 0) for s in rated) / len(rated) for k in maxima} if rated else None
-    own = {k: scores[unit_code]["level1"].get(k, 0) for k in maxima}
-    return _svg(radar(own, maxima=maxima, reference=average, label=scores[unit_code]["name"],
-                      title=f"{scores[unit_code]['name']} {year} 年度一级指标得分率", fmt="svg"))
+    from rounds.status import radar as radar_data
+    data = radar_data(session, year, unit_code)
+    return _svg(radar(data["own"], maxima=data["maxima"], reference=data["average"], label=data["name"],
+                      title=f"{data['name']} {year} 年度一级指标得分率", fmt="svg"))

@@ -23,6 +23,7 @@ from rubrics.units import in_national_order, national_rank
 
 from ..security import Forbidden
 from ..web import db, default_year, render, settings_of, user_of
+from .evidence import open_index_or_none
 
 log = logging.getLogger("kaoping.web.scoring")
 router = APIRouter()
@@ -268,8 +269,10 @@ def search_in_item(request: Request, year: int, unit: str, indicator_no: int, q:
     hits, error = [], ""
     if q:
         try:
-            result = open_index(settings_of(request)).search(
-                q, allowed_units=[unit], unit=unit, year=year, per_page=SEARCH_PER_PAGE)
+            index = open_index_or_none(request)  # the app's one index: searcher and facet tables cached
+            if index is None:
+                raise RuntimeError("search index unavailable")
+            result = index.search(q, allowed_units=[unit], unit=unit, year=year, per_page=SEARCH_PER_PAGE)
             error = result.query_error or ""
             hits = [h for h in result.hits if h.unit == unit and str(h.year) == str(year)]
         except Exception:
@@ -298,7 +301,7 @@ def tag_decision(request: Request, year: int, unit: str, indicator_no: int, pass
     session.commit()
     try:
         settings = settings_of(request)
-        update_index(settings, open_index(settings), document.current_version_id)
+        update_index(settings, open_index_or_none(request) or open_index(settings), document.current_version_id)
     except Exception:  # the decision is saved; the index catches up at the next rebuild
         log.exception("index update after tag decision failed for document %s", document.id)
     if not request.headers.get("hx-request"):

@@ -1,0 +1,93 @@
+"""What the round's dashboard shows: each unit's state and each step's truthful status.
+
+A step is done only when it is done for every unit that owes it, and its count says how far it
+is (28/32 self-assessments, 10/11 spot-checked units scored …).  Pure reading; nothing is stored.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, select
+
+from evidence.models import CategoryDecision, SelfAssessment, Unit
+from rounds import workflow as R
+
+
+@dataclass
+class Step:
+    label: str
+    due: date | None
+    done: int
+    owed: int
+
+    @property
+    def complete(self) -> bool:
+        return self.owed > 0 and self.done >= self.owed
+
+    def state(self, today: date) -> str:
+        if self.complete:
+            return "已完成"
+        return "已逾期" if self.due and today > self.due else "进行中"
+
+    @property
+    def count(self) -> str:
+        return f"{self.done}/{self.owed}"
+
+
+def self_assessment_state(sa: SelfAssessment | None, due: date, today: date) -> str:
+    if sa and sa.status == "submitted":
+        return "已提交"
+    if today > due:
+        return "逾期未交"
+    return "草稿" if sa else "未开始"
+
+
+def dashboard(session: Session, year: int, today: date | None = None) -> dict:
+    """Rows per unit and the steps of the round, from the one score computation."""
+    today = today or date.today()
+    rnd = R.get_round(session, year)
+    sas = {s.unit_code: s for s in session.exec(select(SelfAssessment).where(SelfAssessment.year == year))}
+    cats = {c.unit_code: c for c in session.exec(select(CategoryDecision).where(CategoryDecision.year == year))}
+    sc = R.current_spotcheck(session, year)
+    checked = set(sc.selected) if sc else set()
+    scores = {u.code: u for u in R.round_scores(session, year)}
+    rows = []
+    for unit in session.exec(select(Unit).order_by(Unit.code)):
+        result = scores[unit.code]
+        rows.append({"unit": unit, "sa": sas.get(unit.code),
+                     "sa_state": self_assessment_state(sas.get(unit.code), rnd.self_assessment_due, today),
+                     "checked": unit.code in checked, "result": result,
+                     "score": round(result.total, 2) if result.scored_weight else None,
+                     "share": result.scored_share, "missing": len(result.waiting),
+                     "category": cats.get(unit.code)})
+    n = len(rows)
+    steps = [
+        Step("年度自评", rnd.self_assessment_due, sum(r["sa_state"] == "已提交" for r in rows), n),
+        Step("确定抽查名单", rnd.spotcheck_due, int(bool(sc and sc.status == "approved")), 1),
+        Step("抽查单位评分完成", rnd.review_due, sum(scores[c].complete for c in checked), len(checked) or 0),
+        Step("全部指标计分", rnd.review_due, sum(r["result"].complete for r in rows), n),
+        Step("类别认定", rnd.review_due, len([r for r in rows if r["category"]]), n),
+    ]
+    return {"rnd": rnd, "rows": rows, "spotcheck": sc, "steps": steps, "today": today}
+
+
+def radar(session: Session, year: int, unit_code: str) -> dict:
+    """A unit's points per first-level indicator, the maxima and the average of the units scored there."""
+    rnd = R.get_round(session, year)
+    results = R.round_scores(session, year)
+    mine = next((u for u in results if u.code == unit_code), None)
+    if mine is None:
+        raise R.RoundError(f"未知单位代码：{unit_code}")
+    maxima: dict[str, float] = {}
+    for ind in R.system_for(rnd).indicators:
+        maxima[ind.level1] = maxima.get(ind.level1, 0) + ind.weight
+    per_unit = [u.level1_points() for u in results]
+    average = {}
+    for key in maxima:
+        values = [p[key] for p in per_unit if key in p]
+        if values:
+            average[key] = sum(values) / len(values)
+    own = mine.level1_points()
+    return {"name": mine.name, "own": {k: own.get(k, 0) for k in maxima}, "maxima": maxima,
+            "average": average or None}
