@@ -134,6 +134,9 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
         fields = "、".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
         return error_page(request, 422, f"提交的内容不完整或格式不对：{fields}。请检查后重试。")
 
+    from index.query import configure_unit_names
+    from rubrics.units import typed_names
+    configure_unit_names(typed_names())  # 单位:江苏 in a query means JS
     for name in ROUTE_MODULES:
         app.include_router(importlib.import_module(name).router)
     return app

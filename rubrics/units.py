@@ -58,6 +58,15 @@ def resolve_unit(text: str | None) -> str | None:
     return None
 
 
+def typed_names() -> dict[str, str]:
+    """Every way a person may type a unit (code, full name, short name, alias) → its code."""
+    names: dict[str, str] = {}
+    for unit in load_units():
+        for name in (unit.code, unit.name, unit.short_name, *unit.aliases):
+            names.setdefault(name, unit.code)
+    return names
+
+
 def resolve_units(text: str | None) -> tuple[list[str], list[str]]:
     """Codes for a list typed with any Chinese or ASCII separators, and the parts not understood."""
     import re
