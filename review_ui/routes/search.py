@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from evidence.accounts import visible_units
 from evidence.models import DocumentVersion, Passage, Unit, User
 from review.tags import EvidenceAccessError, visible_document
+from rubrics.units import resolve_unit
 
 from ..security import Forbidden
 from ..web import db, render, user_of
@@ -51,6 +52,7 @@ def scoped_units(session: Session, user: User, unit: str) -> list[str] | None:
 @router.get("/search")
 def search(request: Request, q: str = "", unit: str = "", year: str = "", kind: str = "", indicator: str = "",
            page: str = "", sort: str = "relevance", user: User = Depends(user_of), session: Session = Depends(db)):
+    unit = resolve_unit(unit) or unit  # 江苏 or 江苏省 typed into the address works like JS
     allowed = scoped_units(session, user, unit)
     filters = {"q": q.strip()[:500], "unit": unit, "year": parse_int(year) or "", "kind": kind,
                "indicator": parse_int(indicator) or "", "sort": sort if sort in SORTS else "relevance"}
