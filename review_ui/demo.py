@@ -12,7 +12,7 @@ rounds are marked is_demo, and every text says 演示.
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 from sqlmodel import select
@@ -166,10 +166,19 @@ def load_closed_round(session, year: int, users: dict[str, User]) -> None:
     rnd.status = "closed"
 
 
-def load_open_round(session, year: int, users: dict[str, User]) -> Round:
-    """This year's round: default deadlines (February–July of next year) are all ahead of today."""
+def open_deadlines(year: int, today: date) -> dict[str, date]:
+    """The usual deadlines of a round (February–July of next year), never sooner than weeks from today,
+    so the demo round is open from the day it is loaded whatever the date."""
+    usual = {"self_assessment_due": date(year + 1, 2, 28), "spotcheck_due": date(year + 1, 3, 31),
+             "review_due": date(year + 1, 7, 31)}
+    soonest = {"self_assessment_due": 30, "spotcheck_due": 60, "review_due": 120}
+    return {k: max(v, today + timedelta(days=soonest[k])) for k, v in usual.items()}
+
+
+def load_open_round(session, year: int, users: dict[str, User], today: date | None = None) -> Round:
+    """This year's round, open: every deadline ahead of today."""
     from rounds import workflow as R
-    rnd = R.create_round(session, year, users["office"])
+    rnd = R.create_round(session, year, users["office"], **open_deadlines(year, today or date.today()))
     rnd.is_demo = True
     for reviewer in ("reviewer1", "reviewer2"):
         for unit, no in DEMO_ASSIGNMENTS:
@@ -199,7 +208,7 @@ def load_demo(settings: Settings, today: date | None = None) -> str:
             load_closed_round(session, last, users)
         new_round = this not in existing
         if new_round:
-            load_open_round(session, this, users)
+            load_open_round(session, this, users, today)
         session.commit()
         if new_round:
             for path in sorted(DEMO_DATA.iterdir()):

@@ -223,6 +223,8 @@ def scan(book: RuleBook, joined: str, bounds: list[int]) -> ScanResult:
                     continue
                 if rule.needs_word_boundary and not on_word_boundaries(m.start(), m.end()):
                     continue
+                if m.end() > ends[passage_of(m.start())]:
+                    continue  # a negated class ([^》]) crossed the joiner: not one passage's text
                 per_passage.setdefault(passage_of(m.start()), []).append(
                     Hit(rule, m.start(), m.end(), m.group(0), planned(m.start())))
                 kept += 1

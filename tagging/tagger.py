@@ -8,6 +8,7 @@ count a little more because titles say what a document is about.
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -49,17 +50,22 @@ def document_score(passage_scores: list[float]) -> float:
 
 
 class Tagger:
-    def __init__(self, rulebook: RuleBook | None = None, model=None, indicator_nos: set[int] | None = None):
+    def __init__(self, rulebook: RuleBook | None = None, model=None, indicator_nos: set[int] | None = None,
+                 calibration=None):
         self.rulebook = rulebook or default_rulebook()
         self.model = model  # a learned.LearnedModel or None
         # The indicators of the evaluation year; a retired one is never suggested.
         self.indicator_nos = indicator_nos
+        self.calibration = calibration  # a calibration.Calibration or None (rules' own scores)
 
     @property
     def version(self) -> str:
         from tagging.learned import MODEL_FORMAT
         model = self.model.version if self.model is not None else f"{MODEL_FORMAT}-none"
-        return f"{self.rulebook.version}+{model}"
+        version = f"{self.rulebook.version}+{model}"
+        if self.calibration is not None:
+            version += f"+{self.calibration.version}"
+        return version
 
     # ---------------------------------------------------------------- API
     def tag_text(self, text: str, *, pages: list | None = None) -> TagResult:
@@ -70,17 +76,56 @@ class Tagger:
         return self.tag_passages(split_text(text[:MAX_CHARS], pages))
 
     def tag_passages(self, passages: list) -> TagResult:
+        found = self._suggestions(passages)
+        if found is None:
+            return TagResult([], [], self.version)
+        suggestions, features, domain_level, is_catalogue = found
+        threshold = THRESHOLD
+        if self.calibration is not None:
+            for s in suggestions:
+                p = self.calibration.probability(features[s.no])
+                s.reason += f"经标注样本校准，为证据的概率约 {p:.0%}（规则分 {s.score:.2f}）。"
+                s.score = round(p, 4)
+            threshold = self.calibration.threshold
+        # Equal scores are common (one strong hit = 0.6): more supporting passages rank first.
+        suggestions.sort(key=lambda s: (-s.score, -s.support, s.no))
+        chosen = [s for s in suggestions if s.score >= threshold]
+        if domain_level < 2:
+            chosen = chosen[:WEAK_DOMAIN_MAX_SUGGESTIONS]
+        if is_catalogue:
+            chosen = chosen[:CATALOGUE_MAX_SUGGESTIONS]
+        chosen_nos = {s.no for s in chosen}
+        rest = [s for s in suggestions if s.no not in chosen_nos and s.score >= MIN_CANDIDATE_SCORE]
+        return TagResult(chosen, rest[:MAX_CANDIDATES], self.version)
+
+    def rule_examples(self, text: str) -> list[tuple[int, dict, float]]:
+        """(indicator, calibration features, rule score) for every rule suggestion
+        of a text: what a calibration is trained on."""
+        from tagging.splitting import split_text
+        if not (text or "").strip():
+            return []
+        found = self._suggestions(split_text(text[:MAX_CHARS]), want_features=True)
+        if found is None:
+            return []
+        suggestions, features, _, _ = found
+        return [(s.no, features[s.no], s.score) for s in suggestions]
+
+    # ---------------------------------------------------------- internals
+    def _suggestions(self, passages: list, want_features: bool = False):
+        """Every indicator the rules (and the feedback model) see in the passages,
+        scored by the rules, with the calibration features of each; None when
+        nothing is left to read."""
         items = [as_passage(p) for p in passages or [] if str(getattr(p, "text", "")).strip()]
         if not items:
-            return TagResult([], [], self.version)
+            return None
         items = drop_site_chrome(items)
         if not items:
-            return TagResult([], [], self.version)
+            return None
         items = title_apart(items)
         names = [ind.name for ind in self.rulebook.indicators.values()]
         items, is_catalogue = drop_rubric_passages(items, names)
         if not items:
-            return TagResult([], [], self.version)
+            return None
         copies, bounds, pos, budget = [], [], 0, MAX_CHARS
         for item in items:
             copy = matching_copy(item.text)
@@ -97,24 +142,42 @@ class Tagger:
 
         title_idx = 0 if len(items[0].text.strip()) <= TITLE_MAX_CHARS else None
         suggestions: list[Suggestion] = []
+        infos: dict[int, dict] = {}
         for no in sorted(set(scanned.hits) | set(model_scores)):
             if self.indicator_nos is not None and no not in self.indicator_nos:
                 continue
-            s = self._score_indicator(no, items, copies, bounds, scanned, model_scores.get(no), title_idx)
-            if s is not None:
-                suggestions.append(s)
-        # Equal scores are common (one strong hit = 0.6): more supporting passages rank first.
+            found = self._score_indicator(no, items, copies, bounds, scanned, model_scores.get(no), title_idx)
+            if found is not None:
+                suggestions.append(found[0])
+                infos[no] = found[1]
         suggestions.sort(key=lambda s: (-s.score, -s.support, s.no))
-        chosen = [s for s in suggestions if s.score >= THRESHOLD]
-        if scanned.domain_level < 2:
-            chosen = chosen[:WEAK_DOMAIN_MAX_SUGGESTIONS]
-        if is_catalogue:
-            chosen = chosen[:CATALOGUE_MAX_SUGGESTIONS]
-        chosen_nos = {s.no for s in chosen}
-        rest = [s for s in suggestions if s.no not in chosen_nos and s.score >= MIN_CANDIDATE_SCORE]
-        return TagResult(chosen, rest[:MAX_CANDIDATES], self.version)
+        features = self._features(suggestions, infos, items, scanned.domain_level) \
+            if self.calibration is not None or want_features else {}
+        return suggestions, features, scanned.domain_level, is_catalogue
 
-    # ---------------------------------------------------------- internals
+    def _features(self, suggestions, infos, items, domain_level) -> dict[int, dict[str, float]]:
+        from tagging.calibration import meaning_similarity, passage_cues
+        cues = [passage_cues(i.text) for i in items]
+        doc_fact = sum(1 for f, _ in cues if f > 0) / len(cues)
+        doc_exhort = sum(e for _, e in cues) / len(cues)
+        n_suggested = sum(1 for s in suggestions if s.score >= THRESHOLD)
+        best_idx = [infos[s.no]["best"] for s in suggestions]
+        meaning = meaning_similarity([items[i].text for i in best_idx], [s.no for s in suggestions])
+        out = {}
+        for rank, (s, idx, sim) in enumerate(zip(suggestions, best_idx, meaning)):
+            info = infos[s.no]
+            fact, exhort = cues[idx]
+            out[s.no] = {
+                "rule_score": s.score, "best_passage": s.passages[0].score if s.passages else 0.0,
+                "support": math.log1p(s.support), "strong": float(info["strong"]), "title": float(info["title"]),
+                "fact": fact, "exhortation": exhort, "doc_fact_share": doc_fact,
+                "doc_exhortation_share": doc_exhort, "rank": 1.0 / (1 + rank),
+                "n_suggested": math.log1p(n_suggested), "domain": domain_level / 2,
+                "prior": self.calibration.prior(s.no) if self.calibration is not None else 0.0,
+                "meaning": sim, "share": s.support / len(items),
+            }
+        return out
+
     def _score_indicator(self, no, items, copies, bounds, scanned, model_probs, title_idx):
         ind = self.rulebook.indicators.get(no)
         per_passage = scanned.hits.get(no, {})
@@ -157,7 +220,9 @@ class Tagger:
             hits_out.append(PassageHit(item.page, item.start, item.end, item.text, round(score, 4), terms))
             all_terms.extend(t for t in terms if t not in all_terms)
         reason = self._reason(quotes, scored, hits_out, scanned.domain_level, weight)
-        return Suggestion(no, doc_score, reason, all_terms, hits_out, support=len(scored))
+        info = {"best": scored[0][1], "strong": bool(quotes["strong"]),
+                "title": any(idx == title_idx for _, idx, _ in scored[:MAX_PASSAGES_PER_SUGGESTION])}
+        return Suggestion(no, doc_score, reason, all_terms, hits_out, support=len(scored)), info
 
     def _reason(self, quotes, scored, hits_out, domain_level, weight) -> str:
         parts = []
