@@ -16,7 +16,7 @@ ACTIONS = {
     "user_add": "新增用户", "user_update": "修改用户",
     "self_assessment": "自评", "self_reopen": "退回自评",
     "spotcheck": "抽查名单", "category": "类别认定",
-    "collection": "案例汇编", "round": "评价年度",
+    "collection": "案例汇编", "round": "评价年度", "statistic": "更正统计数值",
 }
 
 

@@ -44,6 +44,8 @@ def object_label(object_type: str, object_id: str) -> str:
     if not object_type:
         return ""
     label = OBJECT_LABELS.get(object_type, "记录")
+    if object_type == "unit" and object_id:
+        return f"{label}：{unit_name(object_id, short=True)}"  # a code like ZJ means nothing to a reader
     return f"{label}（编号 {object_id}）" if object_id else label
 
 

@@ -18,6 +18,8 @@ CATEGORY_ALIASES = {"较差": POOR}
 WEAK = frozenset({FAIR, POOR})
 
 DEFAULT_THRESHOLDS = {EXCELLENT: 90.0, GOOD: 75.0, FAIR: 60.0}
+# How a category was decided (CategoryDecision.source), as the office reads it.
+DECISION_SOURCES = {"initial": "首年认定", "spotcheck": "抽查评估", "self": "采用自评", "adjusted": "办公室调整"}
 
 
 class CategoryError(ValueError):

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from evidence.models import CategoryDecision, SelfAssessment, Unit
 from rounds import workflow as R
+from rounds.categories import DECISION_SOURCES
 
 
 @dataclass
@@ -60,7 +61,8 @@ def dashboard(session: Session, year: int, today: date | None = None) -> dict:
                      "checked": unit.code in checked, "result": result,
                      "score": round(result.total, 2) if result.scored_weight else None,
                      "share": result.scored_share, "missing": len(result.waiting),
-                     "category": cats.get(unit.code)})
+                     "category": cats.get(unit.code),
+                     "source_label": DECISION_SOURCES.get(cats[unit.code].source, "") if unit.code in cats else ""})
     n = len(rows)
     steps = [
         Step("年度自评", rnd.self_assessment_due, sum(r["sa_state"] == "已提交" for r in rows), n),
