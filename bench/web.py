@@ -341,11 +341,15 @@ def main(argv=None) -> None:
     ap.add_argument("--workers", type=int, default=1, help="kaoping serve --workers")
     ap.add_argument("--timeout", type=float, default=30.0, help="per request")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/kaoping-bench-web"))
+    ap.add_argument("--prepare-only", action="store_true", help="build the data directory and stop")
     args = ap.parse_args(argv)
     data_dir = args.workdir / f"data-{args.docs}"
     data_dir.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     work = prepare(data_dir, args.docs, args.reviewers)
+    if args.prepare_only:
+        print(f"数据目录已就绪：{data_dir}（{time.perf_counter() - t:.0f} s）")
+        return
     source = C.load_source(C.find_shared())
     words = sorted({w for _, _, ss in source.docs for s in ss[:5] for w in re.findall(r"[\u4e00-\u9fff]{2,4}", s)})
     print(f"准备 {time.perf_counter() - t:.0f} s；{args.docs} 篇文档，{args.reviewers} 名评审；{args.workers} 个网页进程；"

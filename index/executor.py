@@ -11,6 +11,9 @@ Positions are only needed to confirm phrases, and only for the passages that
 are shown, or for every candidate when there are few enough (``VERIFY_ALL``);
 beyond that, the phrase total is estimated from a verified sample and flagged.
 
+The block format is Whoosh's private W3 codec, read in ``index/whoosh_format.py``
+(the one module that knows it; ``tests/test_index_format.py`` guards it).
+
 The tree is still Whoosh ``Query`` objects built by ``index.query``: the
 permission filter is a clause of the query itself, evaluated in the same set
 algebra as everything else, never applied to a result list afterwards.
@@ -19,18 +22,18 @@ from __future__ import annotations
 
 import math
 import threading
-import zlib
 from collections import OrderedDict
-from pickle import loads
 
 import numpy as np
 from whoosh import query as wq
 from whoosh.matching.wrappers import FilterMatcher
 
-EMPTY = np.zeros(0, dtype=np.int64)
+from index.whoosh_format import EMPTY
+from index.whoosh_format import decode_positions as _decode_positions
+from index.whoosh_format import read_all_blocks as _read_all_blocks
 VERIFY_ALL = 1_500           # phrase candidates verified exhaustively
 SAMPLE = 300                 # verified sample when there are more
-CACHE_BYTES = 128 * 2 ** 20   # posting arrays kept per searcher generation
+CACHE_BYTES = 64 * 2 ** 20    # merged posting arrays kept per searcher generation
 
 
 class Executor:
@@ -69,28 +72,26 @@ class Executor:
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-        ids_parts, w_parts, values = [], [], []
+        ids_parts, w_parts, v_parts = [], [], []
         for leaf, base in self.leaves:
-            try:
-                m = leaf.postings(field, text)
-            except Exception:  # TermNotFound and friends: no postings in this leaf
+            found = segment_postings(leaf, field, text)
+            if found is None:
                 continue
-            if isinstance(m, FilterMatcher):
-                m = m.child
-            ids, weights, vals = _read_all_blocks(m)
+            ids, weights, vals = found
             ids_parts.append(ids + base)
             w_parts.append(weights)
-            values.extend(vals)
+            v_parts.append(vals)
         if ids_parts:
             ids = np.concatenate(ids_parts)
             weights = np.concatenate(w_parts)
+            values = _PackedValues.concat(v_parts)
             keep = self.live[ids]
             if not keep.all():
                 ids, weights = ids[keep], weights[keep]
-                values = [v for v, k in zip(values, keep) if k] if values else values
+                values = values.take(keep) if len(values) else values
         else:
-            ids, weights = EMPTY, np.zeros(0, dtype=np.float32)
-        entry = (ids, weights, _PackedValues(values))
+            ids, weights, values = EMPTY, np.zeros(0, dtype=np.float32), _PackedValues([])
+        entry = (ids, weights, values)
         self._remember(key, entry)
         return entry
 
@@ -339,15 +340,68 @@ class Executor:
         return np.array(shown, dtype=np.int64), max(estimate, len(shown)), True
 
 
+# What is read from a segment never changes (deletions are applied per
+# generation, from the live mask), so decoded posting lists are kept per
+# segment across commits: after an upload only the new segment is decoded.
+SEGMENT_CACHE_BYTES = 128 * 2 ** 20
+_SEGMENT_POSTINGS: OrderedDict = OrderedDict()
+_SEGMENT_BYTES = [0]
+_SEGMENT_LOCK = threading.Lock()
+
+
+def segment_postings(leaf, field: str, text: str):
+    """(local ids, weights, packed positions) of a term in one segment, or None."""
+    segment = leaf.segment()
+    key = (segment.segment_id(), field, text) if segment is not None else None
+    if key is not None:
+        with _SEGMENT_LOCK:
+            hit = _SEGMENT_POSTINGS.get(key)
+            if hit is not None:
+                _SEGMENT_POSTINGS.move_to_end(key)
+                return hit
+    try:
+        m = leaf.postings(field, text)
+    except Exception:  # TermNotFound and friends: no postings in this segment
+        return None
+    if isinstance(m, FilterMatcher):  # deleted documents are removed per generation
+        m = m.child
+    ids, weights, vals = _read_all_blocks(m)
+    entry = (ids, weights, _PackedValues(vals))
+    if key is not None:
+        with _SEGMENT_LOCK:
+            if key not in _SEGMENT_POSTINGS:
+                _SEGMENT_POSTINGS[key] = entry
+                _SEGMENT_BYTES[0] += _entry_bytes(entry)
+                while _SEGMENT_BYTES[0] > SEGMENT_CACHE_BYTES and len(_SEGMENT_POSTINGS) > 1:
+                    _, old = _SEGMENT_POSTINGS.popitem(last=False)
+                    _SEGMENT_BYTES[0] -= _entry_bytes(old)
+    return entry
+
+
 class _PackedValues:
     """Encoded position lists in one bytes blob: a list of small bytes
     objects costs ~50 bytes of overhead each, the blob ~4."""
 
     __slots__ = ("blob", "ends")
 
-    def __init__(self, values: list[bytes]):
+    def __init__(self, values: list[bytes], *, blob: bytes | None = None, ends: np.ndarray | None = None):
+        if blob is not None:
+            self.blob, self.ends = blob, ends
+            return
         self.blob = b"".join(values)
         self.ends = np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))
+
+    @classmethod
+    def concat(cls, parts: list["_PackedValues"]) -> "_PackedValues":
+        if len(parts) == 1:
+            return parts[0]
+        offsets = np.cumsum([0] + [len(p.blob) for p in parts[:-1]])
+        return cls([], blob=b"".join(p.blob for p in parts),
+                   ends=np.concatenate([p.ends + off for p, off in zip(parts, offsets)]) if parts
+                   else np.zeros(0, dtype=np.int64))
+
+    def take(self, keep: np.ndarray) -> "_PackedValues":
+        return _PackedValues([self[int(i)] for i in np.flatnonzero(keep)])
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -364,49 +418,6 @@ class _PackedValues:
 def _entry_bytes(entry) -> int:
     ids, weights, values = entry
     return ids.nbytes + weights.nbytes + values.nbytes
-
-
-def _decode_positions(value: bytes) -> list[int]:
-    """whoosh.formats.Positions encoding: uint count, then pickled deltas."""
-    if not value.endswith(b"."):  # whoosh strips pickle's STOP opcode
-        value += b"."
-    deltas = loads(value[4:])
-    out, base = [], 0
-    for d in deltas:
-        base += d
-        out.append(base)
-    return out
-
-
-def _read_all_blocks(m):
-    """Every (id, weight, encoded value) of a W3 leaf matcher, block by block."""
-    ids_parts, w_parts, values = [], [], []
-    while not m._atend:
-        datalen = m._nextoffset - m._dataoffset
-        b = m._postfile.get(m._dataoffset, datalen)
-        if m._compression:
-            b = zlib.decompress(b)
-        raw_ids, weights, vals = loads(b)[:3]
-        ids = np.asarray(raw_ids, dtype=np.int64)
-        if not m._byteids:
-            ids = np.cumsum(ids)
-        n = m._blocklength
-        if weights is None:
-            w = np.ones(n, dtype=np.float32)
-        elif isinstance(weights, float):
-            w = np.full(n, weights, dtype=np.float32)
-        else:
-            w = np.asarray(weights, dtype=np.float32)
-        ids_parts.append(ids)
-        w_parts.append(w)
-        if vals is not None and not isinstance(vals, (bytes, str)) and m._fixedsize is None:
-            values.extend(vals)
-        if m._lastblock:
-            break
-        m._goto(m._nextoffset)
-    if not ids_parts:
-        return EMPTY, np.zeros(0, dtype=np.float32), []
-    return np.concatenate(ids_parts), np.concatenate(w_parts), values
 
 
 def _positive_terms(q, boost: float = 1.0, negated: bool = False):

@@ -7,6 +7,9 @@ Multi-valued indicators are posting lists intersected with the result mask.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 
 FACET_FIELDS = ("unit", "year", "kind")
@@ -18,19 +21,24 @@ class FacetTables:
     def __init__(self, searcher):
         reader = searcher.reader()
         self.size = reader.doc_count_all()
+        leaves = list(reader.leaf_readers())
+        parts = [(segment_columns(leaf), base) for leaf, base in leaves]
         self.codes: dict[str, tuple[np.ndarray, list[str]]] = {}
         for name in LOADED_COLUMNS:
-            values = list(reader.column_reader(name)) if reader.has_column(name) else [""] * self.size
             labels: dict[str, int] = {}
-            codes = np.fromiter((labels.setdefault(_label(v), len(labels)) for v in values),
-                                dtype=np.int32, count=len(values))
+            pieces = []
+            for columns, _ in parts:
+                local_codes, local_labels = columns[name]
+                to_global = np.array([labels.setdefault(label, len(labels)) for label in local_labels] or [0],
+                                     dtype=np.int32)
+                pieces.append(to_global[local_codes])
+            codes = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
             self.codes[name] = (codes, list(labels))
-        self.indicator_ids: dict[str, np.ndarray] = {}
-        if "indicators" in reader.indexed_field_names():
-            for term in reader.lexicon("indicators"):
-                term = term.decode("utf-8") if isinstance(term, bytes) else term
-                ids = reader.postings("indicators", term).all_ids()
-                self.indicator_ids[term] = np.fromiter(ids, dtype=np.int64)
+        ids_of: dict[str, list[np.ndarray]] = {}
+        for columns, base in parts:
+            for term, ids in columns["indicators"].items():
+                ids_of.setdefault(term, []).append(ids + base)
+        self.indicator_ids: dict[str, np.ndarray] = {t: np.concatenate(v) for t, v in ids_of.items()}
 
     def date_rank(self, docnums: np.ndarray) -> np.ndarray:
         """Sort keys for newest-first: larger means later (ISO dates sort as text)."""
@@ -54,6 +62,45 @@ class FacetTables:
                 indicator[term] = c
         out["indicator"] = indicator
         return {k: dict(sorted(v.items(), key=lambda kv: (-kv[1], kv[0]))) for k, v in out.items()}
+
+
+# A segment's columns and postings never change once written (deletions are
+# kept beside it), so what is read from a segment is kept across searcher
+# generations: after a commit only the new segment is read, not the whole index.
+_SEGMENTS: OrderedDict[str, dict] = OrderedDict()
+_SEGMENTS_KEPT = 512
+_SEGMENTS_LOCK = threading.Lock()
+
+
+def segment_columns(leaf) -> dict:
+    """{column: (codes, labels)} and {"indicators": {term: local ids}} of one segment, cached by segment id."""
+    segment = leaf.segment()
+    key = segment.segment_id() if segment is not None else None
+    with _SEGMENTS_LOCK:
+        found = _SEGMENTS.get(key) if key else None
+        if found is not None:
+            _SEGMENTS.move_to_end(key)
+            return found
+    size = leaf.doc_count_all()
+    out: dict = {}
+    for name in LOADED_COLUMNS:
+        values = list(leaf.column_reader(name)) if leaf.has_column(name) else [""] * size
+        labels: dict[str, int] = {}
+        codes = np.fromiter((labels.setdefault(_label(v), len(labels)) for v in values), dtype=np.int32,
+                            count=len(values))
+        out[name] = (codes, list(labels))
+    indicators = {}
+    if "indicators" in leaf.indexed_field_names():
+        for term in leaf.lexicon("indicators"):
+            term = term.decode("utf-8") if isinstance(term, bytes) else term
+            indicators[term] = np.fromiter(leaf.postings("indicators", term).all_ids(), dtype=np.int64)
+    out["indicators"] = indicators
+    if key:
+        with _SEGMENTS_LOCK:
+            _SEGMENTS[key] = out
+            while len(_SEGMENTS) > _SEGMENTS_KEPT:
+                _SEGMENTS.popitem(last=False)
+    return out
 
 
 def _label(value) -> str:

@@ -21,6 +21,25 @@ from whoosh import query as wq
 from index.analysis import _RUN, gram_tokens, word_tokens
 from zhtext.chinese import fold
 
+OFFICE_CODE = "OFFICE"  # the office's own publications (index.feed.OFFICE_UNIT)
+
+# The names people type for units (江苏, 江苏省, 苏 → JS). The index knows no indicator system, so
+# the application hands it the table at start (configure_unit_names); until then only codes work.
+_UNIT_NAMES: dict[str, str] = {}
+
+
+def configure_unit_names(names: dict[str, str]) -> None:
+    """Accept these names (full, short, aliases; any case for codes) wherever a unit is typed."""
+    _UNIT_NAMES.clear()
+    _UNIT_NAMES.update(names)
+
+
+def resolve_unit(text: str) -> str | None:
+    if text.upper() == OFFICE_CODE:
+        return OFFICE_CODE
+    if not _UNIT_NAMES:
+        return text.upper()
+    return _UNIT_NAMES.get(text) or _UNIT_NAMES.get(text.upper())
 MAX_QUERY_CHARS = 500
 MAX_CLAUSES = 64
 YEAR_MIN, YEAR_MAX = 1900, 2200  # closed bounds: open numeric ranges are unsafe in whoosh 2.7
@@ -306,8 +325,15 @@ class _Compiler:
 
     def _field(self, node: Fld):
         name, value = node.name, node.value
-        if name == "unit":
-            return wq.Or([wq.Term("unit", v.upper()) for v in re.split(r"[,，|/]", value) if v]) or None
+        if name == "unit":  # a code or the name people type: unit:JS, 单位:江苏, unit:江苏省
+            codes = []
+            for v in (v.strip() for v in re.split(r"[,，、|/]", value)):
+                code = resolve_unit(v) if v else None
+                if v and code is None:
+                    self.notes.append(f"没有名为“{v}”的单位，请使用省份名称，如“江苏”")
+                elif code:
+                    codes.append(code)
+            return wq.Or([wq.Term("unit", c) for c in codes]) if codes else wq.NullQuery
         if name in ("kind", "document_id", "version_id"):
             return wq.Term(name, value)
         if name in ("indicators", "confirmed"):

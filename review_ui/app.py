@@ -7,10 +7,11 @@ import os
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import HTTPException, RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.middleware.sessions import SessionMiddleware
@@ -75,6 +76,11 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
+        # Many pages answer htmx with a fragment and a browser with the whole page at the same URL:
+        # without Vary the browser's Back button can show a cached, unstyled fragment.
+        vary = response.headers.get("Vary", "")
+        if "hx-request" not in vary.lower():
+            response.headers["Vary"] = f"{vary}, HX-Request" if vary else "HX-Request"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -128,6 +134,9 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
         fields = "、".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
         return error_page(request, 422, f"提交的内容不完整或格式不对：{fields}。请检查后重试。")
 
+    from index.query import configure_unit_names
+    from rubrics.units import typed_names
+    configure_unit_names(typed_names())  # 单位:江苏 in a query means JS
     for name in ROUTE_MODULES:
         app.include_router(importlib.import_module(name).router)
     return app
@@ -159,12 +168,31 @@ def app_from_environment() -> FastAPI:
     return create_app(Settings.load(), run_worker=False)
 
 
-def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+def error_page(request: Request, status: int, message: str):
     if request.headers.get("hx-request"):
         return HTMLResponse(f'<div class="flash error" role="alert">{_escape(message)}</div>', status_code=status,
                             headers={"HX-Reswap": "innerHTML", "HX-Retarget": "#flash"})
-    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message},
-                                      status_code=status)
+    if wants_json(request):  # the upload script shows this message on the file's own row
+        return JSONResponse({"error": message, "results": []}, status_code=status)
+    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message, "back": back_link(request),
+                                                              "user": getattr(request.state, "user", None)}, status_code=status)
+
+
+def wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def back_link(request: Request) -> str:
+    """Where “返回上一页” goes: the page the user came from on this site, else the home page.
+    A plain link, because the CSP (rightly) blocks javascript: URLs."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    own = urlsplit(str(request.base_url))
+    if referer.netloc != own.netloc or not referer.path.startswith("/") or referer.path.startswith("//"):
+        return "/"
+    if referer.path == request.url.path and request.method == "GET":
+        return "/"  # reloading the failing page is no way back
+    return referer.path + (f"?{referer.query}" if referer.query else "")
 
 
 def _escape(text: str) -> str:

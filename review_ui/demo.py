@@ -1,7 +1,7 @@
 """Demo data: a round, one user per role and a handful of evidence files."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlmodel import select
@@ -32,10 +32,12 @@ def ensure_round(session, year: int) -> Round:
     if existing:
         return existing
     system = load_system(year) if year in _years() else load_system()
-    # A round for year Y reviews Y's work: self-assessment by end of February Y+1, and so on.
-    rnd = Round(year=year, indicator_version=system.version, self_assessment_due=date(year + 1, 2, 28),
-                spotcheck_due=date(year + 1, 3, 31), review_due=date(year + 1, 7, 31),
-                category_thresholds={"优秀": 90, "良好": 75, "一般": 60})
+    # A real round for year Y runs from early Y+1 to mid-summer; the demo's round is always open, with
+    # deadlines counted from the day it is loaded, so a demo user can upload and assess at once.
+    today = date.today()
+    rnd = Round(year=year, indicator_version=system.version, upload_due=today + timedelta(days=21),
+                self_assessment_due=today + timedelta(days=30), spotcheck_due=today + timedelta(days=60),
+                review_due=today + timedelta(days=120), category_thresholds={"优秀": 90, "良好": 75, "一般": 60})
     session.add(rnd)
     return rnd
 

@@ -1,11 +1,13 @@
 """What every route needs: templates, the database session, the current user."""
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from sqlmodel import Session
 
 from evidence.config import Settings
@@ -13,6 +15,8 @@ from evidence.db import get_engine
 from evidence.models import ROLES, User
 
 from evidence.states import UNFINISHED, VERSION_LABELS
+from review.evidence_policy import human_size
+from rubrics.units import in_national_order, unit_name, unit_names
 
 from .security import csrf_token, current_user
 
@@ -22,6 +26,81 @@ templates.env.globals.update(ROLES=ROLES, csrf_token=csrf_token)
 
 STATE_LABELS = VERSION_LABELS
 templates.env.globals.update(STATE_LABELS=STATE_LABELS, UNFINISHED_STATES=sorted(UNFINISHED))
+
+# What a person reads, in one place: unit names (never codes), the national order of units,
+# Beijing time, Chinese dates and sizes. Templates use these instead of formatting on their own.
+CHINA_TIME = timezone(timedelta(hours=8), "北京时间")  # Asia/Shanghai: no daylight saving since 1991
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored instant in Beijing time. The database keeps UTC; SQLite hands it back without a zone."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(CHINA_TIME).strftime(fmt)
+
+
+def chinese_date(value: date | datetime | None) -> str:
+    """2024年2月28日."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = datetime.fromisoformat(local_time(value, "%Y-%m-%dT%H:%M")).date()
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def days_left(value: date | None, today: date | None = None) -> int | None:
+    """Whole days from today (Beijing) to a due date; negative once it has passed."""
+    if value is None:
+        return None
+    today = today or datetime.now(CHINA_TIME).date()
+    return (value - today).days
+
+
+QUERY_OPERATORS = {"OR", "AND", "NOT", "与", "或", "非", "且"}
+
+
+def highlight_terms(*queries: str) -> list[str]:
+    """The plain words of a search or find box, to mark in a document: no operators, no field
+    conditions (单位:江苏), no excluded words; longest first so overlapping terms mark whole."""
+    terms = []
+    for query in queries:
+        for token in (query or "").replace("“", '"').replace("”", '"').split():
+            token = token.strip('"()')
+            if not token or token in QUERY_OPERATORS or token.startswith("-") or ":" in token or "：" in token:
+                continue
+            if token not in terms:
+                terms.append(token[:100])
+    return sorted(terms, key=len, reverse=True)[:20]
+
+
+def highlight(text: str, terms: list[str]) -> Markup:
+    """The text, escaped, with each term wrapped in <mark>."""
+    if not terms:
+        return Markup.escape(text)
+    import re
+    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    out, last = [], 0
+    for m in pattern.finditer(text):
+        out.append(Markup.escape(text[last:m.start()]))
+        out.append(Markup("<mark>%s</mark>") % m.group(0))
+        last = m.end()
+    out.append(Markup.escape(text[last:]))
+    return Markup("").join(out)
+
+
+ROUND_STATUS = {"open": "进行中", "spotcheck": "抽查阶段", "review": "评审阶段", "closed": "已结束"}
+templates.env.globals.update(unit_name=unit_name, unit_names=unit_names, days_left=days_left, ROUND_STATUS=ROUND_STATUS)
+templates.env.filters.update(highlight=highlight, local_time=local_time, chinese_date=chinese_date, size=human_size,
+                             national_order=lambda items, attribute="code": in_national_order(
+                                 items, code=lambda item: getattr(item, attribute, None) if not isinstance(item, dict)
+                                 else item.get(attribute)))
 
 
 def settings_of(request: Request) -> Settings:
@@ -41,8 +120,6 @@ def user_of(request: Request, session: Session = Depends(db)) -> User:
 
 def default_year(session: Session) -> int:
     """The year pages open on: the latest round, or last year when there is none."""
-    from datetime import date
-
     from sqlmodel import select
 
     from evidence.models import Round

@@ -87,7 +87,7 @@ def test_audit_csv_has_a_bom_and_neutralises_formulas(settings, office, make_use
     assert response.content.startswith(b"\xef\xbb\xbf")
     assert "attachment" in response.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0][:4] == ["编号", "时间（UTC）", "用户", "操作"]
+    assert rows[0][:4] == ["编号", "时间（北京时间）", "用户", "操作"]  # local time, as on the page
     actions = [r[3] for r in rows[1:]]
     assert "撤回证据" in actions and "登录" in actions
     withdraw = next(r for r in rows[1:] if r[4] == "withdraw")

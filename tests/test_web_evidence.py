@@ -96,7 +96,7 @@ def test_oversize_file_is_refused_with_a_clear_message(settings, app, province):
     app.state.settings = dataclasses.replace(settings, max_upload_bytes=1024)
     response = upload(province, ("big.txt", ("产改" * 2000).encode("utf-8"), "text/plain"))
     assert response.status_code == 400
-    assert "超过上限" in response.text and "1.0 KB" in response.text
+    assert "超过上限" in response.text and "上限 1 KB" in response.text  # Chinese style: no trailing .0
     with session_for(settings) as session:
         assert session.exec(select(Document)).all() == []
 

@@ -17,7 +17,8 @@ from evidence.audit import ACTIONS
 from evidence.models import ROLES, AuditEvent, Unit, User
 
 from ..security import Forbidden, client_ip, require_role
-from ..web import db, render, user_of
+from ..audit_display import action_label, detail_lines, detail_text, object_label
+from ..web import db, local_time, render, user_of
 from .evidence import parse_int
 
 router = APIRouter(prefix="/admin")
@@ -106,6 +107,7 @@ def audit_query(action: str, username: str, since: date | None, until: date | No
 
 
 def describe(detail: dict) -> str:
+    """The raw record, for the CSV's last column: exact, for whoever audits the auditors."""
     return json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else ""
 
 
@@ -119,8 +121,15 @@ def audit_log(request: Request, action: str = "", user: str = "", since: str = "
     events = session.exec(query.order_by(AuditEvent.id.desc()).offset((page_no - 1) * AUDIT_PER_PAGE)
                           .limit(AUDIT_PER_PAGE)).all()
     filters = {"action": action, "user": user, "since": since, "until": until}
+    names = {e.username for e in events if e.username}
+    people = {u.username: u.display_name or u.username
+              for u in session.exec(select(User).where(User.username.in_(names)))} if names else {}
+    user_ids = {int(e.object_id) for e in events if e.object_type == "user" and e.object_id.isdigit()}
+    user_names = {str(u.id): u.display_name or u.username
+                  for u in session.exec(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
     return render(request, "admin/audit.html", events=events, actions=ACTIONS, filters=filters, total=total,
-                  page=page_no, pages=pages, describe=describe)
+                  page=page_no, pages=pages, people=people, user_names=user_names, action_label=action_label, object_label=object_label,
+                  detail_lines=detail_lines)
 
 
 def csv_cell(value) -> str:
@@ -134,11 +143,12 @@ def audit_csv(action: str = "", user: str = "", since: str = "", until: str = ""
     query = audit_query(action, user, parse_day(since), parse_day(until)).order_by(AuditEvent.id).limit(CSV_MAX_ROWS)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["编号", "时间（UTC）", "用户", "操作", "操作代码", "对象类型", "对象编号", "详情", "IP"])
+    writer.writerow(["编号", "时间（北京时间）", "用户", "操作", "操作代码", "对象类型", "对象编号", "详情",
+                     "原始记录", "IP"])
     for e in session.exec(query):
-        writer.writerow([csv_cell(v) for v in (e.id, e.at.strftime("%Y-%m-%d %H:%M:%S"), e.username,
-                                                  ACTIONS.get(e.action, e.action), e.action, e.object_type,
-                                                  e.object_id, describe(e.detail), e.ip)])
+        writer.writerow([csv_cell(v) for v in (e.id, local_time(e.at, "%Y-%m-%d %H:%M:%S"), e.username,
+                                                  action_label(e.action), e.action, e.object_type,
+                                                  e.object_id, detail_text(e.detail), describe(e.detail), e.ip)])
     # The BOM makes Excel read the file as UTF-8 instead of the system code page (GBK).
     body = "\ufeff" + out.getvalue()
     filename = f"audit-{date.today().isoformat()}.csv"

@@ -7,8 +7,6 @@ answers "missing" and "forbidden" alike so a URL cannot probe other units.
 from __future__ import annotations
 
 import logging
-from datetime import date
-from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -21,33 +19,20 @@ from evidence.accounts import visible_units
 from evidence.models import (Document, DocumentVersion, Page, Passage, Round, TagSuggestion, Unit,
                              User, utcnow)
 from evidence.store import FileStore
+from review.evidence_policy import MAGIC_BYTES, file_refusal, human_size, upload_refusal, withdraw_refusal
+from review.document_history import FIND_MAX_CHARS, find_in_document, history as document_history
+from rubrics.units import in_national_order
 from review.tags import DECISIONS, EvidenceAccessError, Verdicts, decide, visible_document
 from index.feed import open_index, update_index
 from ingest.submit import SubmitResult, retry as retry_version, submit
 
 from ..security import Forbidden, client_ip
-from ..web import db, default_year, render, settings_of, user_of
+from ..web import db, default_year, highlight_terms, render, settings_of, user_of
 
 log = logging.getLogger("kaoping.web.evidence")
 router = APIRouter()
 
 PER_PAGE = 50
-
-# Executables and scripts are never evidence; refusing them keeps the file store from
-# becoming a distribution point for malware with an official-looking name.
-FORBIDDEN_EXTENSIONS = {
-    ".exe", ".bat", ".cmd", ".com", ".js", ".mjs", ".vbs", ".vbe", ".wsf", ".ps1", ".sh", ".bash", ".dll", ".so",
-    ".dylib", ".msi", ".scr", ".pif", ".cpl", ".jar", ".apk", ".app", ".bin", ".elf", ".lnk", ".reg", ".hta",
-    ".py", ".pl", ".php", ".jsp", ".asp", ".aspx", ".dmg", ".deb", ".rpm",
-}
-FORBIDDEN_MAGIC = (
-    b"MZ",  # Windows PE
-    b"\x7fELF",
-    b"#!",  # scripts with an interpreter line
-    b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",  # Mach-O
-    b"\xca\xfe\xba\xbe",  # Mach-O fat binary / Java class
-)
-
 
 # ── helpers ─────────────────────────────────────────────────────────────────
 
@@ -106,43 +91,9 @@ def parse_indicator_hints(raw: str) -> list[int]:
 
 def refusal_for(upload: UploadFile, limit: int) -> str:
     """Why this upload is refused before it is stored, or '' if it may go on."""
-    name = upload.filename or ""
-    if Path(name).suffix.lower() in FORBIDDEN_EXTENSIONS:
-        return f"不允许上传可执行文件或脚本（{Path(name).suffix.lower()}），未保存。"
-    head = upload.file.read(8)
+    head = upload.file.read(MAGIC_BYTES)
     upload.file.seek(0)
-    if head.startswith(FORBIDDEN_MAGIC):
-        return "文件内容是可执行程序或脚本，不允许上传，未保存。"
-    if upload.size is not None and upload.size > limit:
-        return f"文件大小 {human_size(upload.size)} 超过上限 {human_size(limit)}，未保存。请压缩或拆分后再上传。"
-    return ""
-
-
-def human_size(n: int) -> str:
-    for unit in ("字节", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "字节" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
-
-
-def withdraw_deadline(session: Session, year: int) -> date | None:
-    rnd = session.exec(select(Round).where(Round.year == year)).first()
-    if rnd is None:
-        return None
-    return rnd.upload_due or rnd.self_assessment_due
-
-
-def withdraw_refusal(session: Session, user: User, document: Document) -> str:
-    """Why this user may not withdraw this document now, or '' if they may."""
-    if user.role != "province" or user.unit_code != document.unit_code:
-        return "只有提交该证据的省级单位可以撤回。"
-    if document.status == "withdrawn":
-        return "该证据已撤回。"
-    due = withdraw_deadline(session, document.year)
-    if due is not None and date.today() > due:
-        return f"{document.year} 年度的提交截止日期（{due}）已过，不能再撤回证据。"
-    return ""
+    return file_refusal(upload.filename or "", head, upload.size, limit)
 
 
 def open_index_or_none(request: Request):
@@ -172,8 +123,9 @@ def rows_for(session: Session, documents: list[Document]) -> list[dict]:
         warnings = list(version.warnings) if version else []
         if d.near_duplicate_of in related and not any("高度相似" in w for w in warnings):
             notices.append(f"与“{related[d.near_duplicate_of].filename}”（编号 {d.near_duplicate_of}）内容高度相似。")
+        same = [related[d.near_duplicate_of]] if d.near_duplicate_of in related else []
         rows.append({"doc": d, "version": version, "state": version.state if version else "queued",
-                     "notices": notices + warnings})
+                     "notices": notices + warnings, "related": same})
     return rows
 
 
@@ -203,7 +155,7 @@ def evidence_list(request: Request, unit: str | None = None, year: str | None = 
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     page_no = max(parse_int(page) or 1, 1)
     documents = session.exec(query.order_by(Document.id.desc()).offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).all()
-    units = session.exec(select(Unit).order_by(Unit.code)).all()
+    units = in_national_order(session.exec(select(Unit)).all())
     if allowed is not None:
         units = [u for u in units if u.code in allowed]
     return render(request, "evidence/list.html", rows=rows_for(session, list(documents)), units=units,
@@ -227,7 +179,7 @@ def ensure_can_upload(user: User) -> None:
 
 
 def upload_page(session: Session, user: User, settings) -> dict:
-    units = session.exec(select(Unit).order_by(Unit.code)).all() if user.role == "office" else []
+    units = in_national_order(session.exec(select(Unit)).all()) if user.role == "office" else []
     return {"kinds": doc_kinds(), "default_year": default_year(session), "units": units,
             "limit": human_size(settings.max_upload_bytes)}
 
@@ -242,11 +194,9 @@ def upload(request: Request, files: list[UploadFile] = File(default=[]), year: s
     if not unit_code or session.get(Unit, unit_code) is None:
         raise HTTPException(status_code=400, detail="请选择证据所属单位。")
     year_no = parse_int(year) or default_year(session)
-    if not 2000 <= year_no <= 2100:
-        raise HTTPException(status_code=400, detail="评价年度应为 2000–2100 之间的年份。")
-    due = withdraw_deadline(session, year_no)
-    if user.role == "province" and due is not None and date.today() > due:
-        raise HTTPException(status_code=400, detail=f"{year_no} 年度的证据提交截止日期（{due}）已过，不能再上传。")
+    refusal = upload_refusal(session, user, year_no)
+    if refusal:
+        raise HTTPException(status_code=400, detail=refusal)
     kinds = doc_kinds()
     kind_hint = kind if kind and (kind in kinds or not kinds) else None
     hints = parse_indicator_hints(indicators)
@@ -307,7 +257,7 @@ def states(request: Request, ids: str = "", user: User = Depends(user_of), sessi
 
 @router.get("/evidence/{document_id}")
 def view(request: Request, document_id: int, page: str | None = None, passage: str | None = None,
-         user: User = Depends(user_of), session: Session = Depends(db)):
+         find: str = "", q: str = "", user: User = Depends(user_of), session: Session = Depends(db)):
     document = document_or_404(session, user, document_id)
     version = session.get(DocumentVersion, document.current_version_id) if document.current_version_id else None
     pages = session.exec(select(Page).where(Page.version_id == version.id).order_by(Page.no)).all() if version else []
@@ -324,7 +274,10 @@ def view(request: Request, document_id: int, page: str | None = None, passage: s
     names = indicator_names(document.year)
     tags = passage_tags(session, document, version, [p.id for p in passages], names)
     uploader = session.get(User, document.uploaded_by) if document.uploaded_by else None
-    return render(request, "evidence/view.html", doc=document, version=version, passages=passages,
+    find = find.strip()[:FIND_MAX_CHARS]
+    found = find_in_document(session, version.id, find) if version and find else []
+    return render(request, "evidence/view.html", doc=document, find=find, found=found, q=q[:500],
+                  marks=highlight_terms(find, q), history=document_history(session, user, document), version=version, passages=passages,
                   page_no=page_no, page_count=page_count, page_is_ocr=page_is_ocr, target_id=target.id if target else None,
                   tags=tags, doc_tags=tags.get(None, []), can_decide=user.role in ("reviewer", "office"),
                   kinds=doc_kinds(), uploader=uploader, unit=session.get(Unit, document.unit_code),

@@ -21,6 +21,7 @@ from review.links import links_of
 from evidence.models import Assignment, Document, Passage, Unit, User
 from review.tags import DECISIONS, EvidenceAccessError, decide
 from index.feed import open_index, update_index
+from rubrics.units import in_national_order, national_rank
 
 from ..security import Forbidden
 from ..web import db, default_year, render, settings_of, user_of
@@ -76,7 +77,7 @@ def list_rows(session: Session, user: User, year: int, unit: str = "", level1: i
     by_item = R.ratings_by_item(session, year, sorted({u for u, _ in items}))
     units = {u.code: u for u in session.exec(select(Unit))}
     rows = []
-    for unit_code, no in sorted(items, key=lambda it: (it[0], it[1])):
+    for unit_code, no in sorted(items, key=lambda it: (national_rank(it[0]), it[1])):
         indicator = rated.get(no)
         if indicator is None or (unit and unit_code != unit) or (level1 and indicator.level1_no != level1):
             continue
@@ -111,6 +112,7 @@ def screen_context(session: Session, user: User, year: int, unit: str, indicator
         "form": form, "checked": set(form["links"]), "history": R.history(session, own) if own else [],
         "source_labels": R.SOURCE_LABELS, "status_labels": R.STATUS_LABELS, "threshold": R.DISAGREEMENT_SPREAD,
         "is_office": user.role == "office", "passage_key": passage_key, "users": reviewers,
+        "nav": neighbours(session, user, year, unit, indicator.no),
     }
 
 
@@ -181,7 +183,7 @@ def scoring_list(request: Request, year: str = "", unit: str = "", level1: str =
     rows = list_rows(session, user, year_no, unit, to_int(level1), status if status in R.STATUS_LABELS else "")
     system = R.system_for_year(year_no)
     return render(request, "scoring/list.html", rows=rows, year=year_no, level1s=system.level1,
-                  units=session.exec(select(Unit).order_by(Unit.code)).all() if user.role == "office" else [],
+                  units=in_national_order(session.exec(select(Unit)).all()) if user.role == "office" else [],
                   filters={"unit": unit, "level1": to_int(level1) or "", "status": status},
                   status_labels=R.STATUS_LABELS)
 
@@ -190,9 +192,24 @@ def scoring_list(request: Request, year: str = "", unit: str = "", level1: str =
 def scoring_screen(request: Request, year: int, unit: str, indicator_no: int, saved: str = "",
                    user: User = Depends(user_of), session: Session = Depends(db)):
     indicator = item_or_refuse(session, user, year, unit, indicator_no)
-    notice = {"draft": "草稿已保存。", "submitted": "评分已提交。"}.get(saved, "")
+    submitted = "合议结论已提交。" if user.role == "office" else "评分已提交。"
+    notice = {"draft": "草稿已保存。", "submitted": submitted}.get(saved, "")
     return render(request, "scoring/screen.html", notice=notice, error="",
                   **screen_context(session, user, year, unit, indicator))
+
+
+def neighbours(session: Session, user: User, year: int, unit: str, indicator_no: int) -> dict:
+    """Where this item sits in the user's list (same order as /scoring), and the items either side,
+    so a reviewer goes from one item to the next without returning to the list."""
+    rows = list_rows(session, user, year)
+    keys = [(r["unit_code"], r["indicator"].no) for r in rows]
+    here = keys.index((unit, indicator_no)) if (unit, indicator_no) in keys else None
+    if here is None:
+        return {"position": None, "total": len(rows), "prev": None, "next": None, "next_open": None}
+    following = rows[here + 1:] + rows[:here]
+    next_open = next((r for r in following if r["status"] in ("todo", "draft")), None)
+    return {"position": here + 1, "total": len(rows), "prev": rows[here - 1] if here > 0 else None,
+            "next": rows[here + 1] if here + 1 < len(rows) else None, "next_open": next_open}
 
 
 def _store(request: Request, session: Session, user: User, year: int, unit: str, indicator_no: int, *,
@@ -253,6 +270,7 @@ def search_in_item(request: Request, year: int, unit: str, indicator_no: int, q:
     item_or_refuse(session, user, year, unit, indicator_no)
     q = q.strip()[:200]
     hits, error = [], ""
+    session.commit()  # hand the connection back to the pool while the index is queried
     if q:
         try:
             index = open_index_or_none(request)  # the app's one index: searcher and facet tables cached

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from evidence.accounts import visible_units
 from evidence.models import DocumentVersion, Passage, Unit, User
 from review.tags import EvidenceAccessError, visible_document
+from rubrics.units import resolve_unit
 
 from ..security import Forbidden
 from ..web import db, render, user_of
@@ -51,10 +52,13 @@ def scoped_units(session: Session, user: User, unit: str) -> list[str] | None:
 @router.get("/search")
 def search(request: Request, q: str = "", unit: str = "", year: str = "", kind: str = "", indicator: str = "",
            page: str = "", sort: str = "relevance", user: User = Depends(user_of), session: Session = Depends(db)):
+    unit = resolve_unit(unit) or unit  # 江苏 or 江苏省 typed into the address works like JS
     allowed = scoped_units(session, user, unit)
     filters = {"q": q.strip()[:500], "unit": unit, "year": parse_int(year) or "", "kind": kind,
                "indicator": parse_int(indicator) or "", "sort": sort if sort in SORTS else "relevance"}
     page_no = max(parse_int(page) or 1, 1)
+    units = unit_names(session)
+    session.commit()  # hand the connection back to the pool while the index is queried
     result, notice, query_error = None, "", ""
     if allowed == []:
         notice = NO_UNITS
@@ -76,7 +80,7 @@ def search(request: Request, q: str = "", unit: str = "", year: str = "", kind: 
                 notice = INDEX_UNAVAILABLE
     context = dict(filters=filters, result=result, notice=notice, query_error=query_error, page=page_no,
                    sorts=SORTS, kinds={**doc_kinds(), "collection": "案例汇编", "briefing": "简报"},
-                   units=unit_names(session),
+                   units=units,
                    indicators=indicator_names(filters["year"] or None), link=link_builder(filters))
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "search-results":
         return render(request, "search/_results.html", **context)

@@ -55,3 +55,36 @@
     document.body.appendChild(button);
   });
 })();
+
+// Keyboard: the shortcuts listed on the page (#shortcuts). Letters and digits act only outside
+// text fields, so typing a rationale never jumps away; Ctrl combinations work everywhere.
+(function () {
+  function typing(target) {
+    return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) &&
+      !(target.tagName === "INPUT" && target.type === "radio");
+  }
+  function go(id) {
+    const link = document.getElementById(id);
+    if (link) window.location.assign(link.href);
+  }
+  document.addEventListener("keydown", (e) => {
+    const form = document.getElementById("rating-form");
+    if ((e.ctrlKey || e.metaKey) && e.key === "Enter" && form) {
+      const submit = form.querySelector("button[formaction$='/submit']");
+      if (submit) { e.preventDefault(); submit.click(); }
+      return;
+    }
+    if ((e.ctrlKey || e.metaKey) && (e.key === "s" || e.key === "S") && form) {
+      const save = form.querySelector("button.save-draft");
+      if (save) { e.preventDefault(); save.click(); }
+      return;
+    }
+    if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    if (e.key === "]" || e.key === "j" || e.key === "J") { go("next-item"); }
+    else if (e.key === "[" || e.key === "k" || e.key === "K") { go("prev-item"); }
+    else if (/^[0-9]$/.test(e.key) && form) {
+      const radio = form.querySelector("input[name=level][value='" + e.key + "']");
+      if (radio) { radio.checked = true; radio.focus(); }
+    }
+  });
+})();

@@ -16,10 +16,49 @@
     const bar = document.createElement("progress");
     bar.max = 100; bar.value = 0;
     const status = document.createElement("span");
+    status.className = "upload-status";
     status.textContent = "等待上传";
     li.append(name, bar, status);
     list.appendChild(li);
     return { li, bar, status };
+  }
+
+  // The server answers JSON when it can; an error raised before the upload route runs (a page
+  // expired, a proxy's limit) may still come back as the HTML error page, whose alert holds the reason.
+  function readAnswer(xhr) {
+    const type = xhr.getResponseHeader("Content-Type") || "";
+    if (type.includes("application/json")) {
+      try {
+        const data = JSON.parse(xhr.responseText);
+        return { results: data.results || [], error: data.error || "" };
+      } catch (err) { /* fall through */ }
+    }
+    if (type.includes("text/html") && xhr.responseText) {
+      const page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      const alert = page.querySelector("[role=alert]") || page.querySelector(".flash.error");
+      if (alert && alert.textContent.trim()) return { results: [], error: alert.textContent.trim() };
+    }
+    return { results: [], error: "" };
+  }
+
+  // Each uploaded row follows its document through processing: when the live state table below
+  // is refreshed, the row takes the document's state, so no row is left saying 正在处理.
+  function followStates() {
+    const table = document.getElementById("upload-states");
+    if (!table) return;
+    const states = {};
+    for (const tr of table.querySelectorAll("tr[data-document-id]")) states[tr.dataset.documentId] = tr;
+    for (const li of document.querySelectorAll("#upload-progress li[data-document-ids]")) {
+      const rows = li.dataset.documentIds.split(",").map((id) => states[id]).filter(Boolean);
+      if (!rows.length) continue;
+      const finished = rows.every((tr) => tr.dataset.final === "yes");
+      const failed = rows.some((tr) => tr.dataset.state === "failed");
+      const status = li.querySelector(".upload-status");
+      const keep = status.dataset.notes || "";
+      const labels = rows.map((tr) => tr.dataset.label);
+      status.textContent = (finished ? labels.join("；") : "已保存，" + labels.join("；")) + (keep ? " " + keep : "");
+      li.className = failed ? "failed" : (finished ? "done finished" : "done");
+    }
   }
 
   function sendOne(form, file, row) {
@@ -40,16 +79,34 @@
         }
       });
       xhr.addEventListener("load", () => {
-        let results = [];
-        try { results = JSON.parse(xhr.responseText).results || []; } catch (err) { results = []; }
+        const answer = readAnswer(xhr);
+        const results = answer.results;
         const ids = results.filter((r) => r.document_id).map((r) => r.document_id);
         const messages = results.flatMap((r) => (r.error ? [r.error] : []).concat(r.notices || []));
+        if (answer.error) messages.push(answer.error);
         row.bar.value = 100;
-        if (xhr.status >= 400 && !results.length) {
-          messages.push(xhr.status === 403 ? "页面已过期，请刷新后重试。" : "上传失败（" + xhr.status + "）。");
+        if (xhr.status >= 400 && !messages.length) {
+          messages.push(xhr.status === 403 ? "页面已过期，请刷新后重试。" : "上传失败（" + xhr.status + "），请稍后重试。");
         }
-        row.status.textContent = messages.length ? messages.join(" ") : "已保存，正在处理";
-        row.li.className = ids.length ? "done" : "failed";
+        const duplicates = results.filter((r) => r.duplicate_of).map((r) => r.duplicate_of);
+        if (ids.length) {
+          row.status.textContent = messages.length ? messages.join(" ") : "已保存，正在处理";
+          row.status.dataset.notes = messages.join(" ");
+          row.li.className = "done";
+          row.li.dataset.documentIds = ids.join(",");
+        } else if (duplicates.length && xhr.status < 400) {
+          row.status.textContent = messages.join(" ");
+          row.li.className = "duplicate";
+        } else {
+          row.status.textContent = messages.join(" ");
+          row.li.className = "failed";
+        }
+        for (const id of duplicates) {
+          const link = document.createElement("a");
+          link.href = "/evidence/" + encodeURIComponent(id);
+          link.textContent = "查看已有文件";
+          row.status.append(" ", link);
+        }
         resolve(ids);
       });
       xhr.addEventListener("error", () => {
@@ -115,6 +172,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => { setUpUpload(); revealTarget(); });
+  document.addEventListener("htmx:afterSettle", followStates);
   document.addEventListener("htmx:afterSettle", (e) => {
     if (e.detail && e.detail.target && e.detail.target.querySelector && e.detail.target.querySelector(".passage.target")) {
       revealTarget();

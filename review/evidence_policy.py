@@ -1,0 +1,104 @@
+"""Who may put evidence in and take it out, and until when: the rules behind the upload and
+withdraw screens, kept out of the route handlers so the web, the CLI and the tests share one answer.
+
+Every refusal is a complete Chinese sentence naming the deadline it applies, because the
+submitter's next step (ask the office, or give up) depends on which deadline it was.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from evidence.models import Document, Round, User
+
+# Executables and scripts are never evidence; refusing them keeps the file store from
+# becoming a distribution point for malware with an official-looking name.
+FORBIDDEN_EXTENSIONS = frozenset({
+    ".exe", ".bat", ".cmd", ".com", ".js", ".mjs", ".vbs", ".vbe", ".wsf", ".ps1", ".sh", ".bash", ".dll", ".so",
+    ".dylib", ".msi", ".scr", ".pif", ".cpl", ".jar", ".apk", ".app", ".bin", ".elf", ".lnk", ".reg", ".hta",
+    ".py", ".pl", ".php", ".jsp", ".asp", ".aspx", ".dmg", ".deb", ".rpm",
+})
+FORBIDDEN_MAGIC = (
+    b"MZ",  # Windows PE
+    b"\x7fELF",
+    b"#!",  # scripts with an interpreter line
+    b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",  # Mach-O
+    b"\xca\xfe\xba\xbe",  # Mach-O fat binary / Java class
+)
+MAGIC_BYTES = max(len(m) for m in FORBIDDEN_MAGIC)
+
+
+def human_size(n: float) -> str:
+    """A size as Chinese office software writes it: 字节 for small files, no trailing “.0”."""
+    for unit in ("字节", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            if unit == "字节":
+                return f"{n:.0f} 字节"
+            text = f"{n:.1f}".removesuffix(".0")
+            return f"{text} {unit}"
+        n /= 1024
+    return str(n)  # pragma: no cover - the loop always returns
+
+
+def file_refusal(filename: str, head: bytes, size: int | None, limit: int) -> str:
+    """Why a file is refused before it is stored, or '' if it may go on."""
+    suffix = Path(filename or "").suffix.lower()
+    if suffix in FORBIDDEN_EXTENSIONS:
+        return f"不允许上传可执行文件或脚本（{suffix}），未保存。"
+    if head.startswith(FORBIDDEN_MAGIC):
+        return "文件内容是可执行程序或脚本，不允许上传，未保存。"
+    if size is not None and size > limit:
+        return f"文件大小 {human_size(size)} 超过上限 {human_size(limit)}，未保存。请压缩或拆分后再上传。"
+    return ""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The last day a province may add or withdraw evidence for a year, and what that day is called."""
+    due: date
+    label: str  # 证据提交截止日期, or 自评截止日期 when the round sets no separate evidence deadline
+
+    def passed(self, today: date | None = None) -> bool:
+        return (today or date.today()) > self.due
+
+    def describe(self) -> str:
+        return f"{self.label}（{self.due.year}年{self.due.month}月{self.due.day}日）"
+
+
+def evidence_deadline(session: Session, year: int) -> Deadline | None:
+    """A round without its own evidence deadline takes evidence until its self-assessment is due."""
+    rnd = session.exec(select(Round).where(Round.year == year)).first()
+    if rnd is None:
+        return None
+    if rnd.upload_due is not None:
+        return Deadline(rnd.upload_due, "证据提交截止日期")
+    return Deadline(rnd.self_assessment_due, "自评截止日期")
+
+
+def upload_refusal(session: Session, user: User, year: int, today: date | None = None) -> str:
+    """Why this user may not upload evidence for this year now, or '' if they may.
+    The office may always upload (late corrections go through it)."""
+    if user.role not in ("province", "office"):
+        return "只有省级填报人员和协调小组办公室可以上传证据。"
+    if not 2000 <= year <= 2100:
+        return "评价年度应为 2000–2100 之间的年份。"
+    deadline = evidence_deadline(session, year)
+    if user.role == "province" and deadline is not None and deadline.passed(today):
+        return (f"{year} 年度的{deadline.describe()}已过，不能再上传证据。"
+                "如确需补交，请联系协调小组办公室。")
+    return ""
+
+
+def withdraw_refusal(session: Session, user: User, document: Document, today: date | None = None) -> str:
+    """Why this user may not withdraw this document now, or '' if they may."""
+    if user.role != "province" or user.unit_code != document.unit_code:
+        return "只有提交该证据的省级单位可以撤回。"
+    if document.status == "withdrawn":
+        return "该证据已撤回。"
+    deadline = evidence_deadline(session, document.year)
+    if deadline is not None and deadline.passed(today):
+        return f"{document.year} 年度的{deadline.describe()}已过，不能再撤回证据。"
+    return ""

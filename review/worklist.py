@@ -1,0 +1,182 @@
+"""What each person owes the current round, and by when: the 工作台 of every role.
+
+Each task carries a count and the address of the list that shows exactly those items, so a
+number on the home page is always one click from the work it counts. Days are counted in
+Beijing time, the time every deadline in the system is meant in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import urlencode
+
+from sqlmodel import Session, func, select
+
+from evidence.accounts import conflicted_units
+from evidence.models import Document, DocumentVersion, Round, SelfAssessment, SelfAssessmentItem, SpotCheck, User
+from evidence.states import UNFINISHED
+from review import ratings as R
+from review.evidence_policy import evidence_deadline
+
+CHINA = timezone(timedelta(hours=8))
+REMIND_WITHIN_DAYS = 7  # a deadline this close (and not met) is shown as a reminder above the tasks
+UNIT_COUNT = 32
+
+
+def today_in_china() -> date:
+    return datetime.now(CHINA).date()
+
+
+@dataclass
+class Task:
+    what: str  # 上传证据, 待评分…
+    count: int | None = None  # how many items it covers (None: not a countable task)
+    unit: str = "项"
+    href: str = ""  # the list showing exactly the counted items
+    detail: str = ""
+    due: date | None = None
+    days_left: int | None = None
+    done: bool = False
+
+    @property
+    def overdue(self) -> bool:
+        return not self.done and self.days_left is not None and self.days_left < 0
+
+    @property
+    def urgent(self) -> bool:
+        return not self.done and self.days_left is not None and 0 <= self.days_left <= REMIND_WITHIN_DAYS
+
+
+@dataclass
+class Worklist:
+    year: int | None
+    tasks: list[Task] = field(default_factory=list)
+
+    @property
+    def reminders(self) -> list[str]:
+        """Sentences for the deadlines that are close or missed, most pressing first."""
+        lines = []
+        for t in sorted((t for t in self.tasks if t.due and (t.urgent or t.overdue)), key=lambda t: t.days_left):
+            if t.overdue:
+                lines.append(f"“{t.what}”已于 {t.due.year}年{t.due.month}月{t.due.day}日截止，尚未完成。")
+            elif t.days_left == 0:
+                lines.append(f"“{t.what}”今天截止。")
+            else:
+                lines.append(f"“{t.what}”还剩 {t.days_left} 天截止（{t.due.year}年{t.due.month}月{t.due.day}日）。")
+        return lines
+
+
+def _dated(task: Task, due: date | None, today: date) -> Task:
+    task.due = due
+    task.days_left = (due - today).days if due else None
+    return task
+
+
+def _link(path: str, **params) -> str:
+    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    return f"{path}?{query}" if query else path
+
+
+def current_round(session: Session) -> Round | None:
+    return session.exec(select(Round).order_by(Round.year.desc())).first()
+
+
+def worklist(session: Session, user: User, today: date | None = None) -> Worklist:
+    """The to-do of this user for the latest round."""
+    today = today or today_in_china()
+    rnd = current_round(session)
+    if rnd is None:
+        return Worklist(year=None)
+    build = {"province": _province, "reviewer": _reviewer}.get(user.role, _office)
+    return Worklist(year=rnd.year, tasks=build(session, user, rnd, today))
+
+
+def _version_states(session: Session, year: int, unit_code: str | None) -> dict[str, int]:
+    query = (select(DocumentVersion.state, func.count())
+             .join(Document, Document.current_version_id == DocumentVersion.id)
+             .where(Document.year == year, Document.status == "active"))
+    if unit_code:
+        query = query.where(Document.unit_code == unit_code)
+    return dict(session.exec(query.group_by(DocumentVersion.state)).all())
+
+
+def _province(session: Session, user: User, rnd: Round, today: date) -> list[Task]:
+    states = _version_states(session, rnd.year, user.unit_code)
+    uploaded = sum(states.values())
+    deadline = evidence_deadline(session, rnd.year)
+    tasks = [_dated(Task(f"上传 {rnd.year} 年度证据", uploaded, "份", _link("/evidence", year=rnd.year),
+                         detail=f"已上传 {uploaded} 份" if uploaded else "尚未上传", done=uploaded > 0),
+                    deadline.due if deadline else None, today)]
+    sa = session.exec(select(SelfAssessment).where(SelfAssessment.year == rnd.year,
+                                                   SelfAssessment.unit_code == user.unit_code)).first()
+    total = len(R.system_for_year(rnd.year).rated_indicators())
+    filled = 0
+    if sa is not None:
+        filled = session.exec(select(func.count(SelfAssessmentItem.id)).where(
+            SelfAssessmentItem.self_assessment_id == sa.id, SelfAssessmentItem.level_value.is_not(None))).one()
+    submitted = bool(sa and sa.status == "submitted")
+    detail = ("已提交并锁定" if submitted else f"草稿：已填 {filled}/{total} 项，尚未提交" if sa else
+              f"未开始（共 {total} 项）")
+    tasks.append(_dated(Task(f"提交 {rnd.year} 年度自评报告和自评类别", filled, "项", "/self-assessment", detail=detail,
+                             done=submitted), rnd.self_assessment_due, today))
+    failed = states.get("failed", 0)
+    if failed:
+        tasks.append(Task("处理失败、需重新上传或重试的文件", failed, "份",
+                          _link("/evidence", year=rnd.year, state="failed")))
+    busy = sum(n for s, n in states.items() if s in UNFINISHED)
+    if busy:
+        tasks.append(Task("正在处理的文件", busy, "份", _link("/evidence", year=rnd.year), done=True,
+                          detail="处理完成后即可检索"))
+    return tasks
+
+
+def _reviewer(session: Session, user: User, rnd: Round, today: date) -> list[Task]:
+    blocked = conflicted_units(session, user) | ({user.home_unit_code} if user.home_unit_code else set())
+    items = {it for it in R.assigned_items(session, rnd.year, user.id) if it[0] not in blocked}
+    by_item = R.ratings_by_item(session, rnd.year, sorted({u for u, _ in items}))
+    counts: dict[str, int] = {}
+    for item in items:
+        state = R.item_status(by_item.get(item, []), user)
+        counts[state] = counts.get(state, 0) + 1
+    open_items = counts.get("todo", 0) + counts.get("draft", 0)
+    tasks = [_dated(Task("待评分", counts.get("todo", 0), "项", _link("/scoring", year=rnd.year, status="todo"),
+                         detail=f"共分配 {len(items)} 项", done=not open_items), rnd.review_due, today)]
+    if counts.get("draft"):
+        tasks.append(_dated(Task("草稿未提交", counts["draft"], "项", _link("/scoring", year=rnd.year, status="draft")),
+                            rnd.review_due, today))
+    if counts.get("disputed"):
+        tasks.append(Task("有分歧、等待合议", counts["disputed"], "项",
+                          _link("/scoring", year=rnd.year, status="disputed"), done=True,
+                          detail="由协调小组办公室组织合议"))
+    tasks.append(Task("已提交", counts.get("submitted", 0) + counts.get("consensus", 0), "项",
+                      _link("/scoring", year=rnd.year, status="submitted"), done=True))
+    return tasks
+
+
+def _office(session: Session, user: User, rnd: Round, today: date) -> list[Task]:
+    by_item = R.ratings_by_item(session, rnd.year)
+    items = R.assigned_items(session, rnd.year) | set(by_item)
+    states = [R.item_status(by_item.get(item, []), user) for item in items]
+    disputed = states.count("disputed")
+    tasks = [_dated(Task("有分歧、待合议的评审项", disputed, "项", _link("/scoring", year=rnd.year, status="disputed"),
+                         done=not disputed), rnd.review_due, today)]
+    proposal = session.exec(select(SpotCheck).where(SpotCheck.year == rnd.year).order_by(SpotCheck.id.desc())).first()
+    approved = session.exec(select(SpotCheck).where(SpotCheck.year == rnd.year, SpotCheck.status == "approved")).first()
+    if approved is not None:
+        spot = Task("抽查名单", None, href=f"/rounds/{rnd.year}/spotcheck", detail="已审批", done=True)
+    elif proposal is not None:
+        spot = Task("抽查名单待审批", 1, "份", f"/rounds/{rnd.year}/spotcheck", detail="已拟定，尚未审批")
+    else:
+        spot = Task("拟定抽查名单", None, href=f"/rounds/{rnd.year}/spotcheck", detail="尚未拟定")
+    tasks.append(_dated(spot, rnd.spotcheck_due, today))
+    failed = _version_states(session, rnd.year, None).get("failed", 0)
+    tasks.append(Task("处理失败的文件", failed, "份", _link("/evidence", year=rnd.year, state="failed"),
+                      done=not failed))
+    submitted = session.exec(select(func.count(SelfAssessment.id)).where(
+        SelfAssessment.year == rnd.year, SelfAssessment.status == "submitted")).one()
+    tasks.append(_dated(Task("已提交自评的单位", submitted, "个", f"/rounds/{rnd.year}",
+                             detail=f"{submitted}/{UNIT_COUNT} 个单位", done=submitted >= UNIT_COUNT),
+                        rnd.self_assessment_due, today))
+    unscored = states.count("todo") + states.count("draft")
+    tasks.append(Task("尚未提交评分的评审项", unscored, "项", "/progress", done=not unscored))
+    return tasks

@@ -1,0 +1,142 @@
+"""The 工作台 of every role, the audit log as people read it, the viewer as a reading tool and
+unit names typed into search: what a person sees, checked through the ASGI client."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlmodel import Session, select
+
+from evidence import audit
+from evidence.db import get_engine
+from evidence.models import Assignment, AuditEvent, Rating, Round, User
+
+TEXT = ("江苏省总工会关于建设工匠学院的通知\n\n苏工发〔2023〕12号\n\n"
+        "为深化产业工人队伍建设改革，省总工会决定在全省建设工匠学院，开展职业技能竞赛和技能培训。")
+
+
+def session_for(settings) -> Session:
+    return Session(get_engine(settings.database_url), expire_on_commit=False)
+
+
+def add_round(settings, days: int = 5):
+    soon = date.today() + timedelta(days=days)
+    with session_for(settings) as session:
+        session.add(Round(year=2023, indicator_version="2022.1", self_assessment_due=soon, spotcheck_due=soon,
+                          review_due=soon + timedelta(days=30), upload_due=soon))
+        session.commit()
+
+
+def test_province_home_counts_link_to_the_lists_they_count_and_remind_of_a_close_deadline(
+        settings, make_user, login, add_evidence):
+    add_round(settings, days=5)
+    make_user("js", "province", unit="JS")
+    add_evidence("JS", "通知.txt", TEXT)
+    page = login("js").get("/").text
+    assert 'href="/evidence?year=2023"' in page and "已上传 1 份" in page
+    assert 'href="/self-assessment"' in page and "还剩 5 天" in page
+    assert "提醒：" in page and "还剩 5 天截止" in page  # the self-assessment is not submitted yet
+    assert "江苏省" in page and ">JS<" not in page
+
+
+def test_reviewer_home_counts_items_to_score(settings, make_user, login):
+    add_round(settings, days=40)
+    reviewer = make_user("expert", "reviewer")
+    with session_for(settings) as session:
+        for no in (4, 7):
+            session.add(Assignment(year=2023, reviewer_id=reviewer.id, unit_code="JS", indicator_no=no))
+        session.commit()
+    page = login("expert").get("/").text
+    card = re.search(r'<a href="/scoring\?year=2023&amp;status=todo">(.*?)</a>', page, re.S)
+    assert card and "待评分" in card.group(1) and re.search(r"2\s*<small>项", card.group(1))
+    listing = login("expert").get("/scoring?year=2023&status=todo").text
+    assert listing.count("/scoring/2023/JS/") == 2
+
+
+def test_office_home_counts_disputes_awaiting_consensus(settings, make_user, login):
+    add_round(settings, days=40)
+    office = make_user("office", "office")
+    with session_for(settings) as session:
+        for name, level in (("r1", 1), ("r2", 4)):
+            u = User(username=name, role="reviewer", password_hash="x")
+            session.add(u)
+            session.flush()
+            session.add(Rating(year=2023, unit_code="JS", indicator_no=4, indicator_version="2022.1",
+                               reviewer_id=u.id, level_value=level, status="submitted"))
+        session.commit()
+    page = login("office").get("/").text
+    card = re.search(r'<a href="/scoring\?year=2023&amp;status=disputed">(.*?)</a>', page, re.S)
+    assert card and re.search(r"1\s*<small>项", card.group(1)) and "待完成" in card.group(1)
+
+
+def test_audit_log_shows_names_chinese_actions_and_beijing_time(settings, make_user, login):
+    office = make_user("office", "office")
+    target = make_user("zj", "province", unit="ZJ")
+    at = datetime(2024, 3, 1, 23, 30, tzinfo=timezone.utc)  # 2024-03-02 07:30 in Beijing
+    with session_for(settings) as session:
+        event = audit.record(session, "user_add", user=office, object_type="user", object_id=target.id,
+                             detail={"username": "zj", "role": "province", "unit": "ZJ", "home_unit": None})
+        event.at = at
+        session.commit()
+    page = login("office").get("/admin/audit?action=user_add").text
+    row = re.search(r"<tr>\s*<td class=\"nowrap\">2024-03-02 07:30:00</td>(.*?)</tr>", page, re.S)
+    assert row, "the event is shown in Beijing time"
+    cells = row.group(1)
+    assert "新增用户" in cells and "省级填报人员" in cells and "浙江" in cells
+    assert "{" not in cells and "user_add" not in cells and "province" not in cells and "用户 " not in cells
+    assert "北京时间" in page and "UTC" not in page
+
+
+def test_find_in_document_lists_pages_and_marks_the_words(settings, make_user, login, add_evidence):
+    make_user("js", "province", unit="JS")
+    doc_id = add_evidence("JS", "通知.txt", TEXT)
+    client = login("js")
+    page = client.get(f"/evidence/{doc_id}", params={"find": "工匠学院"}).text
+    assert "“工匠学院”出现在" in page and "第 1 页（" in page
+    assert "<mark>工匠学院</mark>" in page
+    missing = client.get(f"/evidence/{doc_id}", params={"find": "<b>无此词</b>"}).text
+    assert "本文件中没有找到" in missing and "<b>无此词</b>" not in missing  # escaped
+    opened = client.get(f"/evidence/{doc_id}", params={"q": "技能竞赛 单位:江苏 -培训"}).text
+    assert "<mark>技能竞赛</mark>" in opened and "<mark>培训</mark>" not in opened
+
+
+def test_viewer_history_shows_upload_and_withdrawal(settings, make_user, login, add_evidence):
+    user = make_user("js", "province", unit="JS")
+    doc_id = add_evidence("JS", "通知.txt", TEXT, user=user)
+    client = login("js")
+    client.post(f"/evidence/{doc_id}/withdraw", data={"csrf_token": client.csrf, "reason": "年度选错"})
+    history = client.get(f"/evidence/{doc_id}").text.split("文件记录", 1)[1]
+    assert "上传" in history and "第 1 版" in history and "撤回" in history and "年度选错" in history
+
+
+def test_passages_carry_no_template_whitespace(settings, make_user, login, add_evidence):
+    make_user("js", "province", unit="JS")
+    doc_id = add_evidence("JS", "通知.txt", TEXT)
+    page = login("js").get(f"/evidence/{doc_id}").text
+    assert re.search(r'<div class="passage-text">[^\s<]', page)
+    css = (__import__("pathlib").Path(__file__).parent.parent / "review_ui/static/kaoping.css").read_text()
+    rule = re.search(r"^\.passage \{([^}]*)\}", css, re.M).group(1)
+    assert "pre-wrap" not in rule
+
+
+@pytest.fixture
+def office_client(make_user, login):
+    make_user("office", "office")
+    return login("office")
+
+
+def test_a_unit_is_found_by_its_chinese_name_in_the_query_and_the_filter(office_client, add_evidence):
+    add_evidence("JS", "江苏工匠学院.txt", TEXT)
+    for params in ({"q": "工匠学院 unit:江苏"}, {"q": "工匠学院 单位:江苏省"}, {"q": "工匠学院", "unit": "江苏"}):
+        assert "江苏工匠学院.txt" in office_client.get("/search", params=params).text, params
+
+
+def test_a_unit_filter_that_matches_nothing_says_so(office_client, add_evidence):
+    add_evidence("JS", "江苏工匠学院.txt", TEXT)
+    empty = office_client.get("/search", params={"q": "工匠学院 unit:浙江"}).text
+    assert "江苏工匠学院.txt" not in empty and "没有匹配的证据" in empty
+    unknown = office_client.get("/search", params={"q": "工匠学院 单位:火星"}).text
+    assert "没有名为“火星”的单位" in unknown
+    chip = office_client.get("/search", params={"q": "工匠学院", "unit": "ZJ"}).text
+    assert "在所选条件（单位：浙江）下没有找到匹配的证据" in chip
