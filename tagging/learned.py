@@ -2,21 +2,28 @@
 
 Feedback is `(passage_text, indicator_no, confirmed)`.  For every indicator
 with enough examples of both kinds we fit a one-vs-rest logistic regression
-over segmented words (with the domain dictionary) and character 2–3-grams.
-The rules keep the upper hand while feedback is scarce: an indicator's blend
-weight is n / (n + BLEND_HALF) for its n feedback records, capped at BLEND_CAP.
+over character 2–3-grams of the folded text (hashed, so the feature space needs
+no stored vocabulary).  The rules keep the upper hand while feedback is scarce:
+an indicator's blend weight is n / (n + BLEND_HALF) for its n feedback records,
+capped at BLEND_CAP.
+
+Storage is portable: one `.npz` of plain numeric arrays plus a JSON header,
+read with `allow_pickle=False`, so loading runs no code and a library upgrade
+cannot break or exploit a saved model.  Prediction is arithmetic on those
+arrays (hashing → sublinear tf × idf → l2 → linear → sigmoid).
 """
 from __future__ import annotations
 
 import hashlib
-import pickle
+import json
+import zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-MODEL_FORMAT = "lr1"
+MODEL_FORMAT = "lr2"
 BLEND_HALF = 40
 BLEND_CAP = 0.6
 MIN_POSITIVES = 3
@@ -24,30 +31,22 @@ MIN_NEGATIVES = 3
 # A passage confirmed for another indicator is a weaker negative than an
 # explicit rejection: it may simply not have been looked at for this one.
 IMPLICIT_NEGATIVE_WEIGHT = 0.3
+N_FEATURES = 2 ** 20
+NGRAMS = (2, 3)
 
 
-def _words(text: str) -> list[str]:
-    """Words from the domain-dictionary segmenter, punctuation dropped."""
-    from zhtext.chinese import default_segmenter, fold
-    return [w for w in default_segmenter().cut(fold(text)) if any(c.isalnum() for c in w)]
-
-
-def _vectorizer():
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import FeatureUnion
+def _hasher():
+    from sklearn.feature_extraction.text import HashingVectorizer
     from zhtext.chinese import fold
-    return FeatureUnion([
-        ("words", TfidfVectorizer(analyzer=_words, min_df=1, sublinear_tf=True)),
-        ("chars", TfidfVectorizer(analyzer="char", ngram_range=(2, 3), preprocessor=fold,
-                                  min_df=1, sublinear_tf=True, max_features=50000)),
-    ])
+    return HashingVectorizer(analyzer="char", ngram_range=NGRAMS, preprocessor=fold, n_features=N_FEATURES,
+                             alternate_sign=False, norm=None)
 
 
 @dataclass
 class LearnedModel:
     year: int
-    vectorizer: object
-    classifiers: dict[int, object]
+    idf: np.ndarray                   # float32[N_FEATURES]
+    classifiers: dict[int, tuple[np.ndarray, np.ndarray, float]]   # no → (feature indices, weights, intercept)
     feedback_counts: dict[int, int]
     n_records: int
     digest: str
@@ -63,12 +62,29 @@ class LearnedModel:
         n = self.feedback_counts.get(no, 0)
         return min(BLEND_CAP, n / (n + BLEND_HALF))
 
+    def _matrix(self, texts: list[str]):
+        from sklearn.preprocessing import normalize
+        counts = _hasher().transform(texts).tocsr().astype(np.float64)
+        counts.data = np.log(counts.data) + 1.0          # sublinear tf
+        counts = counts.multiply(self.idf.astype(np.float64)).tocsr()
+        return normalize(counts, norm="l2")
+
     def passage_scores(self, texts: list[str]) -> dict[int, np.ndarray]:
         """Indicator → probability per passage, for the indicators it learned."""
         if not texts or not self.classifiers:
             return {}
-        matrix = self.vectorizer.transform(texts)
-        return {no: clf.predict_proba(matrix)[:, 1] for no, clf in self.classifiers.items()}
+        matrix = self._matrix(texts)
+        out = {}
+        for no, (idx, weights, intercept) in self.classifiers.items():
+            z = matrix[:, idx] @ weights.astype(np.float64) + intercept
+            out[no] = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        return out
+
+
+def _idf(counts, n_docs: int) -> np.ndarray:
+    """Smoothed idf as sklearn computes it; features never seen get the maximum."""
+    df = np.bincount(counts.indices, minlength=N_FEATURES)
+    return (np.log((1 + n_docs) / (1 + df)) + 1.0).astype(np.float32)
 
 
 def train(records: list[tuple[str, int, bool]], year: int) -> LearnedModel:
@@ -77,15 +93,20 @@ def train(records: list[tuple[str, int, bool]], year: int) -> LearnedModel:
     counts = Counter(n for _, n, _ in records)
     texts = sorted({t for t, _, _ in records})
     index = {t: i for i, t in enumerate(texts)}
-    vectorizer = _vectorizer()
-    classifiers: dict[int, object] = {}
+    classifiers: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
+    idf = np.ones(N_FEATURES, dtype=np.float32)
     if texts:
-        matrix = vectorizer.fit_transform(texts)
+        raw = _hasher().transform(texts).tocsr()
+        idf = _idf(raw, len(texts))
+        model = LearnedModel(year, idf, {}, {}, 0, "")
+        matrix = model._matrix(texts)
         confirmed_for: dict[int, set[int]] = defaultdict(set)
         rejected_for: dict[int, set[int]] = defaultdict(set)
         for t, n, c in records:
             (confirmed_for if c else rejected_for)[n].add(index[t])
         all_confirmed = set().union(*confirmed_for.values()) if confirmed_for else set()
+        used = np.unique(raw.indices)   # only features some feedback passage has can carry weight
+        compact = matrix[:, used]
         for no in sorted(counts):
             pos = confirmed_for[no]
             explicit_neg = rejected_for[no] - pos
@@ -96,36 +117,54 @@ def train(records: list[tuple[str, int, bool]], year: int) -> LearnedModel:
             y = np.array([1] * len(pos) + [0] * (len(explicit_neg) + len(implicit_neg)))
             w = np.array([1.0] * (len(pos) + len(explicit_neg)) + [IMPLICIT_NEGATIVE_WEIGHT] * len(implicit_neg))
             clf = LogisticRegression(C=4.0, class_weight="balanced", max_iter=1000)
-            clf.fit(matrix[rows], y, sample_weight=w)
-            classifiers[no] = clf
+            clf.fit(compact[rows], y, sample_weight=w)
+            coef = clf.coef_[0]
+            keep = np.flatnonzero(coef)
+            classifiers[no] = (used[keep].astype(np.int64), coef[keep].astype(np.float32), float(clf.intercept_[0]))
     digest = hashlib.sha256(repr(sorted(records)).encode("utf-8")).hexdigest()[:10]
-    return LearnedModel(year, vectorizer, classifiers, dict(counts), len(records), digest)
+    return LearnedModel(year, idf, classifiers, dict(counts), len(records), digest)
 
 
 def model_path(directory: Path | str, year: int) -> Path:
-    return Path(directory) / f"tagger-{year}.{MODEL_FORMAT}.pkl"
+    return Path(directory) / f"tagger-{year}.{MODEL_FORMAT}.npz"
 
 
 def save_model(model: LearnedModel, directory: Path | str) -> Path:
     path = model_path(directory, model.year)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    header = {"format": MODEL_FORMAT, "year": model.year, "digest": model.digest, "n_records": model.n_records,
+              "feedback_counts": {str(k): v for k, v in model.feedback_counts.items()},
+              "classifiers": {str(no): c[2] for no, c in model.classifiers.items()},
+              "n_features": N_FEATURES, "ngrams": list(NGRAMS), "meta": model.meta}
+    arrays = {"header": np.array(json.dumps(header, ensure_ascii=False)), "idf": model.idf}
+    for no, (idx, weights, _) in model.classifiers.items():
+        arrays[f"idx_{no}"], arrays[f"w_{no}"] = idx, weights
+    tmp = path.with_name(path.name + ".tmp")
     with tmp.open("wb") as fh:
-        pickle.dump({"format": MODEL_FORMAT, "model": model}, fh)
+        np.savez_compressed(fh, **arrays)
     tmp.replace(path)  # readers never see half a model
     return path
 
 
 def load_model(directory: Path | str, year: int) -> LearnedModel | None:
-    """The saved model for `year`, or None if absent or written by another format."""
+    """The saved model for `year`, or None if absent, damaged or of another format."""
     path = model_path(directory, year)
     if not path.exists():
         return None
-    with path.open("rb") as fh:
-        data = pickle.load(fh)  # our own files, written by save_model
-    if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
-        return None
-    return data["model"]
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            if header.get("format") != MODEL_FORMAT or header.get("n_features") != N_FEATURES \
+                    or tuple(header.get("ngrams") or ()) != NGRAMS:
+                return None
+            classifiers = {int(no): (data[f"idx_{no}"].astype(np.int64), data[f"w_{no}"], float(b))
+                           for no, b in header["classifiers"].items()}
+            idf = data["idf"]
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
+        return None  # a damaged file: the rules alone are better than a crash
+    return LearnedModel(int(header["year"]), idf, classifiers,
+                        {int(k): int(v) for k, v in header["feedback_counts"].items()},
+                        int(header["n_records"]), str(header["digest"]), dict(header.get("meta") or {}))
 
 
 def retrain(records: list[tuple[str, int, bool]], year: int, directory: Path | str) -> LearnedModel:

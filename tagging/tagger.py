@@ -110,6 +110,39 @@ class Tagger:
         suggestions, features, _, _ = found
         return [(s.no, features[s.no], s.score) for s in suggestions]
 
+    def indicator_passage_scores(self, texts: list[str], no: int) -> list[tuple[float, list[str]]]:
+        """(score, matched terms) of each text as one passage, for indicator `no`
+        alone: what the evidence ranking of a unit's passages needs."""
+        ind = self.rulebook.indicators.get(no)
+        out: list[tuple[float, list[str]]] = [(0.0, []) for _ in texts]
+        if not texts:
+            return out
+        copies = [matching_copy(t or "") for t in texts]
+        bounds, pos = [], 0
+        for c in copies:
+            bounds.append(pos)
+            pos += len(c.text) + 1
+        joined = "\n".join(c.text for c in copies)
+        if ind is not None:
+            book = RuleBook({no: ind}, None, None, self.rulebook.digest, self.rulebook.plans)
+            scanned = scan(book, joined, bounds)
+            context = scanned.context_ok.get(no)
+            for idx, hits in scanned.hits.get(no, {}).items():
+                has_context = ind.context is None or idx in (context or set())
+                score, counted = passage_score(hits, has_context)
+                terms = []
+                for h in sorted(counted, key=lambda h: h.start):
+                    s, e = copies[idx].span_to_original(h.start - bounds[idx], h.end - bounds[idx])
+                    if texts[idx][s:e] and texts[idx][s:e] not in terms:
+                        terms.append(texts[idx][s:e])
+                out[idx] = (score, terms)
+        if self.model is not None and self.model.blend_weight(no) > 0:
+            weight = self.model.blend_weight(no)
+            probs = self.model.passage_scores(list(texts)).get(no)
+            if probs is not None:
+                out = [((1 - weight) * s + weight * float(p), terms) for (s, terms), p in zip(out, probs)]
+        return out
+
     # ---------------------------------------------------------- internals
     def _suggestions(self, passages: list, want_features: bool = False):
         """Every indicator the rules (and the feedback model) see in the passages,

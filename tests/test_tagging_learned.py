@@ -111,3 +111,17 @@ def test_many_rejections_suppress_a_rule_false_positive():
     model = train(records, year=2023)
     assert 52 not in {s.no for s in Tagger(model=model).tag_text(text).indicators}
     assert 52 in {s.no for s in Tagger(model=model).tag_text(patent(999)).indicators}
+
+
+def test_a_saved_model_is_plain_arrays_readable_without_pickle(tmp_path):
+    import numpy as np
+    path = save_model(train(feedback(10, 10), year=2024), tmp_path)
+    assert path.suffix == ".npz"
+    with np.load(path, allow_pickle=False) as data:   # would raise if any array needed pickle
+        assert "header" in data and "idf" in data
+        assert all(data[k].dtype != object for k in data.files)
+
+
+def test_a_damaged_model_file_is_ignored_not_a_crash(tmp_path):
+    model_path(tmp_path, 2024).write_bytes(b"PK\x03\x04 not really a zip")
+    assert load_model(tmp_path, 2024) is None

@@ -14,6 +14,8 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session, select
 
 from review import ratings as R
+from review.evidence_rank import ranked_evidence
+from tagging.evidence_rank import rank_passages
 from evidence.accounts import conflicted_units
 from review.links import links_of
 from evidence.models import Assignment, Document, Passage, Unit, User
@@ -106,6 +108,7 @@ def screen_context(session: Session, user: User, year: int, unit: str, indicator
         "extra_links": extra_links(session, own_links, candidates, form["links"], year, unit),
         "year": year, "unit": session.get(Unit, unit), "indicator": indicator, "view": view, "own": own,
         "own_links": own_links, "candidates": candidates, "others": others, "consensus": consensus,
+        "ranked": ranked_evidence(session, year, unit, indicator.no, rank_passages),
         "form": form, "checked": set(form["links"]), "history": R.history(session, own) if own else [],
         "source_labels": R.SOURCE_LABELS, "status_labels": R.STATUS_LABELS, "threshold": R.DISAGREEMENT_SPREAD,
         "is_office": user.role == "office", "passage_key": passage_key, "users": reviewers,

@@ -1,0 +1,100 @@
+"""Evidence for indicator N of unit U, ranked: tagger score plus the indicator's meaning."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from evidence.db import session_scope
+from evidence.models import Document, Passage, TagDecision, User
+from review import assign as A
+from review.evidence_rank import ranked_evidence
+from review.ratings import system_for_year
+from tagging.evidence_rank import rank_passages
+
+DEVSET = Path(__file__).resolve().parents[1] / ".." / "shared" / "devset"
+YEAR, UNIT = 2023, "GD"
+FILLER = ["本报讯 今天天气晴朗，市民到公园散步。", "会议还通报了近期安全生产情况。",
+          "网站地图 联系我们 版权所有 © 某某日报社"]
+PLAN = "今年5月，省委办公厅、省政府办公厅印发《关于深化新时代产业工人队伍建设改革的实施意见》，明确12项任务。"
+
+
+def test_a_passage_in_the_indicators_words_outranks_filler_even_without_a_rule_hit():
+    # 8 领导机构办公室: 办公室设在总工会 — say it in words no strong rule needs
+    texts = FILLER + ["省产业工人队伍建设改革协调小组办公室设在省总工会，配备专职工作人员，负责日常工作。"]
+    ranked = rank_passages(texts, 8)
+    assert ranked[0].key == len(FILLER)
+    assert ranked[0].reason and all(0.0 <= r.meaning <= 1.0 for r in ranked)
+
+
+def test_ranking_handles_empty_and_punctuation_only_texts():
+    assert rank_passages([], 3) == []
+    ranked = rank_passages(["。。。", "   ", PLAN], 3)
+    assert ranked[0].key == 2
+
+
+@pytest.fixture
+def unit_site(settings, make_user, add_evidence, login):
+    make_user("office1", "office")
+    make_user("r1", "reviewer", home="BJ")
+    doc = add_evidence(UNIT, "总结.txt", "广东省产改工作总结\n\n" + "\n\n".join(FILLER) + "\n\n" + PLAN
+                       + "\n\n<script>alert(1)</script>产业工人队伍建设改革实施方案")
+    add_evidence("ZJ", "浙江.txt", "浙江省产改总结\n\n" + PLAN)
+    with session_scope(settings.database_url) as s:
+        users = {u.username: u for u in s.exec(select(User))}
+        rated = {i.no for i in system_for_year(YEAR).rated_indicators()}
+        A.assign(s, users["office1"], YEAR, users["r1"], UNIT, [3], rated)
+        s.commit()
+    return {"db": settings.database_url, "doc": doc, "login": login}
+
+
+def test_the_unit_service_reads_only_that_unit_and_leaves_rejected_passages_out(unit_site):
+    with session_scope(unit_site["db"]) as s:
+        ranked = ranked_evidence(s, YEAR, UNIT, 3, rank_passages)
+        assert ranked and all(r.document.unit_code == UNIT for r in ranked)
+        best = ranked[0].passage
+        assert "实施意见" in best.text
+        office = s.exec(select(User).where(User.username == "office1")).one()
+        s.add(TagDecision(document_id=ranked[0].document.id, passage_id=best.id, indicator_no=3,
+                          decision="reject", quote=best.text[:50], user_id=office.id))
+        s.commit()
+        assert best.id not in {r.passage.id for r in ranked_evidence(s, YEAR, UNIT, 3, rank_passages)}
+
+
+def test_the_scoring_screen_shows_the_ranked_evidence_escaped(unit_site):
+    r1 = unit_site["login"]("r1")
+    page = r1.get(f"/scoring/{YEAR}/{UNIT}/3")
+    assert page.status_code == 200
+    assert "最可能的证据" in page.text and "第 1 位" in page.text
+    assert "<script>alert(1)</script>" not in page.text
+
+
+@pytest.mark.skipif(not (DEVSET / "labels.json").is_file(), reason="../shared/devset is absent")
+def test_on_the_devset_the_gold_passage_is_in_the_first_five_for_most_indicators_of_a_province():
+    from tagging.evaluate import load_eval_set
+    from tagging.splitting import split_text
+    labels = {x["id"]: x for x in json.loads((DEVSET / "labels.json").read_text(encoding="utf-8"))}
+    items = load_eval_set(DEVSET)
+    by_province = defaultdict(list)
+    for it in items:
+        by_province[labels[it.id]["province"] or it.id].append(it)
+    hit = total = 0
+    for docs in by_province.values():
+        texts, owners, gold = [], [], []
+        for it in docs:
+            passages = split_text(it.text)
+            for i, p in enumerate(passages):
+                texts.append(p.text)
+                owners.append((it.id, i))
+            for no, why in it.why.items():
+                at = it.text.find(why)
+                idx = next((i for i, p in enumerate(passages) if p.start <= at < p.end), None)
+                if at >= 0 and idx is not None:
+                    gold.append((no, (it.id, idx)))
+        for no, key in gold:
+            total += 1
+            hit += key in [r.key for r in rank_passages(texts, no, keys=owners)[:5]]
+    assert total > 200 and hit / total >= 0.85
