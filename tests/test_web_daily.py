@@ -126,16 +126,20 @@ def office_client(make_user, login):
 
 
 def test_the_demo_round_is_open_for_uploads_on_the_day_it_is_loaded(settings):
+    from datetime import date
+
     from evidence.models import User
     from review.evidence_policy import upload_refusal
     from review_ui.commands.core import initialise
-    from review_ui.demo import DEMO_YEAR, ensure_round
+    from review_ui.demo import demo_years, open_deadlines
+    from rounds.workflow import create_round
     initialise(settings)
+    this = demo_years()[1]
     with Session(get_engine(settings.database_url)) as session:
-        ensure_round(session, DEMO_YEAR)
+        create_round(session, this, None, **open_deadlines(this, date.today()))
         session.commit()
         assert upload_refusal(session, User(username="js", role="province", unit_code="JS", password_hash="x"),
-                              DEMO_YEAR) == ""
+                              this) == ""
 
 
 @given(st.integers(min_value=0, max_value=2 ** 50))
