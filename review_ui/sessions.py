@@ -50,7 +50,11 @@ class ServerSessions:
         self.flags = "; Path=/; HttpOnly; SameSite=Strict" + ("; Secure" if https else "")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith("/static/"):  # no session work for assets; an error page still renders
+            scope["session"] = {}
             await self.app(scope, receive, send)
             return
         token = HTTPConnection(scope).cookies.get(COOKIE, "")

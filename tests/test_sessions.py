@@ -301,3 +301,9 @@ def test_cli_passwd_set_role_disable_and_signout_end_sessions(settings, make_use
         events = session.exec(select(AuditEvent).where(AuditEvent.action.in_(
             ["password_change", "user_update", "session_revoked"]))).all()
         assert len(events) == 5 and {e.ip for e in events} == {"本机命令行"}
+
+
+def test_assets_need_no_session(client):
+    answer = client.get("/static/kaoping.css")
+    assert answer.status_code == 200 and "set-cookie" not in answer.headers
+    assert client.get("/static/no-such-file.css").status_code == 404
