@@ -60,7 +60,7 @@ def file_refusal(filename: str, head: bytes, size: int | None, limit: int) -> st
 
 def too_large(limit: int) -> str:
     """The one answer to a file over the size limit, however its size came to be known."""
-    return f"文件大小超过上限 {human_size(limit)}，未保存。请压缩或拆分后再上传。"
+    return f"文件超过大小上限，未保存。单个文件上限 {human_size(limit)}，超过上限的文件请压缩或拆分后再上传。"
 
 
 @dataclass

@@ -222,7 +222,7 @@ def test_a_member_over_the_size_limit_gets_the_same_message_as_a_file(settings, 
     big, ok = result.members
     alone = submit(db_session, small, io.BytesIO(os.urandom(MIB + 20)), "大.pdf", unit_code="JS", year=2023, user=user)
     assert big.document is None and alone.document is None
-    assert big.error == alone.error and "超过上限 1 MB" in big.error and "未保存" in big.error
+    assert big.error == alone.error and "上限 1 MB" in big.error and "未保存" in big.error
     assert ok.document is not None
 
 

@@ -32,14 +32,19 @@ def replay(app, cookie: str):
     return client
 
 
+def shut_out(client, csrf: str) -> None:
+    """Every page sends this browser to the login, and it cannot post with the token it once had."""
+    for path in PAGES:
+        response = client.get(path)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login"), path
+    response = client.post("/evidence/upload", headers={"X-CSRF-Token": csrf},
+                           files=[("files", ("a.txt", "工匠".encode(), "text/plain"))])
+    assert response.status_code in (401, 403)
+
+
 def opens_nothing(app, cookie: str, csrf: str) -> None:
     with replay(app, cookie) as client:
-        for path in PAGES:
-            response = client.get(path)
-            assert response.status_code == 303 and response.headers["location"].startswith("/login"), path
-        response = client.post("/evidence/upload", headers={"X-CSRF-Token": csrf},
-                               files=[("files", ("a.txt", "工匠".encode(), "text/plain"))])
-        assert response.status_code in (401, 403)
+        shut_out(client, csrf)
 
 
 def opens_pages(app, cookie: str) -> None:
@@ -68,12 +73,7 @@ def test_a_cookie_saved_before_logout_opens_no_page_after_it(server, make_user):
         assert browser.get("/evidence").status_code == 200
         assert browser.post("/logout", data={"csrf_token": csrf}).status_code == 303
     with httpx.Client(base_url=base, cookies={"kaoping_session": saved}) as thief:
-        for path in PAGES:
-            response = thief.get(path)
-            assert response.status_code == 303 and response.headers["location"].startswith("/login"), path
-        response = thief.post("/evidence/upload", headers={"X-CSRF-Token": csrf},
-                              files=[("files", ("a.txt", "工匠".encode(), "text/plain"))])
-        assert response.status_code in (401, 403)
+        shut_out(thief, csrf)
     # and an upload announcing 300 MB with the old cookie is refused before its body is sent
     with socket.create_connection(("127.0.0.1", server)) as sock:
         sock.settimeout(10)
