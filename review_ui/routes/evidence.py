@@ -16,13 +16,12 @@ from sqlmodel import Session, func, select
 
 from evidence import audit
 from evidence.accounts import visible_units
-from evidence.models import (Document, DocumentVersion, Page, Passage, Round, TagSuggestion, Unit,
-                             User, utcnow)
+from evidence.models import Document, DocumentVersion, Page, Passage, Round, Unit, User, utcnow
 from evidence.store import FileStore
 from review.evidence_policy import MAGIC_BYTES, file_refusal, human_size, upload_refusal, withdraw_refusal
 from review.document_history import FIND_MAX_CHARS, find_in_document, history as document_history
 from rubrics.units import in_national_order
-from review.tags import DECISIONS, EvidenceAccessError, Verdicts, decide, visible_document
+from review.tags import DECISIONS, EvidenceAccessError, decide, passage_tags, visible_document
 from index.feed import open_index, update_index
 from ingest.submit import SubmitResult, retry as retry_version, submit
 
@@ -283,32 +282,6 @@ def view(request: Request, document_id: int, page: str | None = None, passage: s
                   kinds=doc_kinds(), uploader=uploader, unit=session.get(Unit, document.unit_code),
                   withdraw_refusal=withdraw_refusal(session, user, document), names=names,
                   ocr_pages=", ".join(str(n) for n in (version.ocr_pages if version else [])))
-
-
-def passage_tags(session: Session, document: Document, version: DocumentVersion | None, passage_ids: list[int],
-                 names: dict[int, str]) -> dict[int | None, list[dict]]:
-    """Tag chips per passage (None = the whole document): machine suggestions merged with
-    the latest human decision, plus indicators people confirmed that the machine missed."""
-    if version is None:
-        return {}
-    wanted = set(passage_ids) | {None}
-    chips: dict[int | None, dict[int, dict]] = {}
-    for s in session.exec(select(TagSuggestion).where(TagSuggestion.version_id == version.id)
-                          .order_by(TagSuggestion.score.desc())):
-        if s.passage_id not in wanted or s.indicator_no in chips.get(s.passage_id, {}):
-            continue
-        chips.setdefault(s.passage_id, {})[s.indicator_no] = {
-            "no": s.indicator_no, "name": names.get(s.indicator_no, ""), "reason": s.reason,
-            "terms": list(s.matched_terms), "status": "suggested" if s.suggested else "candidate",
-            "passage_id": s.passage_id, "score": s.score}
-    for (_doc, passage_id, no), decision in Verdicts.load(session, [document.id]).items():
-        if passage_id not in wanted:
-            continue
-        chip = chips.setdefault(passage_id, {}).setdefault(no, {
-            "no": no, "name": names.get(no, ""), "reason": "人工添加", "terms": [],
-            "passage_id": passage_id, "score": 0})
-        chip["status"] = "confirmed" if decision == "confirm" else "rejected"
-    return {pid: sorted(by_no.values(), key=lambda c: c["no"]) for pid, by_no in chips.items()}
 
 
 @router.get("/evidence/{document_id}/download")
