@@ -14,11 +14,11 @@ from fastapi.exceptions import HTTPException
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from sqlmodel import Session, func, select
 
-from evidence import audit
 from evidence.accounts import visible_units
-from evidence.models import Document, DocumentVersion, Page, Passage, Round, Unit, User, utcnow
+from evidence.models import Document, DocumentVersion, Page, Passage, Round, Unit, User
 from evidence.store import FileStore
-from review.evidence_policy import MAGIC_BYTES, file_refusal, human_size, upload_refusal, withdraw_refusal
+from review.evidence_policy import (MAGIC_BYTES, WithdrawInvalid, WithdrawRefused, file_refusal, human_size,
+                                    upload_refusal, withdraw_document, withdraw_refusal)
 from review.document_history import FIND_MAX_CHARS, find_in_document, history as document_history
 from rubrics.units import in_national_order
 from review.tags import DECISIONS, EvidenceAccessError, decide, passage_tags, visible_document
@@ -316,17 +316,12 @@ def retry(request: Request, document_id: int, user: User = Depends(user_of), ses
 def withdraw(request: Request, document_id: int, reason: str = Form(""), user: User = Depends(user_of),
              session: Session = Depends(db)):
     document = document_or_404(session, user, document_id)
-    refusal = withdraw_refusal(session, user, document)
-    if refusal:
-        raise Forbidden(refusal)
-    reason = reason.strip()
-    if not reason:
-        raise HTTPException(status_code=400, detail="请填写撤回原因。")
-    # Withdrawn evidence stays in the database for the record; only the search index forgets it.
-    document.status, document.withdrawn_at, document.withdrawn_by = "withdrawn", utcnow(), user.id
-    document.withdraw_reason = reason[:1000]
-    audit.record(session, "withdraw", user=user, object_type="document", object_id=document.id,
-                 detail={"filename": document.filename, "reason": document.withdraw_reason}, ip=client_ip(request))
+    try:
+        withdraw_document(session, user, document, reason, ip=client_ip(request))
+    except WithdrawRefused as exc:
+        raise Forbidden(str(exc)) from None
+    except WithdrawInvalid as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
     session.commit()
     index = open_index_or_none(request)
     if index is not None:
