@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from evidence import audit
-from evidence.accounts import can_see_unit
+from evidence.accounts import can_see_unit, visible_units
 from evidence.models import Document, DocumentVersion, Passage, TagDecision, TagSuggestion, User
 
 DECISIONS = {"confirm": "确认", "reject": "否决"}
@@ -19,9 +19,24 @@ def visible_document(session: Session, user: User, document_id: int) -> Document
     document = session.get(Document, document_id)
     if document is None or not can_see_unit(session, user, document.unit_code):
         raise EvidenceAccessError("证据不存在或您无权查看。")
-    if document.status == "withdrawn" and user.role == "reviewer":
+    if document.status == "withdrawn" and not sees_withdrawn(user):
         raise EvidenceAccessError("该证据已被撤回。")
     return document
+
+
+def sees_withdrawn(user: User) -> bool:
+    """Withdrawn evidence is out of the review: reviewers never see it; its unit and the office keep the record."""
+    return user.role != "reviewer"
+
+
+def visible_documents(session: Session, user: User, query):
+    """A query over Document narrowed to what this user may see (the list-form of visible_document)."""
+    allowed = visible_units(session, user)
+    if allowed is not None:
+        query = query.where(Document.unit_code.in_(allowed))
+    if not sees_withdrawn(user):
+        query = query.where(Document.status == "active")
+    return query
 
 
 def decide(session: Session, user: User, document_id: int, indicator_no: int, decision: str,

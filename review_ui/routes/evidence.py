@@ -21,7 +21,7 @@ from review.evidence_policy import (MAGIC_BYTES, WithdrawInvalid, WithdrawRefuse
                                     upload_refusal, withdraw_document, withdraw_refusal)
 from review.document_history import FIND_MAX_CHARS, find_in_document, history as document_history
 from rubrics.units import in_national_order
-from review.tags import DECISIONS, EvidenceAccessError, decide, passage_tags, visible_document
+from review.tags import DECISIONS, EvidenceAccessError, decide, passage_tags, visible_document, visible_documents
 from index.feed import open_index, update_index
 from ingest.submit import SubmitResult, retry as retry_version, submit
 
@@ -135,9 +135,8 @@ def evidence_list(request: Request, unit: str | None = None, year: str | None = 
                   status: str = "active", page: str | None = None,
                   user: User = Depends(user_of), session: Session = Depends(db)):
     allowed = visible_units(session, user)
-    query = select(Document).join(DocumentVersion, DocumentVersion.id == Document.current_version_id, isouter=True)
-    if allowed is not None:
-        query = query.where(Document.unit_code.in_(allowed))
+    query = visible_documents(session, user, select(Document).join(
+        DocumentVersion, DocumentVersion.id == Document.current_version_id, isouter=True))
     if unit:
         if allowed is not None and unit not in allowed:
             raise Forbidden("您无权查看该单位的证据。")
@@ -149,8 +148,6 @@ def evidence_list(request: Request, unit: str | None = None, year: str | None = 
         query = query.where(DocumentVersion.state == state)
     if status in ("active", "withdrawn"):
         query = query.where(Document.status == status)
-    if user.role == "reviewer":  # withdrawn evidence is out of the review
-        query = query.where(Document.status == "active")
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     page_no = max(parse_int(page) or 1, 1)
     documents = session.exec(query.order_by(Document.id.desc()).offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).all()
@@ -235,12 +232,7 @@ def flatten(outcome: SubmitResult) -> list[dict]:
 def state_rows(session: Session, user: User, document_ids: list[int]) -> list[dict]:
     if not document_ids:
         return []
-    allowed = visible_units(session, user)
-    query = select(Document).where(Document.id.in_(document_ids))
-    if allowed is not None:
-        query = query.where(Document.unit_code.in_(allowed))
-    if user.role == "reviewer":  # withdrawn evidence is out of reviewers' sight everywhere
-        query = query.where(Document.status == "active")
+    query = visible_documents(session, user, select(Document).where(Document.id.in_(document_ids)))
     return rows_for(session, list(session.exec(query.order_by(Document.id)).all()))
 
 
