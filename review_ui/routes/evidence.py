@@ -109,7 +109,8 @@ def open_index_or_none(request: Request):
 
 
 def rows_for(session: Session, documents: list[Document]) -> list[dict]:
-    """Documents with their current version and the notices a submitter should read."""
+    """Documents with their current version, the notices a submitter should read (ingest's warnings,
+    a near-duplicate among them) and the documents those notices name, to link to."""
     version_ids = [d.current_version_id for d in documents if d.current_version_id]
     versions = {v.id: v for v in session.exec(select(DocumentVersion).where(DocumentVersion.id.in_(version_ids)))}
     related_ids = {d.near_duplicate_of for d in documents}
@@ -118,13 +119,9 @@ def rows_for(session: Session, documents: list[Document]) -> list[dict]:
     rows = []
     for d in documents:
         version = versions.get(d.current_version_id)
-        notices = []
-        warnings = list(version.warnings) if version else []
-        if d.near_duplicate_of in related and not any("高度相似" in w for w in warnings):
-            notices.append(f"与“{related[d.near_duplicate_of].filename}”（编号 {d.near_duplicate_of}）内容高度相似。")
-        same = [related[d.near_duplicate_of]] if d.near_duplicate_of in related else []
         rows.append({"doc": d, "version": version, "state": version.state if version else "queued",
-                     "notices": notices + warnings, "related": same})
+                     "notices": list(version.warnings) if version else [],
+                     "related": [related[d.near_duplicate_of]] if d.near_duplicate_of in related else []})
     return rows
 
 
