@@ -44,14 +44,14 @@ def doc_kinds() -> dict[str, str]:
 
 
 def indicator_names(year: int | None) -> dict[int, str]:
-    """Indicator names of the year's system (the latest one if that year has none)."""
-    from rubrics.indicators import load_system
-    for candidate in ((year, None) if year else (None,)):
-        try:
-            return {i.no: i.name for i in load_system(candidate).indicators}
-        except Exception as exc:  # names are a display aid: numbers alone still make sense
-            log.warning("indicator system %s unavailable: %s", candidate, exc)
-    return {}
+    """Indicator names of the system in force for the year (the latest system when no year is given)."""
+    from rubrics.indicators import load_system, system_in_force
+    try:
+        system = system_in_force(year) if year else load_system()
+    except Exception as exc:  # names are a display aid: numbers alone still make sense
+        log.warning("indicator system for %s unavailable: %s", year, exc)
+        return {}
+    return {i.no: i.name for i in system.indicators}
 
 
 MAX_ID = 2 ** 62  # beyond SQLite's integer range a lookup would raise instead of missing
