@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from evidence.audit import ACTIONS
 from evidence.models import ROLES
+from evidence.states import VERSION_LABELS
 from rubrics.units import unit_name
 
 OBJECT_LABELS = {
@@ -27,8 +28,8 @@ FIELD_LABELS = {
     "field": "字段", "value": "值", "decision": "决定", "status": "状态",
 }
 VALUE_LABELS = {
-    "draft": "草稿", "submitted": "已提交", "approved": "已审批", "proposed": "已拟定", "queued": "排队中",
-    "failed": "处理失败", "withdrawn": "已撤回", "consensus": "合议", "independent": "独立评分",
+    **VERSION_LABELS,  # processing states, as the evidence pages name them
+    "draft": "草稿", "submitted": "已提交", "approved": "已审批", "proposed": "已拟定", "withdrawn": "已撤回", "consensus": "合议", "independent": "独立评分",
     "confirm": "确认", "reject": "否决", "declared": "本人申报", "home": "所在单位", "pinned": "办公室指定",
     "collection": "案例汇编", "briefing": "简报", "previous_category": "上年类别", **ROLES,
 }
