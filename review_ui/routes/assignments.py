@@ -89,23 +89,37 @@ def assignments_page(request: Request, year: str = "", done: str = "", user: Use
                                                      "lifted": "已撤销回避。"}.get(done, ""))
 
 
+def chosen_reviewer(session: Session, reviewer_id: str) -> User:
+    """The reviewer picked in an office form."""
+    reviewer = session.get(User, to_int(reviewer_id) or 0)
+    if reviewer is None:
+        raise A.AssignError("请选择评审专家。")
+    return reviewer
+
+
+def office_change(request: Request, session: Session, year_no: int, done: str, change):
+    """Run one change of the office's forms: committed and back to the page with its message, or
+    refused with the reason on the page and nothing changed."""
+    try:
+        change()
+        session.commit()
+    except A.AssignError as exc:
+        session.rollback()
+        return show(request, session, year_no, status_code=400, error=str(exc))
+    return RedirectResponse(f"/admin/assignments?year={year_no}&done={done}", status_code=303)
+
+
 @router.post("/admin/assignments")
 def assign_by_hand(request: Request, year: str = Form(""), reviewer_id: str = Form(""), unit: str = Form(""),
                    indicators: str = Form(""), user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     year_no = to_int(year) or default_year(session)
-    reviewer = session.get(User, to_int(reviewer_id) or 0)
-    try:
-        if reviewer is None:
-            raise A.AssignError("请选择评审专家。")
+
+    def change():
         rated = set(rated_numbers(year_no))
         numbers = parse_numbers(indicators) if indicators.strip() else sorted(rated)
-        A.assign(session, user, year_no, reviewer, unit, numbers, rated)
-        session.commit()
-    except A.AssignError as exc:
-        session.rollback()
-        return show(request, session, year_no, status_code=400, error=str(exc))
-    return RedirectResponse(f"/admin/assignments?year={year_no}&done=hand", status_code=303)
+        A.assign(session, user, year_no, chosen_reviewer(session, reviewer_id), unit, numbers, rated)
+    return office_change(request, session, year_no, "hand", change)
 
 
 def _spread_inputs(session: Session, year: str, units: list[str], indicators: str, per_item: str, cap: str):
@@ -182,16 +196,8 @@ def pin_conflict(request: Request, year: str = Form(""), reviewer_id: str = Form
                  reason: str = Form(""), user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     year_no = to_int(year) or default_year(session)
-    reviewer = session.get(User, to_int(reviewer_id) or 0)
-    try:
-        if reviewer is None:
-            raise A.AssignError("请选择评审专家。")
-        A.declare_conflict(session, user, reviewer, unit, reason)
-        session.commit()
-    except A.AssignError as exc:
-        session.rollback()
-        return show(request, session, year_no, status_code=400, error=str(exc))
-    return RedirectResponse(f"/admin/assignments?year={year_no}&done=conflict", status_code=303)
+    return office_change(request, session, year_no, "conflict", lambda: A.declare_conflict(
+        session, user, chosen_reviewer(session, reviewer_id), unit, reason))
 
 
 @router.get("/conflicts")
