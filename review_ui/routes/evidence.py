@@ -20,13 +20,15 @@ from evidence.store import FileStore
 from review.evidence_policy import (MAGIC_BYTES, WithdrawInvalid, WithdrawRefused, file_refusal, human_size,
                                     upload_refusal, withdraw_document, withdraw_refusal)
 from review.document_history import FIND_MAX_CHARS, find_in_document, history as document_history
+from review.document_meta import (FIELDS as META_FIELDS, MetadataInvalid, MetadataRefused, correct_metadata,
+                                   edit_refusal as meta_edit_refusal, effective_for, effective_metadata)
 from rubrics.units import in_national_order
 from review.tags import DECISIONS, EvidenceAccessError, decide, passage_tags, visible_document, visible_documents
 from index.feed import open_index, update_index
 from ingest.submit import SubmitResult, retry as retry_version, submit
 
 from ..security import Forbidden, client_ip
-from ..web import db, default_year, highlight_terms, render, settings_of, user_of
+from ..web import db, default_year, highlight_terms, redirect_with_message, render, settings_of, user_of
 
 log = logging.getLogger("kaoping.web.evidence")
 router = APIRouter()
@@ -116,10 +118,11 @@ def rows_for(session: Session, documents: list[Document]) -> list[dict]:
     related_ids = {d.near_duplicate_of for d in documents}
     related_ids.discard(None)
     related = {d.id: d for d in session.exec(select(Document).where(Document.id.in_(related_ids)))}
+    metas = effective_for(session, [(d, versions.get(d.current_version_id)) for d in documents])
     rows = []
     for d in documents:
         version = versions.get(d.current_version_id)
-        rows.append({"doc": d, "version": version, "state": version.state if version else "queued",
+        rows.append({"doc": d, "version": version, "meta": metas[d.id], "state": version.state if version else "queued",
                      "notices": list(version.warnings) if version else [],
                      "related": [related[d.near_duplicate_of]] if d.near_duplicate_of in related else []})
     return rows
@@ -247,6 +250,11 @@ def states(request: Request, ids: str = "", user: User = Depends(user_of), sessi
 def view(request: Request, document_id: int, page: str | None = None, passage: str | None = None,
          find: str = "", q: str = "", user: User = Depends(user_of), session: Session = Depends(db)):
     document = document_or_404(session, user, document_id)
+    return viewer(request, session, user, document, page=page, passage=passage, find=find, q=q)
+
+
+def viewer(request: Request, session: Session, user: User, document: Document, *, page: str | None = None,
+           passage: str | None = None, find: str = "", q: str = "", status_code: int = 200, **extra):
     version = session.get(DocumentVersion, document.current_version_id) if document.current_version_id else None
     pages = session.exec(select(Page).where(Page.version_id == version.id).order_by(Page.no)).all() if version else []
     target_id = parse_int(passage)
@@ -264,13 +272,51 @@ def view(request: Request, document_id: int, page: str | None = None, passage: s
     uploader = session.get(User, document.uploaded_by) if document.uploaded_by else None
     find = find.strip()[:FIND_MAX_CHARS]
     found = find_in_document(session, version.id, find) if version and find else []
-    return render(request, "evidence/view.html", doc=document, find=find, found=found, q=q[:500],
-                  marks=highlight_terms(find, q), history=document_history(session, user, document), version=version, passages=passages,
+    kinds = doc_kinds()
+    related = session.get(Document, document.near_duplicate_of) if document.near_duplicate_of else None
+    return render(request, "evidence/view.html", status_code=status_code, doc=document, find=find, found=found,
+                  q=q[:500], marks=highlight_terms(find, q), version=version, passages=passages,
+                  history=document_history(session, user, document, kinds), meta=effective_metadata(session, document, version),
+                  meta_fields=META_FIELDS, meta_refusal=meta_edit_refusal(session, user, document, version),
                   page_no=page_no, page_count=page_count, page_is_ocr=page_is_ocr, target_id=target.id if target else None,
                   tags=tags, doc_tags=tags.get(None, []), can_decide=user.role in ("reviewer", "office"),
-                  kinds=doc_kinds(), uploader=uploader, unit=session.get(Unit, document.unit_code),
+                  kinds=kinds, uploader=uploader, unit=session.get(Unit, document.unit_code),
+                  related=[related] if related is not None and related.status == "active" else [],
                   withdraw_refusal=withdraw_refusal(session, user, document), names=names,
-                  ocr_pages=", ".join(str(n) for n in (version.ocr_pages if version else [])))
+                  ocr_pages=", ".join(str(n) for n in (version.ocr_pages if version else [])), **extra)
+
+
+@router.post("/evidence/{document_id}/metadata")
+async def correct(request: Request, document_id: int, user: User = Depends(user_of), session: Session = Depends(db)):
+    """Correct the title, issuer, date, 文号 or kind; the search index is refreshed for this document."""
+    document = document_or_404(session, user, document_id)
+    form = await request.form()
+    values = {name: str(form.get(name, "")) for name in META_FIELDS if name in form}
+    try:
+        changed = correct_metadata(session, user, document, values, kinds=doc_kinds(), ip=client_ip(request))
+    except MetadataRefused as exc:
+        raise Forbidden(str(exc)) from None
+    except MetadataInvalid as exc:
+        session.rollback()
+        return viewer(request, session, user, document, status_code=400, meta_error=str(exc), meta_draft=values,
+                      error=str(exc))
+    session.commit()
+    if changed:
+        reindex(request, document)
+    message = (f"已更正：{'、'.join(changed)}。检索和导出将使用更正后的信息，原提取值仍可查看。" if changed
+               else "文件信息没有变化。")
+    return redirect_with_message(request, f"/evidence/{document.id}", message)
+
+
+def reindex(request: Request, document: Document) -> None:
+    """Feed the document's current version to the index again; the index is best effort (kaoping reindex repairs)."""
+    index = open_index_or_none(request)
+    if index is None or document.current_version_id is None:
+        return
+    try:
+        update_index(settings_of(request), index, document.current_version_id)
+    except Exception:
+        log.exception("index update failed for document %s", document.id)
 
 
 @router.get("/evidence/{document_id}/download")
@@ -340,12 +386,7 @@ def tag_decision(request: Request, document_id: int, indicator_no: int = Form(..
     except EvidenceAccessError as exc:
         raise Forbidden(str(exc)) from None
     session.commit()
-    index = open_index_or_none(request)
-    if index is not None:
-        try:
-            update_index(settings_of(request), index, document.current_version_id)
-        except Exception:  # the decision is saved; the index catches up at the next rebuild
-            log.exception("index update after tag decision failed for document %s", document.id)
+    reindex(request, document)  # the decision is saved; the index catches up at the next rebuild if this fails
     version = session.get(DocumentVersion, document.current_version_id)
     chips = passage_tags(session, document, version, [target] if target else [], names).get(target, [])
     if request.headers.get("hx-request"):
