@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 
 from argon2 import PasswordHasher
@@ -41,8 +42,19 @@ def verify_password(user: User, password: str) -> bool:
         return False
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalise_email(raw: str | None) -> str:
+    """An address for deadline reminders, or '' for none."""
+    email = (raw or "").strip()
+    if email and (len(email) > 254 or not _EMAIL.match(email)):
+        raise AccountError(f"电子邮箱格式不对：{email[:60]}")
+    return email
+
+
 def create_user(session: Session, username: str, password: str, role: str, *, unit_code: str | None = None,
-                display_name: str = "", home_unit_code: str | None = None) -> User:
+                display_name: str = "", home_unit_code: str | None = None, email: str = "") -> User:
     username = username.strip()
     if not username:
         raise AccountError("用户名不能为空。")
@@ -57,7 +69,7 @@ def create_user(session: Session, username: str, password: str, role: str, *, un
             raise AccountError(f"未知单位代码：{code}（见 kaoping units）")
     if session.exec(select(User).where(User.username == username)).first():
         raise AccountError(f"用户名已存在：{username}")
-    user = User(username=username, password_hash=hash_password(password), role=role,
+    user = User(username=username, password_hash=hash_password(password), role=role, email=normalise_email(email),
                 unit_code=unit_code, display_name=display_name or username, home_unit_code=home_unit_code)
     session.add(user)
     session.flush()

@@ -15,6 +15,7 @@ from evidence import audit
 from evidence.accounts import AccountError, create_user
 from evidence.audit import ACTIONS
 from evidence.models import ROLES, AuditEvent, Unit, User
+from rubrics.units import in_national_order
 
 from ..security import Forbidden, client_ip, require_role
 from ..audit_display import action_label, detail_lines, detail_text, object_label
@@ -39,7 +40,7 @@ def office_of(user: User = Depends(user_of)) -> User:
 def users_page(request: Request, session: Session, *, status_code: int = 200, error: str = "", message: str = "",
                form: dict | None = None):
     users = session.exec(select(User).order_by(User.role, User.username)).all()
-    units = session.exec(select(Unit).order_by(Unit.code)).all()
+    units = in_national_order(session.exec(select(Unit)).all())
     return render(request, "admin/users.html", status_code=status_code, users=users, units=units, roles=ROLES,
                   unit_names={u.code: u.name for u in units}, error=error, message=message, form=form or {})
 
@@ -52,12 +53,13 @@ def users(request: Request, done: str = "", office: User = Depends(office_of), s
 
 @router.post("/users")
 def add_user(request: Request, username: str = Form(""), display_name: str = Form(""), password: str = Form(""),
-             role: str = Form(""), unit: str = Form(""), home_unit: str = Form(""),
+             role: str = Form(""), unit: str = Form(""), home_unit: str = Form(""), email: str = Form(""),
              office: User = Depends(office_of), session: Session = Depends(db)):
-    form = {"username": username, "display_name": display_name, "role": role, "unit": unit, "home_unit": home_unit}
+    form = {"username": username, "display_name": display_name, "role": role, "unit": unit, "home_unit": home_unit,
+            "email": email}
     try:
         user = create_user(session, username, password, role, unit_code=unit or None,
-                           display_name=display_name.strip(), home_unit_code=home_unit or None)
+                           display_name=display_name.strip(), home_unit_code=home_unit or None, email=email)
     except AccountError as exc:
         session.rollback()
         return users_page(request, session, status_code=400, error=str(exc), form=form)
