@@ -56,7 +56,9 @@ def test_the_same_passage_twice_is_refused_naming_the_entry_that_holds_it(settin
     page = office.post(f"/collections/{cid}/add", data={"csrf_token": office.csrf, "passage_id": passages[1]})
     assert "未重复加入" in page.text and page.url.path == f"/collections/{cid}"
     assert len(entries(settings, cid)) == 1
-    assert "已加入" in add(office, cid, passages[0]).text  # another passage is welcome
+    added = office.post(f"/collections/{cid}/add", data={"csrf_token": office.csrf, "passage_id": passages[0]})
+    assert f"已加入条目“{entry.case_title}”" in added.text  # another passage is welcome, named by its title
+    assert not re.search(r"已加入条目 ?\d", added.text)
 
 
 def test_delete_keeps_the_entry_and_undo_brings_it_back_both_audited(settings, setup):

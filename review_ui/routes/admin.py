@@ -18,7 +18,7 @@ from evidence.models import ROLES, AuditEvent, Unit, User
 from rubrics.units import in_national_order
 
 from ..security import Forbidden, client_ip, require_role
-from ..audit_display import action_label, detail_lines, detail_text, object_label
+from ..audit_display import action_label, detail_lines, detail_text, object_label, object_link, object_names
 from ..web import db, local_time, render, user_of
 from .evidence import parse_int
 
@@ -126,11 +126,9 @@ def audit_log(request: Request, action: str = "", user: str = "", since: str = "
     names = {e.username for e in events if e.username}
     people = {u.username: u.display_name or u.username
               for u in session.exec(select(User).where(User.username.in_(names)))} if names else {}
-    user_ids = {int(e.object_id) for e in events if e.object_type == "user" and e.object_id.isdigit()}
-    user_names = {str(u.id): u.display_name or u.username
-                  for u in session.exec(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
     return render(request, "admin/audit.html", events=events, actions=ACTIONS, filters=filters, total=total,
-                  page=page_no, pages=pages, people=people, user_names=user_names, action_label=action_label, object_label=object_label,
+                  page=page_no, pages=pages, people=people, names=object_names(session, events),
+                  action_label=action_label, object_label=object_label, object_link=object_link,
                   detail_lines=detail_lines)
 
 

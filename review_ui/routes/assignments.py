@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from review import assign as A
 from evidence.models import Assignment, Conflict, Unit, User
 from review.ratings import system_for_year
+from rubrics.units import in_national_order, national_rank
 
 from ..security import Forbidden, require_role
 from ..web import db, render, user_of
@@ -55,7 +56,7 @@ def rated_numbers(year: int) -> list[int]:
 
 def page_context(session: Session, year: int) -> dict:
     reviewers = list(session.exec(select(User).where(User.role == "reviewer").order_by(User.username)))
-    units = list(session.exec(select(Unit).order_by(Unit.code)))
+    units = in_national_order(session.exec(select(Unit)).all())
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     load: Counter = Counter()
     for a in A.assignments_of(session, year):
@@ -64,8 +65,8 @@ def page_context(session: Session, year: int) -> dict:
     by_id = {u.id: u for u in reviewers}
     rows = [{"reviewer": by_id.get(r), "reviewer_id": r, "unit": u, "count": len(nos), "numbers": compress(nos)}
             for (r, u), nos in sorted(groups.items(), key=lambda kv: (by_id[kv[0][0]].username if kv[0][0] in by_id
-                                                                       else "", kv[0][1]))]
-    conflicts = [{"conflict": c, "reviewer": by_id.get(c.user_id)} for c in A.conflicts_of(session)
+                                                                       else "", national_rank(kv[0][1])))]
+    conflicts = [{"conflict": c, "reviewer": by_id.get(c.user_id)} for c in conflicts_in_order(session)
                  if c.user_id in by_id]
     return {"year": year, "reviewers": reviewers, "units": units, "rows": rows, "load": load,
             "conflicts": conflicts, "kinds": A.CONFLICT_KINDS, "rated": rated_numbers(year),
@@ -153,9 +154,10 @@ def plan_view(session: Session, plan: A.Plan) -> dict:
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     for r, unit, no in plan.rows:
         groups[(r, unit)].append(no)
+    plan.unfilled.sort(key=lambda row: (national_rank(row[0]), row[1]))
     return {"plan": plan, "fingerprint": plan.fingerprint, "users": users,
             "groups": [{"reviewer": users.get(r), "unit": u, "count": len(nos), "numbers": compress(nos)}
-                       for (r, u), nos in sorted(groups.items())],
+                       for (r, u), nos in sorted(groups.items(), key=lambda kv: (kv[0][0], national_rank(kv[0][1])))],
             "unfilled": plan.unfilled, "load": sorted(plan.load.items(), key=lambda kv: -kv[1])}
 
 
@@ -200,13 +202,23 @@ def pin_conflict(request: Request, year: str = Form(""), reviewer_id: str = Form
         session, user, chosen_reviewer(session, reviewer_id), unit, reason))
 
 
+def conflicts_in_order(session: Session, reviewer_id: int | None = None) -> list[Conflict]:
+    """Conflicts by reviewer, each reviewer's units in the national order."""
+    return sorted(A.conflicts_of(session, reviewer_id), key=lambda c: (c.user_id, national_rank(c.unit_code)))
+
+
+def conflicts_page(request: Request, session: Session, user: User, status_code: int = 200, error: str = ""):
+    return render(request, "assignments/conflicts.html", status_code=status_code, error=error,
+                  conflicts=conflicts_in_order(session, user.id), units=in_national_order(session.exec(select(Unit)).all()),
+                  kinds=A.CONFLICT_KINDS)
+
+
 @router.get("/conflicts")
 def my_conflicts(request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "reviewer", "office")
     if user.role == "office":
         return RedirectResponse("/admin/assignments#conflicts", status_code=303)
-    return render(request, "assignments/conflicts.html", conflicts=A.conflicts_of(session, user.id),
-                  units=session.exec(select(Unit).order_by(Unit.code)).all(), kinds=A.CONFLICT_KINDS, error="")
+    return conflicts_page(request, session, user)
 
 
 @router.post("/conflicts")
@@ -218,9 +230,7 @@ def declare(request: Request, unit: str = Form(""), reason: str = Form(""), user
         session.commit()
     except A.AssignError as exc:
         session.rollback()
-        return render(request, "assignments/conflicts.html", status_code=400, error=str(exc),
-                      conflicts=A.conflicts_of(session, user.id),
-                      units=session.exec(select(Unit).order_by(Unit.code)).all(), kinds=A.CONFLICT_KINDS)
+        return conflicts_page(request, session, user, status_code=400, error=str(exc))
     return RedirectResponse("/conflicts", status_code=303)
 
 
