@@ -70,6 +70,7 @@ def test_delete_keeps_the_entry_and_undo_brings_it_back_both_audited(settings, s
     r = office.post(f"/collections/{cid}/entries/{first.id}/delete", headers={"HX-Request": "true", "X-CSRF-Token": office.csrf})
     assert r.status_code == 200 and "撤销" in r.text and f"/entries/{first.id}/restore" in r.text
     assert re.search(rf'id="revision" value="{before + 1}" hx-swap-oob', r.text)  # the editor's save stays valid
+    assert 'id="deleted-entries" hx-swap-oob="true"' in r.text  # the list of deleted entries follows too
     assert [e.id for e in entries(settings, cid)] == [second.id]
     assert [e.id for e in entries(settings, cid, deleted=True)] == [first.id]
     page = office.get(f"/collections/{cid}").text

@@ -122,7 +122,7 @@ def entry_delete(collection_id: int, entry_id: int, request: Request, user: User
         session.rollback()
         return _answer(request, c, error=str(exc))
     if request.headers.get("hx-request"):
-        return render(request, "collections/_deleted_entry.html", c=c, e=entry)
+        return render(request, "collections/_deleted_entry.html", c=c, e=entry, view=C.editor_view(session, user, c))
     return redirect_with_message(request, f"/collections/{c.id}#deleted",
                                  f"已删除条目“{entry.case_title}”，可在“已删除的条目”中撤销。")
 
