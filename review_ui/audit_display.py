@@ -54,6 +54,29 @@ def action_label(action: str) -> str:
     return ACTIONS.get(action, "其他操作")
 
 
+def _document_version(session: Session, v: DocumentVersion) -> str:
+    document = session.get(Document, v.document_id)
+    return f"“{document.filename}”第 {v.version_no} 版" if document else ""
+
+
+def _item(session: Session, row) -> str:
+    return f"{unit_name(row.unit_code, short=True)} {row.year} 年度指标 {row.indicator_no}"
+
+
+# object type → (its table, how a person names a row of it)
+_NAMERS = {
+    "document": (Document, lambda session, d: f"“{d.filename}”"),
+    "version": (DocumentVersion, _document_version),
+    "user": (User, lambda session, u: u.display_name or u.username),
+    "collection": (Collection, lambda session, c: f"《{c.title}》"),
+    "rating": (Rating, _item),
+    "assignment": (Assignment, _item),
+    "self_assessment": (SelfAssessment, lambda session, sa: f"{unit_name(sa.unit_code, short=True)} {sa.year} 年度"),
+    "spotcheck": (SpotCheck, lambda session, sc: f"{sc.year} 年度"),
+    "saved_search": (SavedSearch, lambda session, s: f"“{s.name}”"),
+}
+
+
 def object_names(session: Session, events) -> dict[tuple[str, str], str]:
     """(object type, id) → the object's name as people know it, looked up once for a page of events.
     Objects deleted since (an assignment, a saved search) have no name; their kind alone is shown."""
@@ -62,29 +85,10 @@ def object_names(session: Session, events) -> dict[tuple[str, str], str]:
         if e.object_id and e.object_id.isdigit() and int(e.object_id) < 2 ** 62:
             wanted[e.object_type].add(int(e.object_id))
     names: dict[tuple[str, str], str] = {}
-
-    def rows(model, kind):
-        ids = wanted.get(kind)
-        return session.exec(select(model).where(model.id.in_(ids))).all() if ids else []
-    for d in rows(Document, "document"):
-        names[("document", str(d.id))] = f"“{d.filename}”"
-    for v in rows(DocumentVersion, "version"):
-        document = session.get(Document, v.document_id)
-        names[("version", str(v.id))] = f"“{document.filename}”第 {v.version_no} 版" if document else ""
-    for u in rows(User, "user"):
-        names[("user", str(u.id))] = u.display_name or u.username
-    for c in rows(Collection, "collection"):
-        names[("collection", str(c.id))] = f"《{c.title}》"
-    for r in rows(Rating, "rating"):
-        names[("rating", str(r.id))] = f"{unit_name(r.unit_code, short=True)} {r.year} 年度指标 {r.indicator_no}"
-    for a in rows(Assignment, "assignment"):
-        names[("assignment", str(a.id))] = f"{unit_name(a.unit_code, short=True)} {a.year} 年度指标 {a.indicator_no}"
-    for sa in rows(SelfAssessment, "self_assessment"):
-        names[("self_assessment", str(sa.id))] = f"{unit_name(sa.unit_code, short=True)} {sa.year} 年度"
-    for sc in rows(SpotCheck, "spotcheck"):
-        names[("spotcheck", str(sc.id))] = f"{sc.year} 年度"
-    for s in rows(SavedSearch, "saved_search"):
-        names[("saved_search", str(s.id))] = f"“{s.name}”"
+    for kind, (model, name_of) in _NAMERS.items():
+        if wanted.get(kind):
+            for row in session.exec(select(model).where(model.id.in_(wanted[kind]))):
+                names[(kind, str(row.id))] = name_of(session, row)
     return {key: name for key, name in names.items() if name}
 
 

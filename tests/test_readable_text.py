@@ -53,3 +53,14 @@ def test_evidence_lists_show_no_document_ids(office, add_evidence):
     table = listing.split('<table class="evidence-table">')[1].split("</table>")[0]
     cells = re.sub(r"<[^>]+>", "|", table)
     assert not re.search(rf"\|\s*{doc}\s*\|", cells) and "<th>编号</th>" not in table
+
+
+def test_the_audit_log_names_collections_and_people_and_links_them(office, make_user):
+    make_user("zj", "province", unit="ZJ")
+    r = office.post("/collections", data={"csrf_token": office.csrf, "title": "经验汇编", "year": "2023"},
+                    follow_redirects=False)
+    cid = r.headers["location"].rsplit("/", 1)[1]
+    page = office.get("/admin/audit").text
+    assert f'<a href="/collections/{cid}">案例汇编：《经验汇编》</a>' in page
+    assert "用户：office" in page  # a login names the person
+    assert not re.search(r"编号 ?\d", page)

@@ -5,6 +5,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from sqlmodel import Session
 
@@ -110,38 +111,33 @@ async def collection_update(collection_id: int, request: Request, user: User = D
     return redirect_with_message(request, url, message)
 
 
-@router.post("/collections/{collection_id}/entries/{entry_id}/delete")
-def entry_delete(collection_id: int, entry_id: int, request: Request, user: User = Depends(user_of),
+ENTRY_CHANGES = {"delete": C.delete_entry, "restore": C.restore_entry}
+
+
+@router.post("/collections/{collection_id}/entries/{entry_id}/{change}")
+def entry_change(collection_id: int, entry_id: int, change: str, request: Request, user: User = Depends(user_of),
                  session: Session = Depends(db)):
+    """Delete an entry (kept, so it can be undone) or restore it; in place with htmx, else back to the editor."""
     _editor(user)
+    if change not in ENTRY_CHANGES:
+        raise HTTPException(status_code=404, detail="页面或记录不存在。")
     c = C.get_collection(session, collection_id)
     try:
-        entry = C.delete_entry(session, user, c, entry_id)
+        entry = ENTRY_CHANGES[change](session, user, c, entry_id)
         session.commit()
     except C.CollectionError as exc:
         session.rollback()
         return _answer(request, c, error=str(exc))
-    if request.headers.get("hx-request"):
-        return render(request, "collections/_deleted_entry.html", c=c, e=entry, view=C.editor_view(session, user, c))
-    return redirect_with_message(request, f"/collections/{c.id}#deleted",
-                                 f"已删除条目“{entry.case_title}”，可在“已删除的条目”中撤销。")
-
-
-@router.post("/collections/{collection_id}/entries/{entry_id}/restore")
-def entry_restore(collection_id: int, entry_id: int, request: Request, user: User = Depends(user_of),
-                  session: Session = Depends(db)):
-    _editor(user)
-    c = C.get_collection(session, collection_id)
-    try:
-        entry = C.restore_entry(session, user, c, entry_id)
-        session.commit()
-    except C.CollectionError as exc:
-        session.rollback()
-        return _answer(request, c, error=str(exc))
+    deleted = change == "delete"
     if request.headers.get("hx-request"):
         view = C.editor_view(session, user, c)
+        if deleted:
+            return render(request, "collections/_deleted_entry.html", c=c, e=entry, view=view)
         return render(request, "collections/_entry.html", c=c, e=entry, view=view, draft={},
                       statuses=C.ENTRY_STATUSES, restored=True)
+    if deleted:
+        return redirect_with_message(request, f"/collections/{c.id}#deleted",
+                                     f"已删除条目“{entry.case_title}”，可在“已删除的条目”中撤销。")
     return redirect_with_message(request, f"/collections/{c.id}", f"已恢复条目“{entry.case_title}”。")
 
 

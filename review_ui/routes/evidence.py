@@ -298,8 +298,7 @@ async def correct(request: Request, document_id: int, user: User = Depends(user_
         raise Forbidden(str(exc)) from None
     except MetadataInvalid as exc:
         session.rollback()
-        return viewer(request, session, user, document, status_code=400, meta_error=str(exc), meta_draft=values,
-                      error=str(exc))
+        return viewer(request, session, user, document, status_code=400, meta_error=str(exc), meta_draft=values)
     session.commit()
     if changed:
         reindex(request, document)
