@@ -7,6 +7,7 @@ nothing afterwards.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import threading
 
@@ -87,6 +88,17 @@ def authenticate(user: User | None, password: str) -> bool:
     return verify_password(user, password)
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalise_email(raw: str | None) -> str:
+    """An address for deadline reminders, or '' for none."""
+    email = (raw or "").strip()
+    if email and (len(email) > 254 or not _EMAIL.match(email)):
+        raise AccountError(f"电子邮箱格式不对：{email[:60]}")
+    return email
+
+
 def _check_role(session: Session, role: str, unit_code: str | None, home_unit_code: str | None) -> None:
     if role not in ROLES:
         raise AccountError(f"未知角色：{role}（可选：{'、'.join(ROLES)}）")
@@ -100,7 +112,8 @@ def _check_role(session: Session, role: str, unit_code: str | None, home_unit_co
 
 
 def create_user(session: Session, username: str, password: str, role: str, *, unit_code: str | None = None,
-                display_name: str = "", home_unit_code: str | None = None, check_strength: bool = True) -> User:
+                display_name: str = "", home_unit_code: str | None = None, email: str = "",
+                check_strength: bool = True) -> User:
     """A new account. check_strength=False only for the demo's accounts, whose password is published anyway."""
     username = username.strip()
     if not username:
@@ -112,7 +125,7 @@ def create_user(session: Session, username: str, password: str, role: str, *, un
         if check_strength else ""
     if problem:
         raise AccountError(problem)
-    user = User(username=username, password_hash=hash_password(password), role=role,
+    user = User(username=username, password_hash=hash_password(password), role=role, email=normalise_email(email),
                 unit_code=unit_code, display_name=display_name or username, home_unit_code=home_unit_code)
     session.add(user)
     session.flush()

@@ -29,6 +29,8 @@ ACTIONS = {
     "self_assessment": "自评", "self_reopen": "退回自评",
     "spotcheck": "抽查名单", "category": "类别认定",
     "collection": "案例汇编", "round": "评价年度", "statistic": "更正统计数值",
+    "metadata": "更正文件信息", "saved_search": "保存检索", "saved_search_delete": "删除保存的检索",
+    "remind": "发送截止提醒",
 }
 
 

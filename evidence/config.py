@@ -78,3 +78,25 @@ class Settings:
             session_hours=_int_env("KAOPING_SESSION_HOURS", 12),
             trusted_proxies=os.environ.get("KAOPING_TRUSTED_PROXIES", "").strip(),
         )
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where `kaoping remind` sends deadline reminders (KAOPING_SMTP_*); None when no host is set."""
+    host: str
+    port: int
+    sender: str
+    user: str = ""
+    password: str = field(default="", repr=False)
+    starttls: bool = True  # port 465 means TLS from the first byte instead
+
+    @classmethod
+    def load(cls) -> "SmtpSettings | None":
+        host = os.environ.get("KAOPING_SMTP_HOST", "").strip()
+        if not host:
+            return None
+        starttls = os.environ.get("KAOPING_SMTP_STARTTLS", "1").strip().lower() not in ("0", "false", "no", "")
+        user = os.environ.get("KAOPING_SMTP_USER", "").strip()
+        return cls(host=host, port=_int_env("KAOPING_SMTP_PORT", 587 if starttls else 25),
+                   sender=os.environ.get("KAOPING_SMTP_FROM", "").strip() or user or f"kaoping@{host}",
+                   user=user, password=os.environ.get("KAOPING_SMTP_PASSWORD", ""), starttls=starttls)

@@ -53,6 +53,7 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)  # province | reviewer | office
     unit_code: Optional[str] = Field(default=None, foreign_key="unit.code")
     home_unit_code: Optional[str] = Field(default=None, foreign_key="unit.code")  # a reviewer's own province
+    email: str = Field(default="", max_length=254)  # deadline reminders by e-mail; empty: reminders in the app only
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -176,6 +177,22 @@ class DocumentVersion(SQLModel, table=True):
     tagger_version: str = ""
     created_at: datetime = Field(default_factory=utcnow)
     indexed_at: Optional[datetime] = None
+
+
+class MetadataCorrection(SQLModel, table=True):
+    """A person's correction of a document's metadata (an OCR-misread 文号, a wrong date).
+
+    The extracted value stays on the version untouched; the latest correction per field is the value
+    every screen, the index and the outputs use. value None means "back to the extracted value".
+    """
+    id: Optional[int] = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    version_id: int = Field(foreign_key="documentversion.id")  # the version read when it was corrected
+    field: str = Field(max_length=16)  # title | issuer | doc_date | doc_number | doc_kind
+    value: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    previous: str = text_field()  # the value shown before this correction
+    user_id: int = Field(foreign_key="user.id")
+    at: datetime = Field(default_factory=utcnow)
 
 
 class Page(SQLModel, table=True):
@@ -412,8 +429,34 @@ class CollectionEntry(SQLModel, table=True):
     note: str = text_field()
     indicator_nos: list = json_field(list)
     status: str = "candidate"  # candidate | included
+    passage_id: Optional[int] = Field(default=None, foreign_key="passage.id")  # the passage it quotes
     created_by: Optional[int] = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
+    deleted_at: Optional[datetime] = None  # deleted entries are kept, so a deletion can be undone
+    deleted_by: Optional[int] = Field(default=None, foreign_key="user.id")
+
+
+class SavedSearch(SQLModel, table=True):
+    """A user's own named search (words and filters), listed on their search page and 工作台."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    name: str = Field(max_length=60)
+    params: dict = json_field()  # q, unit, year, kind, indicator, sort: what /search takes
+    created_at: datetime = Field(default_factory=utcnow)
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+
+class ReminderSent(SQLModel, table=True):
+    """A deadline reminder e-mailed: one per user, deadline and threshold, so `kaoping remind` may run
+    as often as a timer likes and nobody gets the same reminder twice."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    deadline: str = Field(max_length=64)  # which deadline: the year and the task (2024:self_assessment)
+    due: date
+    threshold: int  # days before the due date it was sent for (7, 3, 1, 0), or -1 once overdue
+    email: str = Field(default="", max_length=254)
+    sent_at: datetime = Field(default_factory=utcnow)
+    __table_args__ = (UniqueConstraint("user_id", "deadline", "due", "threshold"),)
 
 
 # ── Accountability ──────────────────────────────────────────────────────────
@@ -436,3 +479,7 @@ Index("ix_rating_item", Rating.year, Rating.unit_code, Rating.indicator_no)
 Index("uq_rating_consensus", Rating.year, Rating.unit_code, Rating.indicator_no, unique=True,
       sqlite_where=text("kind = 'consensus'"), postgresql_where=text("kind = 'consensus'"))
 Index("ix_link_owner", EvidenceLink.owner_kind, EvidenceLink.owner_id)
+# The same passage once per collection (deleted entries aside): the database refuses a second, so two
+# editors adding it at the same moment cannot both succeed.
+Index("uq_collection_passage", CollectionEntry.collection_id, CollectionEntry.passage_id, unique=True,
+      sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL"))

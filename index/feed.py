@@ -12,6 +12,7 @@ from casebook.collections import entries_of
 from evidence.config import Settings
 from evidence.db import session_scope
 from evidence.models import Collection, Document, DocumentVersion, Passage, TagSuggestion, Unit
+from review.document_meta import effective_metadata
 from review.links import links_of
 from review.tags import Verdicts
 
@@ -28,16 +29,17 @@ def index_records(session: Session, version_id: int) -> list[dict]:
                                                       TagSuggestion.passage_id != None)):  # noqa: E711
         suggested.setdefault(s.passage_id, set()).add(s.indicator_no)
     verdicts = Verdicts.load(session, [document.id])
+    meta = effective_metadata(session, document, version)  # people's corrections of the 文号, date… count
     records = []
     for p in session.exec(select(Passage).where(Passage.version_id == version_id).order_by(Passage.seq)):
         p_confirmed = verdicts.confirmed(document.id, p.id)
         tags = verdicts.effective(document.id, p.id, suggested.get(p.id, set()))
         records.append({
             "passage_id": p.id, "document_id": document.id, "version_id": version_id,
-            "unit": document.unit_code, "year": document.year, "kind": version.doc_kind,
+            "unit": document.unit_code, "year": document.year, "kind": meta.doc_kind,
             "indicators": sorted(tags), "confirmed": sorted(p_confirmed),
-            "doc_number": version.doc_number, "issuer": version.issuer, "date": version.doc_date or "",
-            "title": version.title or document.filename, "filename": document.filename,
+            "doc_number": meta.doc_number, "issuer": meta.issuer, "date": meta.doc_date or "",
+            "title": meta.title or document.filename, "filename": document.filename,
             "page": p.page_no, "start": p.start, "end": p.end, "text": p.text,
         })
     return records

@@ -193,5 +193,5 @@ def _flag_near_duplicate(session: Session, document: Document, version: Document
         if other and fuzz.ratio(probe, other) >= NEAR_DUPLICATE_RATIO:
             document.near_duplicate_of = other_doc.id
             version.warnings = list(version.warnings) + [
-                f"与“{other_doc.filename}”（编号 {other_doc.id}）内容高度相似，可能为同一文件的不同格式。"]
+                f"与“{other_doc.filename}”内容高度相似，可能为同一文件的不同格式。"]  # the page links to it
             return

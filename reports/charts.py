@@ -77,6 +77,24 @@ def _export(fig, fmt: Format, dpi: int = 200) -> bytes | str:
     return data if fmt == "png" else data.decode("utf-8")
 
 
+NO_DATA = "暂无数据"
+
+
+def _no_data(title: str, fmt: Format, size=(6, 3.4)) -> bytes | str:
+    """An empty chart says so in words instead of drawing bare axes."""
+    with plt.rc_context(_style()):
+        fig, ax = plt.subplots(figsize=size)
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", fontsize=16, color="#7F7F7F", transform=ax.transAxes)
+        if title:
+            ax.set_title(title)
+        return _export(fig, fmt)
+
+
+def _has_data(*series: dict) -> bool:
+    return any(value for values in series for value in values.values())
+
+
 # matplotlib's rcParams are process-global: charts drawn at once by two web requests (threads) would
 # restore each other's fonts mid-drawing, so one chart is drawn at a time.
 _drawing = threading.Lock()
@@ -94,6 +112,8 @@ def _one_at_a_time(draw):
 def category_distribution(counts: dict[str, int], *, title: str = "评价类别分布",
                           fmt: Format = "png") -> bytes | str:
     """Bar chart of how many units fall in each category."""
+    if not _has_data(counts):
+        return _no_data(title, fmt)
     labels = [c for c in CATEGORIES if c in counts] + [c for c in counts if c not in CATEGORIES]
     values = [counts[c] for c in labels]
     with plt.rc_context(_style()):
@@ -111,7 +131,9 @@ def category_distribution(counts: dict[str, int], *, title: str = "评价类别�
 @_one_at_a_time
 def year_over_year(current: dict[str, int], previous: dict[str, int], *, year: int,
                    title: str = "评价类别年度对比", fmt: Format = "png") -> bytes | str:
-    """Grouped bars: previous year vs this year, per category."""
+    """Grouped bars: previous year vs this year, per category (each year its own colour in the legend)."""
+    if not _has_data(current, previous):
+        return _no_data(title, fmt)
     labels = [c for c in CATEGORIES if c in current or c in previous]
     x = range(len(labels))
     width = 0.36
@@ -143,6 +165,8 @@ def radar(scores: dict[str, float], *, title: str = "", label: str = "", maxima:
     Scores are drawn as a share of ``maxima`` (indicator weights) when given,
     because raw points are not comparable across indicators with different weights.
     """
+    if not any(value is not None for value in scores.values()):  # a unit scoring 0 is data, nothing is not
+        return _no_data(title, fmt, size=(4.2, 4.2))
     labels = [k for k in LEVEL1_INDICATORS if k in scores] + [k for k in scores if k not in LEVEL1_INDICATORS]
 
     def ratio(values: dict[str, float]) -> list[float]:

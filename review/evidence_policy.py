@@ -13,8 +13,9 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from evidence import audit
 from evidence.file_policy import human_size  # noqa: F401 - screens format sizes with it
-from evidence.models import Document, Round, User
+from evidence.models import Document, Round, User, utcnow
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,27 @@ def withdraw_refusal(session: Session, user: User, document: Document, today: da
     if deadline is not None and deadline.passed(today):
         return f"{document.year} 年度的{deadline.describe()}已过，不能再撤回证据。"
     return ""
+
+
+class WithdrawRefused(PermissionError):
+    """This user may not withdraw this document now (withdraw_refusal says why)."""
+
+
+class WithdrawInvalid(ValueError):
+    """The withdrawal itself is incomplete (no reason given)."""
+
+
+def withdraw_document(session: Session, user: User, document: Document, reason: str, *, ip: str = "",
+                      today: date | None = None) -> None:
+    """Withdraw a document. It stays in the database for the record; only the search index forgets it
+    (the caller removes it there once this is committed)."""
+    refusal = withdraw_refusal(session, user, document, today)
+    if refusal:
+        raise WithdrawRefused(refusal)
+    reason = reason.strip()
+    if not reason:
+        raise WithdrawInvalid("请填写撤回原因。")
+    document.status, document.withdrawn_at, document.withdrawn_by = "withdrawn", utcnow(), user.id
+    document.withdraw_reason = reason[:1000]
+    audit.record(session, "withdraw", user=user, object_type="document", object_id=document.id,
+                 detail={"filename": document.filename, "reason": document.withdraw_reason}, ip=ip)

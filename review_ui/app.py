@@ -130,8 +130,7 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
-        fields = "、".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
-        return error_page(request, 422, f"提交的内容不完整或格式不对：{fields}。请检查后重试。")
+        return error_page(request, 422, f"提交的内容不完整或格式不对：{field_labels(exc.errors())}。请检查后重试。")
 
     if settings.trusted_proxies:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -143,6 +142,30 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     for name in ROUTE_MODULES:
         app.include_router(importlib.import_module(name).router)
     return app
+
+
+# What a form field or address part is called on the page, for the rare request that fails FastAPI's own
+# checks (a number where the address wants one, a missing required field).
+FIELD_NAMES = {
+    "year": "年度", "unit": "单位", "unit_code": "单位", "indicator_no": "指标编号", "indicators": "指标编号",
+    "document_id": "证据", "passage_id": "段落", "collection_id": "案例汇编", "entry_id": "条目", "search_id": "检索",
+    "user_id": "用户", "reviewer_id": "评审专家", "conflict_id": "回避记录", "decision": "操作", "reason": "原因",
+    "files": "文件", "page": "页码", "level": "等级", "rationale": "评分理由", "active": "启用状态",
+    "username": "用户名", "password": "密码", "display_name": "姓名", "role": "角色", "email": "电子邮箱",
+    "home_unit": "所在省份", "name": "名称", "q": "检索词", "kind": "类型", "value": "数值",
+}
+
+
+def field_labels(errors) -> str:
+    """The Chinese names of the fields that failed validation; never their internal names."""
+    labels = []
+    for error in errors:
+        loc = error.get("loc") or ()
+        name = next((part for part in reversed(loc) if isinstance(part, str) and part in FIELD_NAMES), None)
+        label = FIELD_NAMES[name] if name else "某项内容"
+        if label not in labels:
+            labels.append(label)
+    return "、".join(labels) or "某项内容"
 
 
 def _warm_index(app: FastAPI, settings: Settings) -> None:

@@ -27,6 +27,7 @@ from evidence.config import Settings
 from evidence.db import session_scope
 from evidence.models import (Assignment, Document, Rating, Round, SelfAssessment, SelfAssessmentItem, SurveyResult,
                              Unit, User)
+from rubrics.units import resolve_unit
 
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
 DEMO_PASSWORD = "kaoping-demo"
@@ -242,9 +243,9 @@ def load_demo(settings: Settings, today: date | None = None) -> str:
             load_open_round(session, this, users, today)
         session.commit()
         if new_round:
-            for path in sorted(DEMO_DATA.iterdir()):
-                unit = path.name.split("-", 1)[0]
-                uploader = users["js" if unit == "JS" else "sh"]
+            for path in sorted(DEMO_DATA.iterdir()):  # 江苏-….txt: the unit a file belongs to, by its name
+                unit = resolve_unit(path.name.split("-", 1)[0])
+                uploader = next(users[name] for name, _, code, _, _ in DEMO_USERS if code == unit)
                 with path.open("rb") as fh:
                     submit(session, settings, fh, path.name, unit_code=unit, year=this, user=uploader)
                 session.commit()

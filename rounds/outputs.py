@@ -15,11 +15,12 @@ MAX_POINTS = 5
 
 def _citation(session: Session, link: EvidenceLink, unit_names: dict[str, str]):
     from reports.model import Citation
+    from review.document_meta import effective_metadata
     document = session.get(Document, link.document_id)
-    version = session.get(DocumentVersion, link.version_id)
+    meta = effective_metadata(session, document, session.get(DocumentVersion, link.version_id))  # corrections count
     return Citation(unit_name=unit_names.get(document.unit_code, document.unit_code),
-                    document_title=version.title or document.filename, doc_number=version.doc_number,
-                    date=version.doc_date, page=link.page_no, filename=document.filename)
+                    document_title=meta.title or document.filename, doc_number=meta.doc_number,
+                    date=meta.doc_date, page=link.page_no, filename=document.filename)
 
 
 def missing_lines(results) -> list[str]:

@@ -43,7 +43,7 @@ def test_every_change_made_through_the_web_records_the_clients_address(app, sett
                                             "indicators": "4"})
     office.post(f"/evidence/{doc}/tags", data={**csrf, "indicator_no": "4", "decision": "confirm"})
     office.post("/collections", data={**csrf, "title": "汇编", "year": "2023"})
-    office.post("/collections/1", data={**csrf, "action": "meta", "title": "新标题", "preface": "", "revision": "1"})
+    office.post("/collections/1", data={**csrf, "title": "新标题", "preface": "", "revision": "1"})
     office.post("/collections/1/add", data={**csrf, "passage_id": passage.id})
     office.post("/rounds/2030/spotcheck", data={**csrf, "action": "propose", "seed": "7"})
     office.post("/admin/users", data={**csrf, "username": "sh", "role": "province", "unit": "SH",
@@ -126,17 +126,18 @@ def test_collection_title_and_entry_edits_keep_old_and_new(settings, make_user, 
     add_evidence("JS", "推进会.txt", TEXT)
     office = login("office")
     office.post("/collections", data={"csrf_token": office.csrf, "title": "初稿标题", "year": "2023"})
-    office.post("/collections/1", data={"csrf_token": office.csrf, "action": "meta", "title": "定稿标题",
-                                        "preface": "前言", "revision": "1"})
+    office.post("/collections/1", data={"csrf_token": office.csrf, "title": "定稿标题", "preface": "前言",
+                                        "revision": "1"})
     with session_scope(settings.database_url) as session:
         passage = session.exec(select(Passage)).first()
     office.post("/collections/1/add", data={"csrf_token": office.csrf, "passage_id": passage.id})
     with session_scope(settings.database_url) as session:
         entry = session.exec(select(CollectionEntry)).one()
         revision = session.get(Collection, 1).revision
-    office.post("/collections/1", data={"csrf_token": office.csrf, "action": "entry", "entry_id": entry.id,
-                                        "case_title": "书记抓产改", "summary": entry.summary, "section_id": "",
-                                        "status": entry.status, "revision": str(revision)})
+    office.post("/collections/1", data={"csrf_token": office.csrf, "title": "定稿标题", "preface": "前言",
+                                        "entry": entry.id, f"case_title-{entry.id}": "书记抓产改",
+                                        f"summary-{entry.id}": entry.summary, f"section-{entry.id}": "",
+                                        f"status-{entry.id}": entry.status, "revision": str(revision)})
     with session_scope(settings.database_url) as session:
         events = session.exec(select(AuditEvent).where(AuditEvent.action == "collection")).all()
     meta = next(e for e in events if e.detail.get("meta"))

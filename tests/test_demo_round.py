@@ -44,8 +44,10 @@ def test_demo_round_is_complete_and_this_years_is_open_for_uploads(settings, log
     result = runner.invoke(main, ["--data-dir", str(settings.data_dir), "scores", "--year", str(last), "--out", str(out)])
     assert result.exit_code == 0, result.output
     ws = openpyxl.load_workbook(out)["汇总"]
-    header = [c.value for c in ws[1]]
-    totals = {row[0].value: row[header.index("总分")].value for row in ws.iter_rows(min_row=2) if row[0].value}
+    from reports.scores_xlsx import HEADER_ROW
+    header = [c.value for c in ws[HEADER_ROW]]
+    totals = {row[0].value: row[header.index("总分")].value for row in ws.iter_rows(min_row=HEADER_ROW + 1)
+              if row[0].value}
     assert totals == {u["code"]: u["total"] for u in data["units"]}
 
     office = login("office", DEMO_PASSWORD)

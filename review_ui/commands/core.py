@@ -23,6 +23,17 @@ class KaopingError(click.ClickException):
         click.echo(f"错误：{self.message}", err=True)
 
 
+def unit_code_of(text: str | None) -> str | None:
+    """The unit a person typed on the command line — 江苏, 江苏省 or JS — as its code."""
+    if text is None or not text.strip():
+        return None
+    from rubrics.units import resolve_unit
+    code = resolve_unit(text)
+    if code is None:
+        raise KaopingError(f"未知单位：{text}（可写中文名称或代码，见 kaoping units）")
+    return code
+
+
 def settings_from(ctx: click.Context) -> Settings:
     return Settings.load((ctx.obj or {}).get("data_dir"))
 
@@ -167,19 +178,22 @@ def users() -> None:
 @click.argument("username")
 @click.option("--role", type=click.Choice(["province", "reviewer", "office"]), required=True,
               help="province=省级填报人员，reviewer=评审专家，office=协调小组办公室")
-@click.option("--unit", "unit_code", help="省级填报人员所属单位代码（见 kaoping units）")
-@click.option("--home-unit", help="评审专家本人所在单位代码（自动回避）")
+@click.option("--unit", "unit_code", help="省级填报人员所属单位（中文名称或代码，如 江苏 或 JS）")
+@click.option("--home-unit", help="评审专家本人所在单位（中文名称或代码；自动回避）")
 @click.option("--name", "display_name", default="", help="显示名称")
+@click.option("--email", default="", help="电子邮箱（用于截止提醒，可不填）")
 @click.option("--password", prompt="密码", hide_input=True, confirmation_prompt="再次输入密码")
 @click.pass_context
-def users_add(ctx, username, role, unit_code, home_unit, display_name, password) -> None:
+def users_add(ctx, username, role, unit_code, home_unit, display_name, email, password) -> None:
     from evidence.accounts import create_user
+    from evidence.models import ROLES
+    unit_code, home_unit = unit_code_of(unit_code), unit_code_of(home_unit)
     with account_change(ctx) as session:
         user = create_user(session, username, password, role, unit_code=unit_code,
-                           display_name=display_name, home_unit_code=home_unit)
+                           display_name=display_name, home_unit_code=home_unit, email=email)
         record(session, "user_add", object_type="user", object_id=user.id,
                detail={"username": username, "role": role, "unit": unit_code, "via": "cli"})
-    click.echo(f"已创建用户 {username}（{role}）")
+    click.echo(f"已创建用户 {username}（{ROLES[role]}）")
 
 
 @contextmanager
@@ -223,14 +237,14 @@ def users_passwd(ctx, username, password) -> None:
 @users.command("set-role")
 @click.argument("username")
 @click.option("--role", type=click.Choice(["province", "reviewer", "office"]), required=True)
-@click.option("--unit", "unit_code", help="改为省级填报人员时所属单位代码")
+@click.option("--unit", "unit_code", help="改为省级填报人员时所属单位（中文名称或代码）")
 @click.pass_context
 def users_set_role(ctx, username, role, unit_code) -> None:
     """修改用户的角色（该用户的所有登录随即结束）。"""
     from evidence.accounts import set_role
     with account_change(ctx) as session:
         user = existing_user(session, username)
-        change = set_role(session, user, role, unit_code=unit_code)
+        change = set_role(session, user, role, unit_code=unit_code_of(unit_code))
         record(session, "user_update", object_type="user", object_id=user.id, detail={"username": username, **change})
     from evidence.models import ROLES
     click.echo(f"已将 {username} 的角色改为{ROLES[role]}，结束登录会话 {change['sessions_ended']} 个。")
@@ -276,6 +290,23 @@ def users_signout(ctx, username) -> None:
     click.echo(f"{username} 已在所有设备上退出（{ended} 个登录会话）。")
 
 
+
+@users.command("email")
+@click.argument("username")
+@click.argument("address", default="")
+@click.pass_context
+def users_email(ctx, username: str, address: str) -> None:
+    """登记或清除用户的电子邮箱（截止提醒发往此地址；不填地址即清除）。"""
+    from evidence.accounts import normalise_email
+    with account_change(ctx) as session:
+        user = existing_user(session, username)
+        email = normalise_email(address)
+        record(session, "user_update", object_type="user", object_id=user.id,
+               detail={"username": username, "field": "电子邮箱", "old": user.email, "new": email, "via": "cli"})
+        user.email = email
+    click.echo(f"已登记 {username} 的电子邮箱：{email}" if email else f"已清除 {username} 的电子邮箱。")
+
+
 @users.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -286,7 +317,7 @@ def users_list(ctx, as_json: bool) -> None:
     with session_scope(settings.database_url) as session:
         rows = session.exec(select(User).order_by(User.id)).all()
     data = [{"username": u.username, "role": u.role, "unit": u.unit_code, "display_name": u.display_name,
-             "active": u.active} for u in rows]
+             "email": u.email, "active": u.active} for u in rows]
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
         return
@@ -296,7 +327,7 @@ def users_list(ctx, as_json: bool) -> None:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--unit", "unit_code", required=True, help="单位代码（见 kaoping units）")
+@click.option("--unit", "unit_code", required=True, help="证据所属单位（中文名称或代码，如 江苏 或 JS）")
 @click.option("--year", required=True, type=int, help="证据所属年度")
 @click.option("--kind", help="文件类型（policy/notice/media/summary/briefing/case/research/statistics/other）")
 @click.pass_context
@@ -309,6 +340,7 @@ def ingest(ctx, paths: tuple[Path, ...], unit_code: str, year: int, kind: str | 
     from ingest.submit import submit
 
     settings = require_initialised(ctx)
+    unit_code = unit_code_of(unit_code)
     if kind and kind not in DOC_KINDS:
         raise KaopingError(f"未知文件类型：{kind}（可选：{'、'.join(DOC_KINDS)}）")
     files = [p for path in paths for p in ([path] if path.is_file() else sorted(q for q in path.rglob("*") if q.is_file()))]

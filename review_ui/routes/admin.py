@@ -15,9 +15,10 @@ from evidence import accounts, audit, sessions
 from evidence.audit import ACTIONS
 from evidence.models import ROLES, AuditEvent, Unit, User, WebSession
 from reports.cells import formula_safe
+from rubrics.units import in_national_order
 
 from ..security import Forbidden, require_role
-from ..audit_display import action_label, detail_text, object_label, detail_lines
+from ..audit_display import action_label, detail_lines, detail_text, object_label, object_link, object_names
 from ..web import db, local_time, redirect_with_message, render, settings_of, user_of
 from .evidence import parse_int
 
@@ -37,7 +38,7 @@ def office_of(user: User = Depends(user_of)) -> User:
 def users_page(request: Request, session: Session, *, status_code: int = 200, error: str = "", message: str = "",
                form: dict | None = None):
     users = session.exec(select(User).order_by(User.role, User.username)).all()
-    units = session.exec(select(Unit).order_by(Unit.code)).all()
+    units = in_national_order(session.exec(select(Unit)).all())
     lifetimes = sessions.Lifetimes.of(settings_of(request))
     live = {u.id: len(sessions.live_sessions(session, u.id, lifetimes)) for u in users}
     return render(request, "admin/users.html", status_code=status_code, users=users, units=units, roles=ROLES,
@@ -60,12 +61,13 @@ def users(request: Request, done: str = "", office: User = Depends(office_of), s
 
 @router.post("/users")
 def add_user(request: Request, username: str = Form(""), display_name: str = Form(""), password: str = Form(""),
-             role: str = Form(""), unit: str = Form(""), home_unit: str = Form(""),
+             role: str = Form(""), unit: str = Form(""), home_unit: str = Form(""), email: str = Form(""),
              office: User = Depends(office_of), session: Session = Depends(db)):
-    form = {"username": username, "display_name": display_name, "role": role, "unit": unit, "home_unit": home_unit}
+    form = {"username": username, "display_name": display_name, "role": role, "unit": unit, "home_unit": home_unit,
+            "email": email}
     try:
         user = accounts.create_user(session, username, password, role, unit_code=unit or None,
-                                    display_name=display_name.strip(), home_unit_code=home_unit or None)
+                                    display_name=display_name.strip(), home_unit_code=home_unit or None, email=email)
     except accounts.AccountError as exc:
         session.rollback()
         return users_page(request, session, status_code=400, error=str(exc), form=form)
@@ -190,11 +192,9 @@ def audit_log(request: Request, action: str = "", user: str = "", since: str = "
     names = {e.username for e in events if e.username}
     people = {u.username: u.display_name or u.username
               for u in session.exec(select(User).where(User.username.in_(names)))} if names else {}
-    user_ids = {int(e.object_id) for e in events if e.object_type == "user" and e.object_id.isdigit()}
-    user_names = {str(u.id): u.display_name or u.username
-                  for u in session.exec(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
     return render(request, "admin/audit.html", events=events, actions=ACTIONS, filters=filters, total=total,
-                  page=page_no, pages=pages, people=people, user_names=user_names, action_label=action_label, object_label=object_label,
+                  page=page_no, pages=pages, people=people, names=object_names(session, events),
+                  action_label=action_label, object_label=object_label, object_link=object_link,
                   detail_lines=detail_lines)
 
 
