@@ -16,6 +16,11 @@ from review.links import links_of
 from review.tags import Verdicts
 
 
+# Document fields are copied onto every passage record and analysed each time: bounded, so a
+# document's indexing cost is linear in its text whatever an old row's title holds.
+INDEXED_FIELD_MAX = 200
+
+
 def index_records(session: Session, version_id: int) -> list[dict]:
     version = session.get(DocumentVersion, version_id)
     document = session.get(Document, version.document_id)
@@ -36,8 +41,9 @@ def index_records(session: Session, version_id: int) -> list[dict]:
             "passage_id": p.id, "document_id": document.id, "version_id": version_id,
             "unit": document.unit_code, "year": document.year, "kind": version.doc_kind,
             "indicators": sorted(tags), "confirmed": sorted(p_confirmed),
-            "doc_number": version.doc_number, "issuer": version.issuer, "date": version.doc_date or "",
-            "title": version.title or document.filename, "filename": document.filename,
+            "doc_number": version.doc_number[:INDEXED_FIELD_MAX], "issuer": version.issuer[:INDEXED_FIELD_MAX],
+            "date": version.doc_date or "", "title": (version.title or document.filename)[:INDEXED_FIELD_MAX],
+            "filename": document.filename,
             "page": p.page_no, "start": p.start, "end": p.end, "text": p.text,
         })
     return records

@@ -11,7 +11,7 @@ import re
 import statistics
 from collections import Counter
 
-from zhtext.chinese import fold_width
+from zhtext.chinese import fold_width, repair_surrogates
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\u2014\u2018-\u201f\u2026\u00b7"
@@ -41,7 +41,7 @@ EDGE_LINES = 2
 
 
 def clean_line_text(text: str) -> str:
-    text = fold_width(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = fold_width(repair_surrogates(text).replace("\r\n", "\n").replace("\r", "\n"))
     text = _CONTROL.sub("", text)
     text = _SPACES.sub(" ", text)
     text = _SPACE_BETWEEN_CJK.sub("", text)

@@ -275,8 +275,20 @@ def detect_unit(text: str, title: str | None, issuer: str | None, doc_number: st
 
 
 # ---------------------------------------------------------------- entry point
+# A field longer than this is not a title (an issuer, a 文号): OCR garbage or a page's whole text in
+# <title>. Bounded here because each is stored on the version and repeated on every indexed passage.
+FIELD_MAX_CHARS = {"title": 200, "issuer": 100, "doc_number": 64}
+
+
+def bounded(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    value = " ".join(str(value).split())
+    return value[:FIELD_MAX_CHARS[name]] or None
+
+
 def read_metadata(text: str, pages=None, *, hints: dict | None = None) -> Metadata:
-    hints = hints or {}
+    hints = {k: bounded(v, k) if k in FIELD_MAX_CHARS else v for k, v in (hints or {}).items()}
     lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
     meta = Metadata()
     meta.doc_number, c_no = find_doc_number(lines)
@@ -295,6 +307,8 @@ def read_metadata(text: str, pages=None, *, hints: dict | None = None) -> Metada
     head = "\n".join(lines[:40])
     meta.kind, c_kind = classify_kind(meta.title, head, meta.doc_number)
     meta.unit_code, c_unit = detect_unit(text, meta.title, meta.issuer, meta.doc_number)
+    meta.title, meta.issuer, meta.doc_number = (bounded(meta.title, "title"), bounded(meta.issuer, "issuer"),
+                                                bounded(meta.doc_number, "doc_number"))
     meta.confidence = {"title": c_title, "doc_number": c_no, "issuer": c_iss, "date": c_date,
                        "kind": c_kind, "unit_code": c_unit}
     return meta

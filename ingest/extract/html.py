@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ingest.extract.text import decode_bytes
 from ingest.extract.types import ExtractionError, Limits, RawDocument
+from ingest.metadata import FIELD_MAX_CHARS
 
 NOISE_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg",
               "button", "select", "input", "template", "object", "embed")
@@ -60,6 +61,10 @@ def read_html(path: Path, limits: Limits) -> RawDocument:
         lines.insert(0, page_title)
     raw = RawDocument(format="html", pages=["\n".join(lines)])
     raw.hints["title"] = page_title
+    if len(page_title) > FIELD_MAX_CHARS["title"]:
+        # the whole of it stays in the text (first line); the title field keeps its start
+        raw.warnings.append(f"网页标题过长（{len(page_title)} 字），已只取前 {FIELD_MAX_CHARS['title']} 字作为标题，"
+                            "全文保留在正文中。")
     if meta.get("pubdate") or meta.get("publishdate"):
         raw.hints["date"] = meta.get("pubdate") or meta.get("publishdate")
     if meta.get("contentsource") or meta.get("source"):
