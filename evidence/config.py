@@ -34,6 +34,8 @@ class Settings:
     parse_memory_mb: int = 2048
     secret_key_file: Path = field(default=Path())
     max_parallel_uploads: int = 2  # per user, at the same time
+    job_timeout_s: int = 600  # one ingest job's whole run: parse, tag, store, index
+    job_lease_s: int = 60  # a running job's lease; its worker's heartbeat renews it
 
     @property
     def files_dir(self) -> Path:
@@ -67,4 +69,6 @@ class Settings:
             parse_memory_mb=_int_env("KAOPING_PARSE_MEMORY_MB", 2048),
             secret_key_file=root / "secret.key",
             max_parallel_uploads=_int_env("KAOPING_MAX_PARALLEL_UPLOADS", 2),
+            job_timeout_s=_int_env("KAOPING_JOB_TIMEOUT", 600),
+            job_lease_s=max(5, _int_env("KAOPING_JOB_LEASE", 60)),
         )
