@@ -161,12 +161,14 @@ INTERRUPTED_REASON = (f"处理过程中断了 {MAX_CLAIMS} 次（处理进程崩
                       "文件可能导致处理进程崩溃，请检查文件后点“重试”。")
 
 
-def release(settings: Settings, job_id: int, owner: str, reason: str, attempts: int) -> None:
-    """Give a job back for later (a passing failure: busy database or index) with a back-off."""
-    delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** max(0, attempts - 1))
+def release(settings: Settings, job_id: int, owner: str, reason: str, attempts: int, counted: bool = True) -> None:
+    """Give a job back for later (a passing failure: busy database or index) with a back-off.
+    An uncounted release (waiting for a rebuild of the index) does not use up the job's claims."""
+    delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** max(0, attempts - 1)) if counted else BACKOFF_FIRST_S
     with session_scope(settings.database_url) as session:
         move_job(session, job_id, JobState.QUEUED, held_by=owner, owner="", lease_until=None, error=reason,
-                 available_at=utcnow() + timedelta(seconds=delay))
+                 available_at=utcnow() + timedelta(seconds=delay),
+                 attempts=Job.attempts if counted else Job.attempts - 1)
         session.commit()
 
 

@@ -25,6 +25,7 @@ from evidence.db import session_scope
 from evidence.models import Document, DocumentVersion, Job, Page, Passage, TagSuggestion, utcnow
 from evidence.states import JobState, VersionState
 from evidence.store import FileStore
+from index.evidence_index import IndexNeedsRebuild
 from index.feed import open_index, update_index
 from ingest.extract import ExtractionError, extract_file_sandboxed, split_passages
 from ingest.moves import Lease, LeaseLost, move_job, move_version
@@ -36,6 +37,7 @@ EXTRACTOR_VERSION = "1"
 NEAR_DUPLICATE_RATIO = 92
 NEAR_DUPLICATE_PROBE = 4000  # characters (whitespace removed) compared between two documents
 INDEX_RETRY_REASON = "已保存，检索索引暂时无法写入，稍后自动重试。"
+INDEX_REBUILD_REASON = "已保存，检索索引正在重建或需要重建（kaoping reindex），完成后自动写入。"
 # A database that is busy, restarting or out of connections: not the file's fault, retried later.
 TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError, PoolTimeout)
 
@@ -70,7 +72,9 @@ def process_job(settings: Settings, job_id: int, index=None, lease: Lease | None
         _within_budget(lease, "写入索引")
         try:
             update_index(settings, index, version_id)
-        except Exception:  # the database is the truth: a busy or rebuilding index is retried later
+        except IndexNeedsRebuild:  # waits for `kaoping reindex`, however long: not the file's fault
+            return _give_back(settings, lease, INDEX_REBUILD_REASON, counted=False)
+        except Exception:  # the database is the truth: a busy index is retried later
             log.exception("indexing version %s failed; the job will be retried", version_id)
             return _give_back(settings, lease, INDEX_RETRY_REASON)
         with session_scope(settings.database_url) as session:
@@ -158,11 +162,11 @@ def over_budget_reason(settings: Settings) -> str:
     return OverBudget("处理", settings.job_timeout_s).reason
 
 
-def _give_back(settings: Settings, lease: Lease, reason: str) -> None:
+def _give_back(settings: Settings, lease: Lease, reason: str, counted: bool = True) -> None:
     from ingest.queue import release
     with session_scope(settings.database_url) as session:
         attempts = session.exec(select(Job.attempts).where(Job.id == lease.job_id)).one()
-    release(settings, lease.job_id, lease.owner, reason, attempts)
+    release(settings, lease.job_id, lease.owner, reason, attempts, counted=counted)
     return None
 
 

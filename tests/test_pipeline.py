@@ -152,11 +152,11 @@ def test_an_index_failure_does_not_fail_a_stored_document(settings, monkeypatch)
     from index import EvidenceIndex
     from index.feed import open_index
 
-    real_add = EvidenceIndex.add
+    real_write = EvidenceIndex.replace_document
 
-    def broken(self, records):
+    def broken(self, document_id, records):
         raise RuntimeError("index busy")
-    monkeypatch.setattr(EvidenceIndex, "add", broken)
+    monkeypatch.setattr(EvidenceIndex, "replace_document", broken)
     _submit(settings, "通知.txt", POLICY.encode())
     drain(settings)
     version = _versions(settings)[0]
@@ -168,7 +168,7 @@ def test_an_index_failure_does_not_fail_a_stored_document(settings, monkeypatch)
         job.available_at = None  # the back-off has passed
         session.add(job)
         session.commit()
-    monkeypatch.setattr(EvidenceIndex, "add", real_add)
+    monkeypatch.setattr(EvidenceIndex, "replace_document", real_write)
     drain(settings)
     assert _versions(settings)[0].state == "indexed"
     hits = open_index(settings).search('"协调小组办公室设在省总工会"').hits

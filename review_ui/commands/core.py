@@ -253,7 +253,7 @@ def reindex(ctx, fresh: bool) -> None:
     """从数据库重建全文索引（分批提交，可中断后继续）。"""
     from evidence.db import session_scope
     from evidence.models import Passage, Document
-    from index.feed import all_index_records, open_index
+    from index.feed import open_index, rebuild_index
     settings = require_initialised(ctx)
     with session_scope(settings.database_url) as session:
         from sqlalchemy import func
@@ -261,8 +261,13 @@ def reindex(ctx, fresh: bool) -> None:
                              .where(Document.status == "active")).one()
     index = open_index(settings)
     with click.progressbar(length=total, label="重建索引", file=sys.stderr) as bar:
-        index.rebuild(all_index_records(settings), total=total, progress=bar.update, resume=not fresh)
+        failures = rebuild_index(settings, index, fresh=fresh, total=total,
+                                 progress=lambda done, _total: bar.update(done - bar.pos))
     click.echo(f"索引已重建：{index.doc_count()} 个段落。")
+    for version_id, reason in failures:
+        click.echo(f"  未能写入索引：文件版本 {version_id}：{reason}")
+    if failures:
+        ctx.exit(2)
 
 
 @click.command()
