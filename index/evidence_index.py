@@ -300,6 +300,21 @@ class EvidenceIndex:
             if collecting:
                 gc.enable()
 
+    # ------------------------------------------------------------ checking
+
+    def entry_digests(self) -> dict[str, dict[str, str]]:
+        """A digest of every live passage's stored fields, by document id then passage id: what
+        `kaoping check` compares with the digests of the records the database says to index."""
+        if not self.exists() or self.needs_rebuild():
+            return {}
+        with self._lock:
+            searcher = self._get_searcher()
+            out: dict[str, dict[str, str]] = {}
+            for stored in searcher.all_stored_fields():
+                out.setdefault(str(stored.get("document_id", "")), {})[str(stored.get("passage_id", ""))] = \
+                    stored_digest(stored)
+            return out
+
     # ------------------------------------------------------------ search
 
     def search(self, query: str, *, allowed_units: list[str] | None = None, unit=None, year=None,
@@ -521,3 +536,18 @@ def _key_words(searcher, text: str, n: int) -> list[tuple[str, float]]:
         return []
     best = top[0][0] or 1.0
     return [(w, max(0.1, s / best)) for s, w in top]
+
+
+_STORED = tuple(sorted(name for name, f in build_schema().items() if f.stored))
+
+
+def stored_digest(fields: dict) -> str:
+    """One passage's stored fields as a short digest (stored fields, or a record through to_fields)."""
+    import hashlib
+    import json
+    picked = {k: fields[k] for k in _STORED if k in fields and fields[k] not in ("", None)}
+    return hashlib.sha1(json.dumps(picked, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+
+
+def record_digest(record: dict) -> str:
+    return stored_digest(to_fields(record))

@@ -30,6 +30,7 @@ from sqlmodel import select
 
 from evidence.config import Settings
 from evidence.db import session_scope
+from evidence.jobs import aware
 from evidence.models import DocumentVersion, Job, utcnow
 from evidence.states import UNFINISHED, JobState, VersionState
 from ingest.moves import Lease, LeaseLost, move_job, move_version
@@ -91,13 +92,6 @@ def owner_alive(owner: str) -> bool | None:
 
 # ---------------------------------------------------------------- claiming
 
-def _aware(moment: datetime | None) -> datetime | None:
-    from datetime import timezone
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC
-    return moment
-
-
 def claim_next(settings: Settings, owner: str | None = None) -> int | None:
     """Claim the oldest available queued job for `owner`; None only when none is available."""
     owner = owner or new_owner()
@@ -130,7 +124,7 @@ def reclaim_abandoned(settings: Settings) -> int:
                                .where(Job.state == JobState.RUNNING)).all()
         for job_id, owner, lease_until, attempts, version_id in running:
             alive = owner_alive(owner)
-            expired = lease_until is None or _aware(lease_until) <= now
+            expired = lease_until is None or aware(lease_until) <= now
             if alive or (alive is None and not expired):
                 continue
             give_up = attempts >= MAX_CLAIMS
@@ -140,7 +134,7 @@ def reclaim_abandoned(settings: Settings) -> int:
                              finished_at=now, error=INTERRUPTED_REASON)
                 else:
                     move_job(session, job_id, JobState.QUEUED, held_by=owner, owner="", lease_until=None,
-                             error="处理中断，已重新排队。")
+                             available_at=now, error="处理中断，已重新排队。")
             except LeaseLost:
                 continue  # another worker took it back first, or its owner finished it meanwhile
             state = session.exec(select(DocumentVersion.state).where(DocumentVersion.id == version_id)).first()
@@ -321,7 +315,7 @@ def versions_settled(settings: Settings, version_ids: list[int]) -> bool:
     for version_state, job_state, available_at in rows:
         if version_state not in UNFINISHED:
             continue
-        if job_state == JobState.QUEUED and available_at is not None and _aware(available_at) > now:
+        if job_state == JobState.QUEUED and available_at is not None and aware(available_at) > now:
             continue
         if job_state in (JobState.QUEUED, JobState.RUNNING):
             return False

@@ -145,7 +145,7 @@ def clean_stale_sandboxes(root: Path | None = None) -> int:
     return removed
 
 
-def _die_with_parent(parent: int | None) -> None:
+def die_with_parent(parent: int | None) -> None:
     """Ask Linux to SIGKILL this process when its parent dies; exit now if it already has."""
     try:
         import ctypes
@@ -175,7 +175,7 @@ def _limit_memory(memory_mb: int) -> None:
 
 def _child(request_path: str) -> int:
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
-    _die_with_parent(request.get("parent"))
+    die_with_parent(request.get("parent"))
     limits = Limits(**request["limits"])
     _limit_memory(limits.memory_mb)
     _limit_cpu(limits.timeout_s)
@@ -211,7 +211,7 @@ def raise_helper_memory() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if soft != resource.RLIM_INFINITY:
         resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
-    _die_with_parent(None)
+    die_with_parent(None)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from evidence import audit
 from evidence.config import Settings
-from evidence.models import Document, DocumentVersion, Job, StoredFile, User
+from evidence.models import Document, DocumentVersion, Job, StoredFile, User, utcnow
 from evidence.states import JobState, VersionState
 from evidence.store import FileStore, FileTooLarge
 from ingest.extract import ExtractionError, Limits, expand_archive, is_archive
@@ -101,7 +101,7 @@ def retry(session: Session, version_id: int, user: User | None = None) -> bool:
         return False
     if job is not None and job.state == JobState.FAILED:
         move_job(session, job.id, JobState.QUEUED, error="", attempts=0, owner="", lease_until=None,
-                 available_at=None, finished_at=None)
+                 available_at=utcnow(), finished_at=None)
     else:
         session.add(Job(version_id=version_id, state=JobState.QUEUED))
     move_version(session, version_id, VersionState.QUEUED, error="", error_code="")

@@ -51,9 +51,9 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI):
         nonlocal worker
         _warm_index(app, settings)
-        if run_worker:
-            from ingest.queue import Worker
-            worker = Worker(settings)
+        if run_worker:  # supervised worker process(es): restarted when one dies (ingest.supervisor)
+            from ingest.supervisor import Supervisor
+            worker = Supervisor(settings)
             worker.start()
         yield
         if worker is not None:

@@ -3,6 +3,7 @@ meanwhile; `kaoping check` finds missing, stale and orphan entries and stuck doc
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from sqlmodel import select
@@ -109,3 +110,49 @@ def test_a_document_finishing_during_a_rebuild_is_in_the_rebuilt_index(settings)
     with session_scope(settings.database_url) as session:
         assert session.get(DocumentVersion, session.get(Document, late["id"]).current_version_id).state == "indexed"
     assert open_index(settings).doc_count() == len(_current_passage_ids(settings))
+
+
+def _kaoping(settings, *args):
+    from click.testing import CliRunner
+
+    from review_ui.cli import main
+    return CliRunner().invoke(main, ["--data-dir", str(settings.data_dir), *args])
+
+
+def test_check_finds_missing_stale_orphan_and_stuck_and_repairs_them_from_the_database(settings):
+    from evidence.models import TagSuggestion
+    ids = [_add(settings, i) for i in range(4)]
+    drain(settings)
+    clean = _kaoping(settings, "check")
+    assert clean.exit_code == 0 and "一致" in clean.output, clean.output
+    index = open_index(settings)
+    index.delete_document(str(ids[0]))                                   # missing: "indexed" but unfindable
+    with session_scope(settings.database_url) as session:                # stale: tags changed, index not told
+        version_id = session.get(Document, ids[1]).current_version_id
+        passage = session.exec(select(Passage).where(Passage.version_id == version_id)).first()
+        session.add(TagSuggestion(version_id=version_id, passage_id=passage.id, indicator_no=55, score=0.9))
+        withdrawn = session.get(Document, ids[2])                        # orphan: withdrawn, still in the index
+        withdrawn.status = "withdrawn"
+        stuck = session.get(DocumentVersion, session.get(Document, ids[3]).current_version_id)
+        session.commit()
+    with session_scope(settings.database_url) as session:                # stuck: unfinished, no job will finish it
+        _add(settings, 7)
+        late = session.exec(select(DocumentVersion).order_by(DocumentVersion.id.desc())).first()
+        for job in session.exec(select(Job).where(Job.version_id == late.id)):
+            session.delete(job)
+        late.state = "extracting"
+        session.add(late)
+        session.commit()
+    found = _kaoping(settings, "check", "--json")
+    assert found.exit_code == 2
+    report = json.loads(found.output)
+    assert str(ids[0]) in report["missing"]
+    assert str(ids[1]) in report["stale"] and str(ids[2]) in report["orphan"] and report["stuck"] == [late.id]
+    assert stuck.id not in report["stuck"]
+    repaired = _kaoping(settings, "check", "--repair")
+    assert "修复后复查" in repaired.output and "数据库与检索索引一致" in repaired.output.split("修复后复查")[1]
+    drain(settings)  # the re-queued stuck version is finished by a worker
+    index = open_index(settings)
+    assert _found(index, 0) == {str(ids[0])} and _found(index, 2) == set() and _found(index, 7)
+    assert "55" in {i for h in index.search('"甲001乙"').hits for i in h.indicators}
+    assert _kaoping(settings, "check").exit_code == 0
