@@ -218,6 +218,8 @@ def ingest(ctx, paths: tuple[Path, ...], unit_code: str, year: int, kind: str | 
                     failed.append((r.filename, r.error))
                 if r.duplicate_of is not None:
                     duplicates.append(r.filename)
+                    # stored by an earlier run: if that run was interrupted, this one finishes it
+                    version_ids.append(r.duplicate_of.current_version_id)
                 if r.document is not None:
                     version_ids.append(r.document.current_version_id)
     _process_and_report(ctx, settings, version_ids, failed, duplicates)
@@ -244,7 +246,7 @@ def _process_and_report(ctx, settings, version_ids: list[int], failed: list[tupl
             elif v.state != VersionState.INDEXED:
                 pending.append(name)
         indexed = sum(1 for v in versions if v.state == VersionState.INDEXED)
-    click.echo(f"完成：入库 {indexed} 个，重复 {len(duplicates)} 个，失败 {len(failed)} 个"
+    click.echo(f"完成：入库 {indexed} 个，重复 {len(duplicates)} 个（未重复保存），失败 {len(failed)} 个"
                + (f"，等待自动重试 {len(pending)} 个" if pending else "") + "。")
     for name, reason in failed:
         click.echo(f"  失败：{name}：{reason}")
