@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from datetime import date
 from dataclasses import asdict, dataclass, field
 
 import yaml
@@ -87,9 +88,12 @@ def parse_date(match: re.Match) -> str | None:
     y_raw = match.group("y")
     year = int(y_raw) if y_raw.isdigit() else int("".join(str(_CN_DIGITS.get(c, 0)) for c in y_raw))
     month, day = _cn_number(match.group("m")), _cn_number(match.group("d"))
-    if not (1990 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31):
+    if not 1990 <= year <= 2100:
         return None
-    return f"{year:04d}-{month:02d}-{day:02d}"
+    try:
+        return date(year, month, day).isoformat()  # 2月31日 is no date
+    except ValueError:
+        return None
 
 
 def find_dates(lines: list[str]) -> list[tuple[int, str, bool]]:
@@ -192,7 +196,8 @@ def _title_block(lines: list[str], start: int) -> tuple[str | None, int]:
             if collected:
                 break
             continue
-        if compact.endswith(("：", ":")) or len(compact) > 60 or compact.endswith(("。", "；", "！")):
+        if compact.endswith(("：", ":")) or len(compact) > 60 or compact.endswith(("。", "；", "！")) \
+                or " | " in s:  # a table row (序号 | 单位 | …) is never part of a title
             if collected:
                 break
             # Body sentences and the addressee line are not part of a title.

@@ -253,3 +253,33 @@ def test_three_worker_processes_process_each_file_once(settings):
     with session_scope(settings.database_url) as session:
         attempts = session.exec(select(Job.attempts)).all()
     assert attempts == [1] * count, "a file was claimed (and extracted) more than once"
+
+
+def test_kaoping_ingest_killed_twice_then_rerun_stores_every_file_once(settings, tmp_path):
+    """The bar as an operator meets it: SIGKILL the ingest command twice at different moments, run
+    the same command again."""
+    count = int(os.environ.get("KAOPING_TEST_KILL_FILES", "16"))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"通知{i}.txt").write_text(_text(i), encoding="utf-8")
+    env = {**os.environ, "KAOPING_DATABASE_URL": settings.database_url}
+    command = [sys.executable, "-m", "review_ui.cli", "--data-dir", str(settings.data_dir), "ingest", str(folder),
+               "--unit", "JS", "--year", "2023"]
+
+    def indexed() -> int:
+        with session_scope(settings.database_url) as session:
+            return session.exec(select(func.count(DocumentVersion.id)).where(DocumentVersion.state == "indexed")).one()
+
+    for kill_after in (2, 6):  # two different moments: early, and once more files are done
+        run = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 300
+        while indexed() < kill_after and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run.send_signal(signal.SIGKILL)
+        run.wait(30)
+    assert indexed() < count, "the runs were not interrupted: raise the file count"
+    final = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert final.returncode == 0, final.stdout + final.stderr
+    assert f"入库 {count} 个" in final.stdout and "失败 0 个" in final.stdout, final.stdout
+    assert_every_file_stored_once_and_found(settings, count)
