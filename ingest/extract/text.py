@@ -38,7 +38,7 @@ def decode_with_notes(data: bytes) -> tuple[str, str, list[str]]:
         pass
     utf16 = utf16_without_bom(data)
     if utf16 is not None:
-        return utf16[0], utf16[1], []
+        return utf16[0], utf16[1], _replacement_notes(utf16[0], utf16[1])
     gb = gb18030_resynchronised(data)
     bad = gb.count("\ufffd")
     if _plausible_share(gb) > 0.9 and bad <= max(3, len(gb) // 100):
@@ -61,7 +61,7 @@ def _replacement_notes(text: str, encoding: str) -> list[str]:
     return [f"文本中有 {bad} 处无法按 {encoding.upper()} 编码读取的字节，已替换为“\ufffd”。其余文字已正常读取，请核对这些位置。"]
 
 
-_PLAUSIBLE = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef\u2000-\u206f\x20-\x7e\s\u00b7\u00d7]")
+_PLAUSIBLE = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef\u2000-\u206f\x20-\x7e\s\u00b7\u00d7\ufffd]")
 
 
 def _plausible_share(text: str) -> float:
@@ -113,9 +113,8 @@ def utf16_without_bom(data: bytes) -> tuple[str, str] | None:
     even = data[: len(data) - len(data) % 2]
     best = None
     for enc in ("utf-16-le", "utf-16-be"):
-        try:
-            text = even.decode(enc)
-        except UnicodeDecodeError:
+        text = even.decode(enc, errors="replace")  # a lone surrogate becomes U+FFFD, and is counted
+        if text.count("\ufffd") > max(2, len(text) // 100):
             continue
         share = _plausible_share(text)
         cjk = len(_CJK.findall(text[:20000]))
