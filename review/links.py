@@ -43,15 +43,25 @@ def links_of(session: Session, owner_kind: str, owner_id: int) -> list[EvidenceL
         EvidenceLink.owner_kind == owner_kind, EvidenceLink.owner_id == owner_id).order_by(EvidenceLink.id)))
 
 
-def refresh_link_status(session: Session, link: EvidenceLink) -> str:
-    """A link whose document was withdrawn or re-ingested needs a person's attention; it is never dropped."""
+def link_status(session: Session, link: EvidenceLink) -> str:
+    """What a link's status should be now (reads only): a link whose document was withdrawn or
+    re-ingested needs a person's attention; it is never dropped."""
     document = session.get(Document, link.document_id)
-    status = "ok"
     if document is None or document.status != "active":
-        status = "needs_attention"
-    elif document.current_version_id != link.version_id:
+        return "needs_attention"
+    if document.current_version_id != link.version_id:
         current = session.get(DocumentVersion, document.current_version_id)
         if current is None or current.text[link.start:link.end] != link.quote:
-            status = "needs_attention"
-    link.status = status
-    return status
+            return "needs_attention"
+    return "ok"
+
+
+def refresh_link_status(session: Session, link: EvidenceLink) -> str:
+    link.status = link_status(session, link)
+    return link.status
+
+
+def refresh_links_to(session: Session, document_id: int) -> None:
+    """After a document was withdrawn or replaced: its links say so (stored, for the exports)."""
+    for link in session.exec(select(EvidenceLink).where(EvidenceLink.document_id == document_id)):
+        refresh_link_status(session, link)

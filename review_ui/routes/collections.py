@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from casebook import collections as C
 from index.feed import publish_collection
-from review.links import links_of
+from review.links import link_status, links_of
 from evidence.models import Collection, CollectionEntry, Unit, User
 
 from ..security import Forbidden
@@ -71,9 +71,9 @@ def collection_edit(collection_id: int, request: Request, user: User = Depends(u
     entries = C.entries_of(session, c)
     links = {e.id: links_of(session, "collection_entry", e.id) for e in entries}
     for items in links.values():
-        for link in items:
-            C.refresh_link_status(session, link)
-    session.commit()
+        for link in items:  # shown as it is now; a GET writes nothing (the stored status is refreshed on edits)
+            session.expunge(link)
+            link.status = link_status(session, link)
     units = {u.code: u.name for u in session.exec(select(Unit))}
     return render(request, "collections/edit.html", c=c, sections=C.sections_of(session, c), entries=entries,
                   links=links, units=units)

@@ -22,6 +22,7 @@ from evidence.store import FileStore
 from review.evidence_policy import MAGIC_BYTES, file_refusal, human_size, upload_refusal, withdraw_refusal
 from review.document_history import FIND_MAX_CHARS, find_in_document, history as document_history
 from rubrics.units import in_national_order
+from review.links import refresh_links_to
 from review.tags import DECISIONS, EvidenceAccessError, Verdicts, decide, visible_document
 from index.feed import open_index, update_index
 from ingest.submit import SubmitResult, retry as retry_version, submit
@@ -354,6 +355,7 @@ def withdraw(request: Request, document_id: int, reason: str = Form(""), user: U
     document.withdraw_reason = reason[:1000]
     audit.record(session, "withdraw", user=user, object_type="document", object_id=document.id,
                  detail={"filename": document.filename, "reason": document.withdraw_reason}, ip=client_ip(request))
+    refresh_links_to(session, document.id)
     session.commit()
     index = open_index_or_none(request)
     if index is not None:
