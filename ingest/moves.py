@@ -55,7 +55,7 @@ class Lease:
     settings: Settings
     job_id: int
     owner: str
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=lambda: time.monotonic())
     lost: threading.Event = field(default_factory=threading.Event)
     renewed: float = 0.0  # monotonic time of the last heartbeat
 
