@@ -20,7 +20,7 @@ import secrets
 import socket
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable

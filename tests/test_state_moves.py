@@ -56,26 +56,21 @@ def test_the_forbidden_moves_are_the_ones_the_table_leaves_out():
             check_move(current, new)
 
 
-@pytest.mark.parametrize("current, new", FORBIDDEN_VERSION_MOVES, ids=lambda s: str(s))
-def test_a_forbidden_version_move_is_refused(upload, current, new):
-    settings, version_id, _ = upload
-    _set(settings, DocumentVersion, version_id, current)
-    with session_scope(settings.database_url) as session:
-        with pytest.raises(IllegalMove):
-            move_version(session, version_id, new)
-        session.commit()
-    assert _state(settings, DocumentVersion, version_id) == current
+FORBIDDEN = ([(DocumentVersion, a, b) for a, b in FORBIDDEN_VERSION_MOVES]
+             + [(Job, a, b) for a, b in FORBIDDEN_JOB_MOVES])
 
 
-@pytest.mark.parametrize("current, new", FORBIDDEN_JOB_MOVES, ids=lambda s: str(s))
-def test_a_forbidden_job_move_is_refused(upload, current, new):
-    settings, _, job_id = upload
-    _set(settings, Job, job_id, current)
+@pytest.mark.parametrize("model, current, new", FORBIDDEN,
+                         ids=[f"{m.__name__}:{a}->{b}" for m, a, b in FORBIDDEN])
+def test_a_forbidden_move_is_refused(upload, model, current, new):
+    settings, version_id, job_id = upload
+    row_id, move = (version_id, move_version) if model is DocumentVersion else (job_id, move_job)
+    _set(settings, model, row_id, current)
     with session_scope(settings.database_url) as session:
         with pytest.raises(IllegalMove):
-            move_job(session, job_id, new)
+            move(session, row_id, new)
         session.commit()
-    assert _state(settings, Job, job_id) == current
+    assert _state(settings, model, row_id) == current
 
 
 @pytest.mark.parametrize("current, new", ALLOWED_VERSION_MOVES + ALLOWED_JOB_MOVES, ids=lambda s: str(s))
