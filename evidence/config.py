@@ -39,6 +39,8 @@ class Settings:
     session_idle_minutes: int = 120  # a session unused this long ends
     session_hours: int = 12  # and every session ends this long after login
     trusted_proxies: str = ""  # addresses whose X-Forwarded-For is believed; empty: none
+    job_timeout_s: int = 600  # one ingest job's whole run: parse, tag, store, index
+    job_lease_s: int = 60  # a running job's lease; its worker's heartbeat renews it
 
     @property
     def files_dir(self) -> Path:
@@ -77,6 +79,8 @@ class Settings:
             session_idle_minutes=_int_env("KAOPING_SESSION_IDLE_MINUTES", 120),
             session_hours=_int_env("KAOPING_SESSION_HOURS", 12),
             trusted_proxies=os.environ.get("KAOPING_TRUSTED_PROXIES", "").strip(),
+            job_timeout_s=_int_env("KAOPING_JOB_TIMEOUT", 600),
+            job_lease_s=max(5, _int_env("KAOPING_JOB_LEASE", 60)),
         )
 
 

@@ -215,13 +215,22 @@ class Passage(SQLModel, table=True):
 
 
 class Job(SQLModel, table=True):
-    """The persistent ingest queue: a restart picks up what was not finished."""
+    """The persistent ingest queue: a restart picks up what was not finished.
+
+    A running job is leased: `owner` (host, process, start) holds it until `lease_until`, which the
+    owner's heartbeat keeps moving; only an expired lease (or one whose process is provably gone) is
+    taken back. A queued job waits until `available_at` (a back-off after a passing failure).
+    """
     id: Optional[int] = Field(default=None, primary_key=True)
     kind: str = "ingest"  # ingest | retag
     version_id: int = Field(foreign_key="documentversion.id", index=True)
-    state: str = Field(default="queued", index=True)  # queued | running | done | failed
-    attempts: int = 0
+    state: str = Field(default="queued", index=True)  # evidence.states.JobState
+    attempts: int = 0  # claims since it was queued by an upload or a retry
     error: str = ""
+    owner: str = Field(default="", max_length=160)
+    lease_until: Optional[datetime] = None
+    heartbeat_at: Optional[datetime] = None
+    available_at: Optional[datetime] = None
     created_at: datetime = Field(default_factory=utcnow)
     started_at: Optional[datetime] = None
     finished_at: Optional[datetime] = None

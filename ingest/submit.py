@@ -18,9 +18,11 @@ from sqlmodel import Session, select
 from evidence import audit
 from evidence.config import Settings
 from evidence.file_policy import DailyQuota, daily_quota, file_refusal, too_large
-from evidence.models import Document, DocumentVersion, Job, StoredFile, User
+from evidence.models import Document, DocumentVersion, Job, StoredFile, User, utcnow
+from evidence.states import JobState, VersionState
 from evidence.store import FileStore, FileTooLarge, Incoming, private_dir
 from ingest.extract import ExtractionError, Limits, is_archive, unpack_sandboxed
+from ingest.moves import move_job, move_version
 
 
 @dataclass
@@ -33,8 +35,9 @@ class SubmitResult:
     members: list["SubmitResult"] = field(default_factory=list)
 
 
-def limits_for(settings: Settings):
-    return Limits(max_bytes=settings.max_upload_bytes, timeout_s=settings.parse_timeout_s,
+def limits_for(settings: Settings, timeout_s: float | None = None) -> Limits:
+    """The sandbox limits of one parse; `timeout_s` shortens it to what a job's budget has left."""
+    return Limits(max_bytes=settings.max_upload_bytes, timeout_s=timeout_s or settings.parse_timeout_s,
                   memory_mb=settings.parse_memory_mb)
 
 
@@ -111,11 +114,11 @@ def register(session: Session, store: FileStore, incoming: Incoming, filename: s
                         archive_name=archive_name, uploaded_by=user.id if user else None)
     session.add(document)
     session.flush()
-    version = DocumentVersion(document_id=document.id, version_no=1, file_sha256=sha)
+    version = DocumentVersion(document_id=document.id, version_no=1, file_sha256=sha, state=VersionState.QUEUED)
     session.add(version)
     session.flush()
     document.current_version_id = version.id
-    session.add(Job(version_id=version.id))
+    session.add(Job(version_id=version.id, state=JobState.QUEUED))
     audit.record(session, "upload", user=user, object_type="document", object_id=document.id,
                  detail={"filename": filename, "sha256": sha, "size": size, "unit": unit_code, "year": year,
                          "archive": archive_name})
@@ -151,16 +154,22 @@ def submit_archive(session: Session, settings: Settings, incoming: Incoming, fil
 
 
 def retry(session: Session, version_id: int, user: User | None = None) -> bool:
+    """A failed version goes back to the queue (its job too, with a fresh count of attempts)."""
     job = session.exec(select(Job).where(Job.version_id == version_id).order_by(Job.id.desc())).first()
     version = session.get(DocumentVersion, version_id)
-    if job is None or version is None or version.state != "failed":
+    if version is None or version.state != VersionState.FAILED:
         return False
-    job.state, job.error = "queued", ""
-    version.state, version.error, version.error_code = "queued", "", ""
+    if job is not None and job.state == JobState.FAILED:
+        move_job(session, job.id, JobState.QUEUED, error="", attempts=0, owner="", lease_until=None,
+                 available_at=utcnow(), finished_at=None)
+    else:
+        session.add(Job(version_id=version_id, state=JobState.QUEUED))
+    move_version(session, version_id, VersionState.QUEUED, error="", error_code="")
+    session.expire(version)
     audit.record(session, "retry", user=user, object_type="version", object_id=version_id)
     return True
 
 
 def retry_all_failed(session: Session, user: User | None = None) -> int:
-    failed = session.exec(select(DocumentVersion.id).where(DocumentVersion.state == "failed")).all()
+    failed = session.exec(select(DocumentVersion.id).where(DocumentVersion.state == VersionState.FAILED)).all()
     return sum(retry(session, vid, user) for vid in failed)

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from evidence import audit
 from evidence.file_policy import human_size  # noqa: F401 - screens format sizes with it
 from evidence.models import Document, Round, User, utcnow
+from review.links import refresh_links_to
 
 
 @dataclass(frozen=True)
@@ -89,3 +90,4 @@ def withdraw_document(session: Session, user: User, document: Document, reason: 
     document.withdraw_reason = reason[:1000]
     audit.record(session, "withdraw", user=user, object_type="document", object_id=document.id,
                  detail={"filename": document.filename, "reason": document.withdraw_reason}, ip=ip)
+    refresh_links_to(session, document.id)  # ratings and collections quoting it now say 需核实

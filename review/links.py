@@ -60,3 +60,9 @@ def refresh_link_status(session: Session, link: EvidenceLink) -> str:
     """A link whose document was withdrawn or re-ingested needs a person's attention; it is never dropped."""
     link.status = current_link_status(session, link)
     return link.status
+
+
+def refresh_links_to(session: Session, document_id: int) -> None:
+    """After a document was withdrawn or replaced: its links say so (stored, for the exports)."""
+    for link in session.exec(select(EvidenceLink).where(EvidenceLink.document_id == document_id)):
+        refresh_link_status(session, link)

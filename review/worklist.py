@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from sqlmodel import Session, func, select
 
 from evidence.accounts import conflicted_units
+from evidence.jobs import QueueHealth, queue_health
 from evidence.models import Document, DocumentVersion, Round, SelfAssessment, SelfAssessmentItem, SpotCheck, User
 from evidence.states import UNFINISHED
 from review import ratings as R
@@ -52,6 +53,7 @@ class Task:
 class Worklist:
     year: int | None
     tasks: list[Task] = field(default_factory=list)
+    queue: QueueHealth | None = None  # the office sees whether uploads are being processed
 
     @property
     def reminders(self) -> list[str]:
@@ -88,10 +90,11 @@ def worklist(session: Session, user: User, today: date | None = None) -> Worklis
     """The to-do of this user for the latest round."""
     today = today or today_in_china()
     rnd = current_round(session)
+    queue = queue_health(session) if user.role == "office" else None
     if rnd is None:
-        return Worklist(year=None)
+        return Worklist(year=None, queue=queue)
     build = {"province": _province, "reviewer": _reviewer}.get(user.role, _office)
-    return Worklist(year=rnd.year, tasks=build(session, user, rnd, today))
+    return Worklist(year=rnd.year, tasks=build(session, user, rnd, today), queue=queue)
 
 
 def _version_states(session: Session, year: int, unit_code: str | None) -> dict[str, int]:

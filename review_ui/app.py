@@ -13,7 +13,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, TimeoutError as PoolTimeout
 
 from evidence.config import Settings
 from casebook.collections import CollectionError
@@ -51,9 +51,9 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI):
         nonlocal worker
         _warm_index(app, settings)
-        if run_worker:
-            from ingest.queue import Worker
-            worker = Worker(settings)
+        if run_worker:  # supervised worker process(es): restarted when one dies (ingest.supervisor)
+            from ingest.supervisor import Supervisor
+            worker = Supervisor(settings)
             worker.start()
         yield
         if worker is not None:
@@ -115,6 +115,16 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     @app.exception_handler(DataError)  # PostgreSQL: a value out of the column's range
     async def number_too_large(request: Request, exc: Exception):
         return error_page(request, 400, "提交的数字超出允许范围，请检查后重试。")
+
+    # SQLite's "database is locked" after its busy timeout, a PostgreSQL restart, an exhausted pool:
+    # the request changed nothing and may simply be tried again.
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def database_busy(request: Request, exc: Exception):
+        log.warning("database busy or unavailable for %s %s: %s", request.method, request.url.path, exc)
+        response = error_page(request, 503, "系统正忙（数据库暂时无法处理请求），本次操作未生效。请稍等片刻后重试。")
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(IntegrityError)
     async def dangling_reference(request: Request, exc: IntegrityError):

@@ -171,3 +171,28 @@ def test_an_exported_collection_is_searchable_evidence_of_indicator_19_for_the_o
     assert "全国产改典型经验汇编" in found and f"/collections/{cid}" in found and "已编发" in found
     province = login("js").get("/search", params={"q": "联络员会议"}).text
     assert "全国产改典型经验汇编" not in province
+
+
+def test_viewing_a_collection_writes_nothing_and_withdrawal_flags_its_links(make_user, login, add_evidence, settings):
+    from evidence.models import AuditEvent
+    make_user("office", "office")
+    make_user("js", "province", unit="JS")
+    js = add_evidence("JS", "纪要.txt", MEETING)
+    office = login("office")
+    cid = _new_collection(office)
+    p = _passages(settings, js)[1]
+    office.post(f"/collections/{cid}/add", data={"csrf_token": office.csrf, "passage_id": p.id})
+
+    def snapshot():
+        with session_scope(settings.database_url) as session:
+            return ([(link.id, link.status) for link in session.exec(select(EvidenceLink))],
+                    len(session.exec(select(AuditEvent)).all()), session.get(Collection, cid).revision)
+    before = snapshot()
+    assert office.get(f"/collections/{cid}").status_code == 200
+    assert snapshot() == before
+    province = login("js")
+    r = province.post(f"/evidence/{js}/withdraw", data={"csrf_token": province.csrf, "reason": "上传错了"},
+                      follow_redirects=False)
+    assert r.status_code == 303
+    with session_scope(settings.database_url) as session:
+        assert session.exec(select(EvidenceLink)).one().status == "needs_attention"

@@ -149,3 +149,18 @@ def test_sizes_read_the_chinese_way(n):
     assert unit in ("字节", "KB", "MB", "GB")
     assert not number.endswith(".0")
     assert float(number) >= 0
+
+
+def test_a_locked_database_is_a_chinese_503_with_retry_advice(settings, make_user, login, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    import review_ui.routes.home as home
+    make_user("office", "office")
+    office = login("office")
+
+    def locked(*args, **kwargs):
+        raise OperationalError("UPDATE …", {}, Exception("database is locked"))
+    monkeypatch.setattr(home, "worklist", locked)
+    r = office.get("/")
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert "系统正忙" in r.text and "重试" in r.text and "database is locked" not in r.text

@@ -45,6 +45,8 @@ def detect_format(path: Path, filename: str | None = None) -> str:
         raise ExtractionError("archive", "这是一个 ZIP 压缩包，请展开后逐个处理其中的文件。")
     if kind == "corrupt_zip":
         raise ExtractionError("corrupt", "文件已损坏（ZIP 结构无法读取）。")
+    if kind == "corrupt_ole":
+        raise ExtractionError("corrupt", "文件已损坏（Word/WPS 文件结构无法读取），请重新导出后上传。")
     if kind == "encrypted_office":
         raise ExtractionError("encrypted", "文件已加密（需要密码），无法读取。请上传未加密的版本。")
     if kind == "unknown:xls":

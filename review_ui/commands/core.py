@@ -116,8 +116,8 @@ def serve(ctx: click.Context, host: str, port: int, no_worker: bool, workers: in
     os.environ["KAOPING_DATA_DIR"] = str(settings.data_dir)
     ingest = None
     if not no_worker:
-        from ingest.queue import Worker
-        ingest = Worker(settings)
+        from ingest.supervisor import Supervisor
+        ingest = Supervisor(settings)
         ingest.start()
     try:
         uvicorn.run("review_ui.app:app_from_environment", factory=True, workers=workers, **server_options(host, port))
@@ -134,16 +134,23 @@ def server_options(host: str, port: int) -> dict:
 
 
 @click.command()
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="同时运行的入库处理进程数（可在多台机器上各运行一个，共用数据库与文件目录）")
 @click.pass_context
-def worker(ctx: click.Context) -> None:
-    """运行入库处理进程（处理排队中的文件，重启后继续未完成的任务）。"""
-    from ingest.queue import Worker
+def worker(ctx: click.Context, processes: int) -> None:
+    """运行入库处理（处理排队中的文件；进程异常退出会自动重启，重启后继续未完成的任务）。"""
+    import signal
+
+    from ingest.supervisor import Supervisor
     settings = require_initialised(ctx)
-    click.echo("入库处理进程已启动，按 Ctrl+C 停止。")
+    supervisor = Supervisor(settings, processes=processes)
+    signal.signal(signal.SIGTERM, lambda *_: supervisor.stop.set())
+    click.echo(f"入库处理已启动（{processes} 个处理进程），按 Ctrl+C 停止。")
     try:
-        Worker(settings).run()
+        supervisor.run()
     except KeyboardInterrupt:
-        click.echo("已停止；未完成的任务将在下次启动时继续。")
+        supervisor.stop.set()
+    click.echo("已停止；未完成的任务将在下次启动时继续。")
 
 
 @click.command()
@@ -334,9 +341,8 @@ def users_list(ctx, as_json: bool) -> None:
 def ingest(ctx, paths: tuple[Path, ...], unit_code: str, year: int, kind: str | None) -> None:
     """把文件、文件夹或压缩包导入数据目录，并完成提取、标注和索引。"""
     from evidence.db import session_scope
-    from evidence.models import Document, DocumentVersion, Unit
+    from evidence.models import Unit
     from ingest.metadata import DOC_KINDS
-    from ingest.queue import Worker
     from ingest.submit import submit
 
     settings = require_initialised(ctx)
@@ -358,20 +364,41 @@ def ingest(ctx, paths: tuple[Path, ...], unit_code: str, year: int, kind: str | 
                     failed.append((r.filename, r.error))
                 if r.duplicate_of is not None:
                     duplicates.append(r.filename)
+                    # stored by an earlier run: if that run was interrupted, this one finishes it
+                    version_ids.append(r.duplicate_of.current_version_id)
                 if r.document is not None:
                     version_ids.append(r.document.current_version_id)
+    _process_and_report(ctx, settings, version_ids, failed, duplicates)
+
+
+def _process_and_report(ctx, settings, version_ids: list[int], failed: list[tuple[str, str]],
+                        duplicates: list[str] = ()) -> None:
+    """Work the queue until these versions are done (other workers may share it), then say per file
+    what happened. Also finishes whatever an earlier, interrupted run left: rerun the same command."""
+    from evidence.db import session_scope
+    from evidence.models import Document, DocumentVersion
+    from evidence.states import VersionState
+    from ingest.queue import Worker, versions_settled
+
     with click.progressbar(length=len(version_ids), label="入库处理", file=sys.stderr) as bar:
-        Worker(settings).run(once=True, on_done=bar.update)
+        Worker(settings).run(once=True, on_done=bar.update, until=lambda: versions_settled(settings, version_ids))
+    pending = []
     with session_scope(settings.database_url) as session:
         versions = session.exec(select(DocumentVersion).where(DocumentVersion.id.in_(version_ids))).all() if version_ids else []
         for v in versions:
-            if v.state == "failed":
-                failed.append((session.get(Document, v.document_id).filename, v.error))
-        indexed = sum(1 for v in versions if v.state == "indexed")
-    click.echo(f"完成：入库 {indexed} 个，重复 {len(duplicates)} 个，失败 {len(failed)} 个。")
+            name = session.get(Document, v.document_id).filename
+            if v.state == VersionState.FAILED:
+                failed.append((name, v.error))
+            elif v.state != VersionState.INDEXED:
+                pending.append(name)
+        indexed = sum(1 for v in versions if v.state == VersionState.INDEXED)
+    click.echo(f"完成：入库 {indexed} 个，重复 {len(duplicates)} 个（未重复保存），失败 {len(failed)} 个"
+               + (f"，等待自动重试 {len(pending)} 个" if pending else "") + "。")
     for name, reason in failed:
         click.echo(f"  失败：{name}：{reason}")
-    if failed:
+    for name in pending:
+        click.echo(f"  等待重试：{name}（已保存，稍后由入库处理自动完成；kaoping worker 或网页服务运行时会继续）")
+    if failed or pending:
         ctx.exit(2)
 
 
@@ -382,14 +409,18 @@ def ingest(ctx, paths: tuple[Path, ...], unit_code: str, year: int, kind: str | 
 def retry(ctx, all_failed: bool, version_ids: tuple[int, ...]) -> None:
     """重新处理失败的文件（按版本编号，或 --failed 全部）。"""
     from evidence.db import session_scope
-    from ingest.queue import drain
-    from ingest.submit import retry as retry_one, retry_all_failed
+    from evidence.models import DocumentVersion
+    from evidence.states import VersionState
+    from ingest.submit import retry as retry_one
     settings = require_initialised(ctx)
     with session_scope(settings.database_url) as session:
-        count = retry_all_failed(session) if all_failed else sum(retry_one(session, v) for v in version_ids)
+        if all_failed:
+            version_ids = tuple(session.exec(select(DocumentVersion.id).where(
+                DocumentVersion.state == VersionState.FAILED)).all())
+        queued = [v for v in version_ids if retry_one(session, v)]
         session.commit()
-    click.echo(f"已重新排队 {count} 个文件。")
-    drain(settings)
+    click.echo(f"已重新排队 {len(queued)} 个文件。")
+    _process_and_report(ctx, settings, queued, [])
 
 
 @click.command()
@@ -399,7 +430,7 @@ def reindex(ctx, fresh: bool) -> None:
     """从数据库重建全文索引（分批提交，可中断后继续）。"""
     from evidence.db import session_scope
     from evidence.models import Passage, Document
-    from index.feed import all_index_records, open_index
+    from index.feed import open_index, rebuild_index
     settings = require_initialised(ctx)
     with session_scope(settings.database_url) as session:
         from sqlalchemy import func
@@ -407,8 +438,13 @@ def reindex(ctx, fresh: bool) -> None:
                              .where(Document.status == "active")).one()
     index = open_index(settings)
     with click.progressbar(length=total, label="重建索引", file=sys.stderr) as bar:
-        index.rebuild(all_index_records(settings), total=total, progress=bar.update, resume=not fresh)
+        failures = rebuild_index(settings, index, fresh=fresh, total=total,
+                                 progress=lambda done, _total: bar.update(done - bar.pos))
     click.echo(f"索引已重建：{index.doc_count()} 个段落。")
+    for version_id, reason in failures:
+        click.echo(f"  未能写入索引：文件版本 {version_id}：{reason}")
+    if failures:
+        ctx.exit(2)
 
 
 @click.command()
@@ -426,8 +462,12 @@ def retag(ctx, year: int) -> None:
         total = session.exec(select(func.count(Document.id)).where(Document.year == year,
                                                                    Document.status == "active")).one()
     with click.progressbar(length=total, label=f"重新标注 {year} 年度", file=sys.stderr) as bar:
-        done = retag_year(settings, year, open_index(settings), progress=bar.update)
-    click.echo(f"已重新标注 {done} 个文件；评审专家的确认与否决保持不变。")
+        report = retag_year(settings, year, open_index(settings), progress=bar.update)
+    click.echo(f"已重新标注 {report.done} 个文件；评审专家的确认与否决保持不变。")
+    for name, reason in report.failed:
+        click.echo(f"  失败：{name}：{reason}")
+    if report.failed:
+        ctx.exit(2)
 
 
 @click.command("train-tagger")
@@ -450,4 +490,27 @@ def train_tagger(ctx, year: int) -> None:
                f"运行 kaoping retag --year {year} 让新模型生效。")
 
 
-COMMANDS = [init, serve, worker, demo, users, ingest, retry, reindex, retag, train_tagger]
+@click.command()
+@click.option("--repair", is_flag=True, help="按数据库修复索引中缺少、过时和多余的条目，并重新排队停滞的文件")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_context
+def check(ctx, repair: bool, as_json: bool) -> None:
+    """检查数据库与检索索引是否一致、入库队列是否正常（--repair 按数据库修复）。"""
+    from index.feed import open_index
+    from ingest.check import check as run_check
+    settings = require_initialised(ctx)
+    report = run_check(settings, open_index(settings), repair=repair)
+    after = run_check(settings, open_index(settings)) if repair and report.problems else None
+    if as_json:
+        click.echo(json.dumps({**report.to_dict(), "after_repair": after.to_dict() if after else None},
+                              ensure_ascii=False))
+    else:
+        click.echo("\n".join(report.lines()))
+        if after is not None:
+            click.echo("修复后复查：\n" + "\n".join(after.lines()))
+    final = after or report
+    if final.problems or final.queue.alarms:
+        ctx.exit(2)
+
+
+COMMANDS = [init, serve, worker, demo, users, ingest, retry, reindex, retag, train_tagger, check]
