@@ -17,6 +17,8 @@ ACTIONS = {
     "self_assessment": "自评", "self_reopen": "退回自评",
     "spotcheck": "抽查名单", "category": "类别认定",
     "collection": "案例汇编", "round": "评价年度", "statistic": "更正统计数值",
+    "statistic_import": "导入统计数据", "statistic_confirm": "核实统计数值",
+    "survey_publish": "发布问卷", "survey_close": "关闭问卷", "survey_reopen": "重新开放问卷", "survey_import": "导入问卷",
 }
 
 

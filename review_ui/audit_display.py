@@ -14,6 +14,7 @@ OBJECT_LABELS = {
     "document": "证据", "version": "证据版本", "user": "用户", "rating": "评分", "assignment": "评审任务",
     "conflict": "回避", "self_assessment": "自评", "spotcheck": "抽查名单", "category": "类别认定",
     "collection": "案例汇编", "round": "评价年度", "unit": "单位", "passage": "段落", "tag": "指标标注",
+    "survey": "问卷",
 }
 FIELD_LABELS = {
     "filename": "文件", "sha256": "文件指纹", "size": "大小", "unit": "单位", "year": "年度", "archive": "压缩包",
@@ -25,6 +26,8 @@ FIELD_LABELS = {
     "created": "新建", "saved": "保存", "submitted": "已提交", "removed_assignments": "取消的任务数",
     "how": "方式", "at": "时间", "by": "操作人", "seconds": "秒数", "title": "标题", "entries": "条目数",
     "field": "字段", "value": "值", "decision": "决定", "status": "状态",
+    "measure": "数值项", "values": "导入数值数", "unchanged": "未变数值数", "flagged": "待核实数", "changes": "变更明细",
+    "audience": "问卷对象", "units": "单位", "responses": "问卷份数", "max_responses": "份数上限", "survey": "问卷",
 }
 VALUE_LABELS = {
     "draft": "草稿", "submitted": "已提交", "approved": "已审批", "proposed": "已拟定", "queued": "排队中",
@@ -32,7 +35,7 @@ VALUE_LABELS = {
     "confirm": "确认", "reject": "否决", "declared": "本人申报", "home": "所在单位", "pinned": "办公室指定",
     "collection": "案例汇编", "briefing": "简报", "previous_category": "上年类别", **ROLES,
 }
-UNIT_FIELDS = {"unit", "home_unit", "add", "remove", "selected"}
+UNIT_FIELDS = {"unit", "home_unit", "add", "remove", "selected", "units"}
 HIDDEN_FIELDS = {"sha256"}  # a fingerprint means nothing to a reader; the CSV keeps the raw record
 
 
