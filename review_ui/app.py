@@ -39,6 +39,7 @@ ROUTE_MODULES = [
     "review_ui.routes.admin",
     "review_ui.routes.rounds",
     "review_ui.routes.statistics",
+    "review_ui.routes.surveys",
     "review_ui.routes.collections",
 ]
 

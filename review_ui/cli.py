@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "review_ui.commands.rounds",
     "review_ui.commands.outputs",
     "review_ui.commands.statistics",
+    "review_ui.commands.surveys",
     "review_ui.commands.collection",
 ]
 

@@ -9,6 +9,7 @@ every request via hx-headers on <body>). A double-submit-cookie library
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from datetime import timedelta
 
@@ -18,6 +19,14 @@ from sqlmodel import Session, func, select
 from evidence.models import LoginAttempt, User, utcnow
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# The one unsafe route open without a session: answering a published survey (/s/<link token>).
+# It carries its own CSRF-equivalent, a signed one-time token per page (review_ui/routes/surveys.py).
+PUBLIC_FORM = re.compile(r"/s/[A-Za-z0-9_-]{20,64}")
+
+
+def is_public_form(method: str, path: str) -> bool:
+    return method == "POST" and PUBLIC_FORM.fullmatch(path) is not None
+
 CSRF_FAILED = "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。"
 LOGIN_WINDOW = timedelta(minutes=15)
 MAX_FAILED_PER_USER = 5
@@ -42,7 +51,7 @@ def csrf_token(request: Request) -> str:
 
 
 async def verify_csrf(request: Request) -> None:
-    if request.method in SAFE_METHODS:
+    if request.method in SAFE_METHODS or is_public_form(request.method, request.url.path):
         return
     expected = request.session.get("csrf")
     if not expected:  # RequestGuard has refused this before the body was read; kept for direct callers

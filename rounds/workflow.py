@@ -7,7 +7,6 @@ their results, with an audit trail.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections import defaultdict
 from datetime import date
 
@@ -291,24 +290,20 @@ def self_assessed_levels(session: Session, year: int) -> dict[tuple[str, int], i
 
 
 def survey_indices(session: Session, year: int) -> dict:
-    """{(unit, indicator): SurveyIndex} pooling every batch of responses recorded for the unit."""
-    from rounds.scoring import SurveyIndex
-    batches: dict[tuple[str, int], list[SurveyResult]] = defaultdict(list)
+    """{(unit, indicator): SurveyIndex} pooling every batch recorded for the unit: the responses to its
+    surveys (rounds/surveys.py, answered online or imported) and results reported as summaries."""
+    from rounds.scoring import ResponseBatch, pooled_index
+    from rounds.surveys import response_batches
+    batches: dict[tuple[str, int], list[ResponseBatch]] = defaultdict(list)
     for row in session.exec(select(SurveyResult).where(SurveyResult.year == year)):
-        batches[(row.unit_code, row.indicator_no)].append(row)
+        batches[(row.unit_code, row.indicator_no)].append(ResponseBatch(row.respondents, row.score, row.score_sd))
+    for key, batch in response_batches(session, year).items():
+        batches[key].append(batch)
     out = {}
     for key, rows in batches.items():
-        n = sum(r.respondents for r in rows)
-        if n <= 0:
-            continue
-        mean = sum(r.score * r.respondents for r in rows) / n
-        low = high = None
-        if n > 1 and all(r.score_sd is not None for r in rows):
-            # pooled variance of the batches around the overall mean
-            ss = sum((r.respondents - 1) * r.score_sd ** 2 + r.respondents * (r.score - mean) ** 2 for r in rows)
-            half = 1.959964 * math.sqrt(ss / (n - 1)) / math.sqrt(n)
-            low, high = max(mean - half, 0.0), min(mean + half, 100.0)
-        out[key] = SurveyIndex(mean, n, low, high)
+        index = pooled_index(rows)
+        if index is not None:
+            out[key] = index
     return out
 
 
