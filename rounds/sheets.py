@@ -287,6 +287,52 @@ def _shown(value) -> str:
     return (text[:40] + "…") if len(text) > 40 else text
 
 
+def open_template(data: bytes, filename: str, sheet: str, marker: Marker, headers: list[list[str | None]],
+                  header_row: int, *, max_rows: int) -> Table:
+    """A filled-in template's sheet, once it is known to be the expected template with its header intact;
+    SheetRejected otherwise (another kind, year, audience or version; a changed header)."""
+    table = read_table(data, filename, sheet, max_rows=max_rows)
+    problem = marker_problem(table.marker, marker, sheet)
+    reject_if([problem] if problem else [], filename)
+    reject_if(header_problems(table, headers, header_row), filename)
+    return table
+
+
+class RowUnits:
+    """Which unit a data row is for: its code in column A, else its name (or short name, alias) in column B."""
+
+    def __init__(self, units):
+        self.known = {u.code: u for u in units}
+        self.by_name = {name: u for u in units for name in (u.name, u.short_name, *u.aliases)}
+
+    def of(self, table: Table, r: int):
+        """(unit, None), or (None, the CellProblem) for an unknown unit or a code and name that disagree."""
+        code_cell, name_cell = table.cell(r, 1), table.cell(r, 2)
+        code = str(code_cell or "").strip().lstrip("'").upper()
+        name = str(name_cell or "").strip()
+        unit = self.known.get(code) if code else self.by_name.get(name)
+        if unit is None:
+            shown = _shown(code_cell if code else name_cell)
+            return None, CellProblem(table.sheet, r, "A" if code else "B",
+                                     f"未知单位“{shown}”；请使用模板中的单位代码或名称" if shown else "缺少单位代码和单位名称")
+        if code and name and name not in (unit.name, unit.short_name, *unit.aliases):
+            return None, CellProblem(table.sheet, r, "B", f"单位名称“{name}”与单位代码 {code}（{unit.name}）不符")
+        return unit, None
+
+    def rows(self, table: Table, first_row: int, problems: list[CellProblem]):
+        """(row number, cells, unit) of each filled row from first_row on whose unit is known; the problem of
+        each other filled row is added to problems."""
+        for r in range(first_row, len(table.rows) + 1):
+            row = table.rows[r - 1]
+            if all(v is None or str(v).strip() == "" for v in row):
+                continue
+            unit, problem = self.of(table, r)
+            if problem:
+                problems.append(problem)
+            else:
+                yield r, row, unit
+
+
 # ── numbers in cells ───────────────────────────────────────────────────────
 
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")

@@ -13,10 +13,10 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from evidence import audit
-from evidence.models import Round, StatisticValue, Unit, User, utcnow
+from evidence.models import StatisticValue, Unit, User, utcnow
 from rounds.statistics import (SOURCE_CONFIRMED_SELF, SOURCE_CORRECTION, SOURCE_IMPORT, plain, plausibility_flags,
                                value_problems)
-from rounds.workflow import RoundError, get_round, measure_values, system_for
+from rounds.workflow import RoundError, get_round, measure_values, open_round, require_office, system_for
 from rubrics.indicators import load_units
 
 NOT_REPORTED = "未填报"
@@ -93,16 +93,7 @@ def to_confirm(session: Session, year: int) -> list[ValueRow]:
     return [r for r in value_table(session, year) if r.needs_confirmation]
 
 
-def _require_office(user: User, what: str) -> None:
-    if user.role != "office":
-        raise RoundError(f"只有协调小组办公室可以{what}。")
-
-
-def _open_round(session: Session, year: int) -> Round:
-    rnd = get_round(session, year)
-    if rnd.status == "closed":
-        raise RoundError(f"{year} 年度评价已结束，得分已定，不能再修改统计数值。")
-    return rnd
+CLOSED = "得分已定，不能再修改统计数值。"
 
 
 def _measure(system, indicator_no: int, key: str):
@@ -131,10 +122,10 @@ def _put(session: Session, user: User, year: int, key: tuple[str, int, str], val
 def correct_value(session: Session, user: User, year: int, unit_code: str, indicator_no: int, key: str, *,
                   value: float | None, base_value: float | None, reason: str, ip: str = "") -> StatisticValue:
     """The office sets a unit's statistic; the reason and the value it replaces go to the audit log."""
-    _require_office(user, "更正统计数值")
+    require_office(user, "更正统计数值")
     if not reason.strip():
         raise RoundError("更正统计数值必须写明理由。")
-    rnd = _open_round(session, year)
+    rnd = open_round(session, year, CLOSED)
     indicator, measure = _measure(system_for(rnd), indicator_no, key)
     if session.get(Unit, unit_code) is None:
         raise RoundError(f"未知的单位代码：{unit_code}")
@@ -157,7 +148,7 @@ def confirm_value(session: Session, user: User, year: int, unit_code: str, indic
 
     A unit's own (self-assessed) value is confirmed by a row that records only the confirmation: the
     self-assessment stays the value's source, and a later change of it is flagged again."""
-    _require_office(user, "核实统计数值")
+    require_office(user, "核实统计数值")
     rnd = get_round(session, year)
     indicator, measure = _measure(system_for(rnd), indicator_no, key)
     current = measure_values(session, year).get((unit_code, indicator_no, key))
@@ -193,8 +184,8 @@ def import_statistics(session: Session, user: User, year: int, data: bytes, file
     """A filled-in template into the year's values: all of it, or — when any cell is wrong — nothing
     (rounds.sheets.SheetRejected lists every bad cell).  The caller commits."""
     from rounds.statistics_sheet import read_template
-    _require_office(user, "导入统计数据")
-    rnd = _open_round(session, year)
+    require_office(user, "导入统计数据")
+    rnd = open_round(session, year, CLOSED)
     system = system_for(rnd)
     parsed = read_template(system, year, load_units(), data, filename)
     current = measure_values(session, year)

@@ -21,9 +21,8 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from rounds.sheets import (BORDER, CODE_FILL, HEADER_FONT, WRAP, CellProblem, Marker, column, cell_number,
-                           header_problems, marker_problem, print_setup, read_table, reject_if, style_headers,
-                           text_cell, title_row, write_marker)
+from rounds.sheets import (BORDER, CODE_FILL, HEADER_FONT, CellProblem, Marker, RowUnits, cell_number, column,
+                           open_template, print_setup, reject_if, style_headers, text_cell, title_row, write_marker)
 from rounds.statistics import WHOLE_UNITS, check_value
 from rubrics.indicators import DIRECTIONS
 
@@ -199,32 +198,13 @@ def read_template(system, year: int, units, data: bytes, filename: str) -> Parse
     """Every value of a filled-in template, or SheetRejected listing every bad cell (sheet, row, column,
     reason): text in a number cell, a negative count, a share above 100, an unknown or repeated unit,
     a template of another year or version, a changed header."""
-    table = read_table(data, filename, SHEET, max_rows=MAX_ROWS)
-    problem = marker_problem(table.marker, marker_for(system, year), SHEET)
-    reject_if([problem] if problem else [], filename)
-    reject_if(header_problems(table, expected_headers(system), HEADER_ROWS[0]), filename)
+    table = open_template(data, filename, SHEET, marker_for(system, year), expected_headers(system), HEADER_ROWS[0],
+                          max_rows=MAX_ROWS)
     cols = columns(system)
-    known = {u.code: u for u in units}
-    by_name = {name: u for u in units for name in (u.name, u.short_name, *u.aliases)}
     problems: list[CellProblem] = []
     seen: dict[str, int] = {}
     values: dict[tuple[str, int, str], dict] = {}
-    for r in range(FIRST_DATA_ROW, len(table.rows) + 1):
-        row = table.rows[r - 1]
-        if all(v is None or str(v).strip() == "" for v in row):
-            continue
-        code_cell, name_cell = table.cell(r, 1), table.cell(r, 2)
-        code = str(code_cell or "").strip().lstrip("'").upper()
-        name = str(name_cell or "").strip()
-        unit = known.get(code) if code else by_name.get(name)
-        if unit is None:
-            shown = code_cell if code else name_cell
-            problems.append(CellProblem(SHEET, r, "A" if code else "B",
-                                        f"未知单位“{shown}”；单位代码和名称请保持模板原样" if shown else "缺少单位代码和名称"))
-            continue
-        if code and name and name not in (unit.name, unit.short_name, *unit.aliases):
-            problems.append(CellProblem(SHEET, r, "B", f"单位名称“{name}”与单位代码 {code}（{unit.name}）不符"))
-            continue
+    for r, row, unit in RowUnits(units).rows(table, FIRST_DATA_ROW, problems):
         if unit.code in seen:
             problems.append(CellProblem(SHEET, r, "A", f"{unit.name}重复出现（已在第{seen[unit.code]}行）"))
             continue

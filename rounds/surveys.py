@@ -26,12 +26,12 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from evidence import audit
-from evidence.models import Round, Survey, SurveyResponse, Unit, User, utcnow
+from evidence.models import Round, Survey, SurveyResponse, User, utcnow
 from rounds.scoring import ResponseBatch
-from rounds.sheets import (BORDER, CODE_FILL, HEADER_FONT, CellProblem, Marker, SheetRejected, column,
-                           formula_safe, header_problems, marker_problem, print_setup, read_table, reject_if,
-                           style_headers, text_cell, title_row, write_marker)
-from rounds.workflow import RoundError, get_round, system_for
+from rounds.sheets import (BORDER, CODE_FILL, HEADER_FONT, CellProblem, Marker, RowUnits, SheetRejected, column,
+                           formula_safe, open_template, print_setup, reject_if, style_headers, text_cell, title_row,
+                           write_marker)
+from rounds.workflow import RoundError, get_round, open_round, require_office, system_for
 from rubrics.indicators import load_units
 from rubrics.questionnaires import AUDIENCES, Questionnaire, load_questionnaires, questionnaire
 
@@ -72,16 +72,7 @@ def audience_name(audience: str) -> str:
 
 # ── publishing and closing (the office) ───────────────────────────────────
 
-def _require_office(user: User, what: str) -> None:
-    if user.role != "office":
-        raise RoundError(f"只有协调小组办公室可以{what}。")
-
-
-def _open_round(session: Session, year: int) -> Round:
-    rnd = get_round(session, year)
-    if rnd.status == "closed":
-        raise RoundError(f"{year} 年度评价已结束，问卷已随之关闭，不能再发布、开放或导入问卷。")
-    return rnd
+CLOSED = "问卷已随之关闭，不能再发布、开放或导入问卷。"
 
 
 def _check_questionnaire(system, q: Questionnaire) -> None:
@@ -106,8 +97,8 @@ def publish(session: Session, user: User, year: int, *, units: list[str] | None 
             audiences: list[str] | None = None, max_responses: int = DEFAULT_MAX_RESPONSES,
             ip: str = "") -> Published:
     """A survey per unit and audience (all by default), each with its own unguessable link (audited)."""
-    _require_office(user, "发布问卷")
-    rnd = _open_round(session, year)
+    require_office(user, "发布问卷")
+    rnd = open_round(session, year, CLOSED)
     system = system_for(rnd)
     known = [u.code for u in load_units()]
     units = list(units) if units else known
@@ -144,12 +135,12 @@ def publish(session: Session, user: User, year: int, *, units: list[str] | None 
 
 def set_open(session: Session, user: User, survey_id: int, *, open_: bool, ip: str = "") -> Survey:
     """Close a survey (its link answers 410 from now on) or open it again (audited)."""
-    _require_office(user, "关闭或开放问卷")
+    require_office(user, "关闭或开放问卷")
     survey = session.get(Survey, survey_id)
     if survey is None:
         raise RoundError("问卷不存在。")
     if open_:
-        _open_round(session, survey.year)
+        open_round(session, survey.year, CLOSED)
     survey.status, survey.closed_at = ("open", None) if open_ else ("closed", utcnow())
     session.add(survey)
     audit.record(session, "survey_reopen" if open_ else "survey_close", user=user, object_type="survey",
@@ -347,30 +338,11 @@ class ImportedResponses:
 
 def read_responses(q: Questionnaire, year: int, data: bytes, filename: str) -> list[tuple[str, dict[str, int]]]:
     """Every answer sheet of a filled-in response template, or SheetRejected listing every bad cell."""
-    table = read_table(data, filename, SHEET, max_rows=MAX_IMPORT_ROWS + FIRST_DATA_ROW)
-    problem = marker_problem(table.marker, marker_for(q, year), SHEET)
-    reject_if([problem] if problem else [], filename)
-    reject_if(header_problems(table, [expected_header(q)], HEADER_ROW), filename)
-    units = load_units()
-    known = {u.code: u for u in units}
-    by_name = {name: u for u in units for name in (u.name, u.short_name, *u.aliases)}
+    table = open_template(data, filename, SHEET, marker_for(q, year), [expected_header(q)], HEADER_ROW,
+                          max_rows=MAX_IMPORT_ROWS + FIRST_DATA_ROW)
     sheets, problems = [], []
     last_col = 2 + len(q.items)
-    for r in range(FIRST_DATA_ROW, len(table.rows) + 1):
-        row = table.rows[r - 1]
-        if all(v is None or str(v).strip() == "" for v in row):
-            continue
-        code = str(table.cell(r, 1) or "").strip().lstrip("'").upper()
-        name = str(table.cell(r, 2) or "").strip()
-        unit = known.get(code) if code else by_name.get(name)
-        if unit is None:
-            shown = table.cell(r, 1) if code else name
-            problems.append(CellProblem(SHEET, r, "A" if code else "B",
-                                        f"未知单位“{shown}”" if shown else "缺少单位代码或单位名称"))
-            continue
-        if code and name and name not in (unit.name, unit.short_name, *unit.aliases):
-            problems.append(CellProblem(SHEET, r, "B", f"单位名称“{name}”与单位代码 {code}（{unit.name}）不符"))
-            continue
+    for r, row, unit in RowUnits(load_units()).rows(table, FIRST_DATA_ROW, problems):
         answers, bad = {}, False
         for n, item in enumerate(q.items, 1):
             value, why = _answer_cell(q, table.cell(r, 2 + n))
@@ -398,8 +370,8 @@ def read_responses(q: Questionnaire, year: int, data: bytes, filename: str) -> l
 def import_responses(session: Session, user: User, year: int, audience: str, data: bytes, filename: str,
                      ip: str = "") -> ImportedResponses:
     """A filled-in response template into the year's responses: all of it or nothing; a file once."""
-    _require_office(user, "导入问卷")
-    rnd = _open_round(session, year)
+    require_office(user, "导入问卷")
+    rnd = open_round(session, year, CLOSED)
     q = questionnaire(audience)
     _check_questionnaire(system_for(rnd), q)
     digest = hashlib.sha256(data).hexdigest()

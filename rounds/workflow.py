@@ -46,6 +46,19 @@ def create_round(session: Session, year: int, user: User | None = None, **deadli
     return rnd
 
 
+def require_office(user: User, what: str) -> None:
+    if user.role != "office":
+        raise RoundError(f"只有协调小组办公室可以{what}。")
+
+
+def open_round(session: Session, year: int, consequence: str) -> Round:
+    """The round of `year`, refused once it is closed: its scores are final. consequence says what that stops."""
+    rnd = get_round(session, year)
+    if rnd.status == "closed":
+        raise RoundError(f"{year} 年度评价已结束，{consequence}")
+    return rnd
+
+
 def system_for(rnd: Round):
     return system_in_force(rnd.year)
 

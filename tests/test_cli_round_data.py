@@ -2,28 +2,23 @@
 from __future__ import annotations
 
 import json
-from datetime import date
-
 import openpyxl
 from click.testing import CliRunner
 from sqlmodel import Session, func, select
 
 from evidence.db import get_engine
-from evidence.models import Round, StatisticValue, Survey, SurveyResponse
+from evidence.models import StatisticValue, Survey, SurveyResponse
 from review_ui.cli import main
 from rounds.statistics_sheet import FIRST_DATA_ROW, SHEET, columns
 from rubrics.indicators import load_units, system_in_force
+from round_support import add_round
 from rubrics.questionnaires import questionnaire
 
 
 def _world(settings, make_user):
     make_user("office", "office")
     make_user("js", "province", unit="JS")
-    with Session(get_engine(settings.database_url)) as session:
-        session.add(Round(year=2023, indicator_version="2022.1", self_assessment_due=date(2099, 2, 28),
-                          spotcheck_due=date(2099, 3, 31), review_due=date(2099, 7, 31),
-                          category_thresholds={"优秀": 90, "良好": 75, "一般": 60}))
-        session.commit()
+    add_round(settings)
     runner = CliRunner()
     return lambda *args: runner.invoke(main, ["--data-dir", str(settings.data_dir), *args])
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
-
 import openpyxl
 import pytest
 from sqlmodel import Session, select
 
 from evidence.db import get_engine
-from evidence.models import AuditEvent, Round, SelfAssessment, SelfAssessmentItem, StatisticValue
+from evidence.models import AuditEvent, SelfAssessment, SelfAssessmentItem, StatisticValue
 from rounds.statistics_sheet import FIRST_DATA_ROW, SHEET, columns
+from round_support import add_round
 from rubrics.indicators import load_units, system_in_force
 
 SYSTEM = system_in_force(2023)
@@ -21,10 +20,8 @@ SYSTEM = system_in_force(2023)
 @pytest.fixture
 def office(settings, make_user, login):
     make_user("office", "office")
+    add_round(settings)
     with Session(get_engine(settings.database_url)) as session:
-        session.add(Round(year=2023, indicator_version="2022.1", self_assessment_due=date(2099, 2, 28),
-                          spotcheck_due=date(2099, 3, 31), review_due=date(2099, 7, 31),
-                          category_thresholds={"优秀": 90, "良好": 75, "一般": 60}))
         for i, unit in enumerate(load_units()):  # everyone reports about 100 meetings; 江苏 reports 5000
             sa = SelfAssessment(year=2023, unit_code=unit.code, status="submitted", self_category="良好", report="自评")
             session.add(sa)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
-
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
@@ -14,6 +12,7 @@ from sqlmodel import Session, func, select
 
 from evidence.db import get_engine
 from evidence.models import Round, Survey, SurveyResponse
+from round_support import add_round
 from rubrics.questionnaires import questionnaire
 
 WORKERS = questionnaire("workers")
@@ -22,11 +21,7 @@ WORKERS = questionnaire("workers")
 @pytest.fixture
 def office(settings, make_user, login):
     make_user("office", "office")
-    with Session(get_engine(settings.database_url)) as session:
-        session.add(Round(year=2023, indicator_version="2022.1", self_assessment_due=date(2099, 2, 28),
-                          spotcheck_due=date(2099, 3, 31), review_due=date(2099, 7, 31),
-                          category_thresholds={"优秀": 90, "良好": 75, "一般": 60}))
-        session.commit()
+    add_round(settings)
     return login("office")
 
 

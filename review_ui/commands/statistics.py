@@ -42,6 +42,22 @@ def report_rejected(exc) -> None:
     raise SystemExit(2)
 
 
+def commit_or_report(session, action):
+    """Run one change and commit it; a refused file lists its bad cells, a refused change says why (exit 2)."""
+    from rounds.sheets import SheetRejected
+    from rounds.workflow import RoundError
+    try:
+        result = action()
+        session.commit()
+        return result
+    except SheetRejected as exc:
+        session.rollback()
+        report_rejected(exc)
+    except RoundError as exc:
+        session.rollback()
+        raise KaopingError(str(exc)) from None
+
+
 def read_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -81,21 +97,11 @@ def template(ctx, year: int, out: Path, filled: bool) -> None:
 def import_(ctx, path: Path, year: int, username: str) -> None:
     """导入填好的模板：任一单元格有误，整份文件不导入，并逐格列出错误。"""
     from evidence.db import session_scope
-    from rounds.sheets import SheetRejected
     from rounds.statistics_office import import_statistics
-    from rounds.workflow import RoundError
     settings = require_initialised(ctx)
     with session_scope(settings.database_url) as session:
         user = acting_office(session, username)
-        try:
-            outcome = import_statistics(session, user, year, read_file(path), path.name)
-            session.commit()
-        except SheetRejected as exc:
-            session.rollback()
-            report_rejected(exc)
-        except RoundError as exc:
-            session.rollback()
-            raise KaopingError(str(exc)) from None
+        outcome = commit_or_report(session, lambda: import_statistics(session, user, year, read_file(path), path.name))
     click.echo(outcome.message())
     for row in outcome.flagged:
         click.echo(f"  待核实：{row.unit_name} 指标{row.indicator.no}“{row.measure.label}”{row.value_text}"
@@ -135,16 +141,10 @@ def show(ctx, year: int, unit_code: str | None, flagged: bool, as_json: bool) ->
 
 def _correct_or_confirm(ctx, year, unit_code, indicator, measure, username, action) -> None:
     from evidence.db import session_scope
-    from rounds.workflow import RoundError
     settings = require_initialised(ctx)
     with session_scope(settings.database_url) as session:
         user = acting_office(session, username)
-        try:
-            action(session, user, year, unit_code.upper(), indicator, measure)
-            session.commit()
-        except RoundError as exc:
-            session.rollback()
-            raise KaopingError(str(exc)) from None
+        commit_or_report(session, lambda: action(session, user, year, unit_code.upper(), indicator, measure))
 
 
 @stats.command("correct")

@@ -11,7 +11,7 @@ from sqlmodel import select
 from rubrics.questionnaires import AUDIENCES
 
 from .core import KaopingError, require_initialised
-from .statistics import acting_office, read_file, report_rejected, write_atomically
+from .statistics import acting_office, commit_or_report, read_file, write_atomically
 
 AUDIENCE = click.Choice(AUDIENCES)
 
@@ -41,17 +41,11 @@ def _link(base_url: str, token: str) -> str:
 def publish(ctx, year, units, audiences, max_responses, username, base_url) -> None:
     """为各单位发布问卷，每份问卷一个不可猜测的填写链接。"""
     from rounds import surveys as S
-    from rounds.workflow import RoundError
     with _session(ctx) as session:
         user = acting_office(session, username)
-        try:
-            published = S.publish(session, user, year, units=[u.upper() for u in units] or None,
-                                  audiences=list(audiences) or None,
-                                  max_responses=max_responses or S.DEFAULT_MAX_RESPONSES)
-            session.commit()
-        except RoundError as exc:
-            session.rollback()
-            raise KaopingError(str(exc)) from None
+        published = commit_or_report(session, lambda: S.publish(
+            session, user, year, units=[u.upper() for u in units] or None, audiences=list(audiences) or None,
+            max_responses=max_responses or S.DEFAULT_MAX_RESPONSES))
         click.echo(published.message())
         for s in published.created:
             click.echo(f"  {s.unit_code} {S.audience_name(s.audience)}：{_link(base_url, s.token)}")
@@ -87,7 +81,6 @@ def close(ctx, year, units, audiences, reopen, username) -> None:
     """关闭问卷（链接不再接受填写），或用 --reopen 重新开放。"""
     from evidence.models import Survey
     from rounds import surveys as S
-    from rounds.workflow import RoundError
     with _session(ctx) as session:
         user = acting_office(session, username)
         query = select(Survey).where(Survey.year == year)
@@ -98,13 +91,7 @@ def close(ctx, year, units, audiences, reopen, username) -> None:
         targets = list(session.exec(query))
         if not targets:
             raise KaopingError("没有符合条件的已发布问卷。")
-        try:
-            for s in targets:
-                S.set_open(session, user, s.id, open_=reopen)
-            session.commit()
-        except RoundError as exc:
-            session.rollback()
-            raise KaopingError(str(exc)) from None
+        commit_or_report(session, lambda: [S.set_open(session, user, s.id, open_=reopen) for s in targets])
     click.echo(f"已{'重新开放' if reopen else '关闭'} {len(targets)} 份问卷。")
 
 
@@ -130,19 +117,10 @@ def template(year, audience, out) -> None:
 def import_(ctx, path, year, audience, username) -> None:
     """导入问卷：任一单元格有误，整份文件不导入，并逐格列出错误；同一文件只导入一次。"""
     from rounds import surveys as S
-    from rounds.sheets import SheetRejected
-    from rounds.workflow import RoundError
     with _session(ctx) as session:
         user = acting_office(session, username)
-        try:
-            outcome = S.import_responses(session, user, year, audience, read_file(path), path.name)
-            session.commit()
-        except SheetRejected as exc:
-            session.rollback()
-            report_rejected(exc)
-        except RoundError as exc:
-            session.rollback()
-            raise KaopingError(str(exc)) from None
+        outcome = commit_or_report(session, lambda: S.import_responses(session, user, year, audience,
+                                                                       read_file(path), path.name))
     click.echo(outcome.message(S.audience_name(audience)))
 
 

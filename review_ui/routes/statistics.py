@@ -97,38 +97,40 @@ def _item(form) -> tuple[int, str]:
         raise RoundError("表单不完整，请刷新页面后重试。") from None
 
 
-@router.post("/rounds/{year}/statistics/{unit}/correct")
-async def statistics_correct(year: int, unit: str, request: Request, user: User = Depends(user_of),
-                             session: Session = Depends(db)):
-    require_role(user, "office")
+async def _office_change(request: Request, session: Session, year: int, unit: str, act, *, overview: bool = False):
+    """Parse the form, apply one change to a unit's value (act(form, code, no, key) → message), commit, go back."""
     form = await request.form()
     code = resolve_unit(unit)
-    back = f"/rounds/{year}/statistics" + (f"/{code}" if code else "")
+    back = f"/rounds/{year}/statistics" + ("" if overview or form.get("back") == "overview" or not code else f"/{code}")
     try:
         no, key = _item(form)
-        SO.correct_value(session, user, year, _unit(unit), no, key, value=_number(form.get("value"), "本年值"),
-                         base_value=_number(form.get("base_value"), "基期值"), reason=str(form.get("reason") or ""),
-                         ip=client_ip(request))
+        message = act(form, _unit(unit), no, key)
         session.commit()
     except RoundError as exc:
         session.rollback()
         return redirect_with_message(request, back, str(exc), "error")
-    return redirect_with_message(request, back, f"已更正指标 {no} 的数值，更正前后的数值已记入审计日志。")
+    return redirect_with_message(request, back, message)
+
+
+@router.post("/rounds/{year}/statistics/{unit}/correct")
+async def statistics_correct(year: int, unit: str, request: Request, user: User = Depends(user_of),
+                             session: Session = Depends(db)):
+    require_role(user, "office")
+
+    def correct(form, code, no, key):
+        SO.correct_value(session, user, year, code, no, key, value=_number(form.get("value"), "本年值"),
+                         base_value=_number(form.get("base_value"), "基期值"), reason=str(form.get("reason") or ""),
+                         ip=client_ip(request))
+        return f"已更正指标 {no} 的数值，更正前后的数值已记入审计日志。"
+    return await _office_change(request, session, year, unit, correct)
 
 
 @router.post("/rounds/{year}/statistics/{unit}/confirm")
 async def statistics_confirm(year: int, unit: str, request: Request, user: User = Depends(user_of),
                              session: Session = Depends(db)):
     require_role(user, "office")
-    form = await request.form()
-    code = resolve_unit(unit)
-    back = f"/rounds/{year}/statistics" + ("" if form.get("back") == "overview" or not code else f"/{code}")
-    try:
-        no, key = _item(form)
-        SO.confirm_value(session, user, year, _unit(unit), no, key, note=str(form.get("note") or ""),
-                         ip=client_ip(request))
-        session.commit()
-    except RoundError as exc:
-        session.rollback()
-        return redirect_with_message(request, back, str(exc), "error")
-    return redirect_with_message(request, back, f"已确认指标 {no} 的数值（记入审计日志）。")
+
+    def confirm(form, code, no, key):
+        SO.confirm_value(session, user, year, code, no, key, note=str(form.get("note") or ""), ip=client_ip(request))
+        return f"已确认指标 {no} 的数值（记入审计日志）。"
+    return await _office_change(request, session, year, unit, confirm)
