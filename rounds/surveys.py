@@ -5,8 +5,8 @@
 - The office publishes a survey per unit, year and audience; it is reached without an account by an
   unguessable link (secrets.token_urlsafe) and answered once per browser.  It takes answers until the
   office closes it, the round closes, or it reaches its cap.
-- Responses gathered elsewhere come in through the response template (XLSX or CSV, rounds/sheets.py):
-  every bad cell is reported, nothing is stored from a file with errors, and a file is imported once.
+- Responses gathered elsewhere come in through the response template (rounds/survey_sheet.py, XLSX or
+  CSV): every bad cell is reported, nothing is stored from a file with errors, and a file is imported once.
 - Each response is scored 0–100 by its questionnaire; response_batches hands the per-unit batches to
   rounds/workflow.survey_indices, which pools them into the index (with n and a 95% interval) that
   score_round turns into the points of 83–85 — or 样本不足 below the indicator's min_sample.
@@ -20,7 +20,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -28,9 +27,7 @@ from sqlmodel import Session, select
 from evidence import audit
 from evidence.models import Round, Survey, SurveyResponse, User, utcnow
 from rounds.scoring import ResponseBatch
-from rounds.sheets import (BORDER, CODE_FILL, HEADER_FONT, CellProblem, Marker, RowUnits, SheetRejected, column,
-                           formula_safe, open_template, print_setup, reject_if, style_headers, text_cell, title_row,
-                           write_marker)
+from rounds.survey_sheet import read_responses
 from rounds.workflow import RoundError, get_round, open_round, require_office, system_for
 from rubrics.indicators import load_units
 from rubrics.questionnaires import AUDIENCES, Questionnaire, load_questionnaires, questionnaire
@@ -43,11 +40,6 @@ DEFAULT_MAX_RESPONSES = 3000
 #: workshop on one Wi-Fi may answer together, a script may not
 RATE_PER_ADDRESS = 60
 RATE_WINDOW = timedelta(minutes=10)
-MAX_IMPORT_ROWS = 50_000
-SHEET = "问卷录入"
-NOTES_SHEET = "录入说明"
-HEADER_ROW = 2
-FIRST_DATA_ROW = 3
 
 
 class SurveyUnavailable(Exception):
@@ -215,7 +207,8 @@ def record_answer(session: Session, survey: Survey, raw: dict[str, str], *, brow
         raise SurveyUnavailable(409, "您已经填写过这份问卷，每人只需填写一次，感谢您的参与。", "已经填写过")
     if session.exec(select(SurveyResponse.id).where(SurveyResponse.page_nonce == nonce)).first() is not None:
         raise SurveyUnavailable(409, "这一页问卷已经提交过，感谢您的参与。", "已经填写过")
-    since = (now or utcnow()) - RATE_WINDOW
+    now = now or utcnow()
+    since = now - RATE_WINDOW
     recent = session.exec(select(func.count(SurveyResponse.id)).where(
         SurveyResponse.survey_id == survey.id, SurveyResponse.ip_hash == ip_hash,
         SurveyResponse.created_at >= since)).one()
@@ -224,7 +217,7 @@ def record_answer(session: Session, survey: Survey, raw: dict[str, str], *, brow
     q = questionnaire(survey.audience)
     answers = parse_answers(q, raw)
     response = _response((survey.year, survey.unit_code, survey.id), q, answers, source=SOURCE_ONLINE,
-                         browser=browser, page_nonce=nonce, ip_hash=ip_hash)
+                         browser=browser, page_nonce=nonce, ip_hash=ip_hash, created_at=now)
     session.add(response)
     return response
 
@@ -241,91 +234,7 @@ def add_responses(session: Session, q: Questionnaire, year: int, sheets: list[tu
     return len(rows)
 
 
-# ── the response template and its import ──────────────────────────────────
-
-def marker_for(q: Questionnaire, year: int) -> Marker:
-    return Marker("survey", year, q.version, q.audience, q.name)
-
-
-def expected_header(q: Questionnaire) -> list[str]:
-    return ["单位代码", "单位名称"] + [f"第{n}题 {item.text}" for n, item in enumerate(q.items, 1)]
-
-
-def write_response_template(year: int, audience: str, out: Path) -> Path:
-    """The template for responses gathered on paper or another platform: XLSX, or CSV by the file name."""
-    q = questionnaire(audience)
-    marker = marker_for(q, year)
-    header = expected_header(q)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".csv":
-        import csv
-        with out.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow([formula_safe(marker.title())])
-            writer.writerow([formula_safe(h) for h in header])
-        return out
-    from openpyxl import Workbook
-    wb = Workbook()
-    ws = wb.active
-    ws.title = SHEET
-    title_row(ws, marker, len(header))
-    for c, text in enumerate(header, 1):
-        text_cell(ws, HEADER_ROW, c, text)
-    style_headers(ws, HEADER_ROW, HEADER_ROW, len(header))
-    ws.row_dimensions[HEADER_ROW].height = 90
-    ws.column_dimensions["A"].width = 9
-    ws.column_dimensions["B"].width = 14
-    for c in range(3, len(header) + 1):
-        ws.column_dimensions[column(c)].width = 13
-    for r in range(FIRST_DATA_ROW, FIRST_DATA_ROW + 3):  # a few ruled rows to show where answers go
-        for c in range(1, len(header) + 1):
-            ws.cell(row=r, column=c).border = BORDER
-        ws.cell(row=r, column=1).fill = CODE_FILL
-    from openpyxl.worksheet.datavalidation import DataValidation
-    rule = DataValidation(type="whole", operator="between", formula1="0", formula2="5", allow_blank=True,
-                          error="请填写 1–5 的整数，“不了解”填 0，未作答留空。", errorTitle="答案无效", showErrorMessage=True)
-    rule.add(f"C{FIRST_DATA_ROW}:{column(len(header))}{MAX_IMPORT_ROWS}")
-    ws.add_data_validation(rule)
-    ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=3)
-    print_setup(ws, HEADER_ROW)
-    notes = wb.create_sheet(NOTES_SHEET)
-    lines = [f"{year}年度{q.title}：录入说明",
-             f"问卷对象：{q.respondents}；对应指标 {q.indicator_no}。",
-             "1. 每份问卷填一行：单位代码（如 JS）或单位名称（如 江苏省），然后逐题填写答案。",
-             "2. 答案填 1–5 的整数：" + "，".join(f"{i} = {label}" for i, label in enumerate(q.scale, 1))
-             + (f"；“{q.unknown}”填 0" if q.unknown else "") + "；未作答留空。也可以直接填写等级文字（如“比较满意”）。",
-             "3. 每份问卷至少要对一半的题目作出评价，否则为无效问卷。",
-             "4. 不要修改第1–2行和列的顺序。导入时逐格检查，任一单元格有误，整份文件不导入，并列出每处错误所在的行列；"
-             "同一文件只能导入一次。"]
-    for i, line in enumerate(lines, 1):
-        cell = text_cell(notes, i, 1, line)
-        if i == 1:
-            cell.font = HEADER_FONT
-    notes.column_dimensions["A"].width = 120
-    write_marker(wb, marker)
-    wb.save(out)
-    return out
-
-
-def _answer_cell(q: Questionnaire, value) -> tuple[int | None, str | None]:
-    """An answer as typed in a cell: 1–5, 0 / the “don't know” label, a scale label; blank is no answer."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None, None
-    if isinstance(value, bool):
-        return None, "应填写 1–5 的整数"
-    text = str(value).strip()
-    if isinstance(value, float) and value.is_integer():
-        text = str(int(value))
-    if text in q.scale:
-        return q.scale.index(text) + 1, None
-    if q.unknown and text in (q.unknown, "0"):
-        return 0, None
-    if text in {"1", "2", "3", "4", "5"}:
-        return int(text), None
-    allowed = f"1–5 的整数{'或 0（' + q.unknown + '）' if q.unknown else ''}"
-    return None, f"答案应为 {allowed}，实际是“{text[:20]}”"
-
+# ── importing responses gathered elsewhere ────────────────────────────────
 
 @dataclass
 class ImportedResponses:
@@ -334,37 +243,6 @@ class ImportedResponses:
 
     def message(self, name: str) -> str:
         return f"已导入“{name}”问卷 {self.count} 份，涉及 {len(self.per_unit)} 个单位。"
-
-
-def read_responses(q: Questionnaire, year: int, data: bytes, filename: str) -> list[tuple[str, dict[str, int]]]:
-    """Every answer sheet of a filled-in response template, or SheetRejected listing every bad cell."""
-    table = open_template(data, filename, SHEET, marker_for(q, year), [expected_header(q)], HEADER_ROW,
-                          max_rows=MAX_IMPORT_ROWS + FIRST_DATA_ROW)
-    sheets, problems = [], []
-    last_col = 2 + len(q.items)
-    for r, row, unit in RowUnits(load_units()).rows(table, FIRST_DATA_ROW, problems):
-        answers, bad = {}, False
-        for n, item in enumerate(q.items, 1):
-            value, why = _answer_cell(q, table.cell(r, 2 + n))
-            if why:
-                problems.append(CellProblem(SHEET, r, column(2 + n), f"第{n}题{why}"))
-                bad = True
-            elif value is not None:
-                answers[item.key] = value
-        for c in range(last_col + 1, len(row) + 1):
-            if row[c - 1] not in (None, ""):
-                problems.append(CellProblem(SHEET, r, column(c), "模板没有这一列"))
-                bad = True
-        if not bad and q.score(answers) is None:
-            problems.append(CellProblem(SHEET, r, "", f"有效作答不足一半的题目（{len(answers)}/{len(q.items)}，"
-                                                      "“不了解”不计入），是无效问卷；请删去这一行或补全答案"))
-            continue
-        if not bad:
-            sheets.append((unit.code, answers))
-    reject_if(problems, filename)
-    if not sheets:
-        raise SheetRejected([CellProblem(SHEET, FIRST_DATA_ROW, "", "文件中没有问卷数据")], filename)
-    return sheets
 
 
 def import_responses(session: Session, user: User, year: int, audience: str, data: bytes, filename: str,
@@ -451,27 +329,3 @@ def links(session: Session, year: int) -> list[tuple[object, str, Survey]]:
     surveys = sorted(session.exec(select(Survey).where(Survey.year == year)),
                      key=lambda s: (national_rank(s.unit_code), AUDIENCES.index(s.audience)))
     return [(units[s.unit_code], qs[s.audience].name, s) for s in surveys]
-
-
-def write_links(year: int, rows: list[tuple[str, str, str, str]], out: Path) -> Path:
-    """The links to hand out, one row per survey: unit, audience, link, state (text cells formula-safe)."""
-    from openpyxl import Workbook
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "问卷链接"
-    header = ["单位", "问卷对象", "填写链接", "状态"]
-    text_cell(ws, 1, 1, f"{year}年度满意度问卷填写链接（请按单位分发，链接不要公开张贴）", font=HEADER_FONT)
-    for c, text in enumerate(header, 1):
-        text_cell(ws, 2, c, text)
-    style_headers(ws, 2, 2, len(header))
-    for r, row in enumerate(rows, 3):
-        for c, text in enumerate(row, 1):
-            text_cell(ws, r, c, text, border=BORDER)
-    for letter, width in zip("ABCD", (16, 22, 70, 8)):
-        ws.column_dimensions[letter].width = width
-    ws.freeze_panes = "A3"
-    print_setup(ws, 2, "A:B")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(out)
-    return out

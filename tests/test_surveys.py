@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from evidence.models import AuditEvent, Survey, SurveyResponse
+from rounds import survey_sheet as SS
 from rounds import surveys as S
 from rounds import workflow as R
 from rounds.sheets import SheetRejected
@@ -210,15 +211,15 @@ def test_responses_make_the_index_that_scores_83_or_leave_it_waiting_below_the_m
 # ── the response template and its import ─────────────────────────────────
 
 def _template(tmp_path, name="workers.xlsx", year=2023, audience="workers", rows=()) -> bytes:
-    path = S.write_response_template(year, audience, tmp_path / name)
+    path = SS.write_response_template(year, audience, tmp_path / name)
     if path.suffix == ".csv":
         text = path.read_text(encoding="utf-8-sig")
         text += "".join(",".join(str(v) for v in row) + "\n" for row in rows)
         return text.encode("gbk")  # as Excel in China saves a CSV
     wb = openpyxl.load_workbook(path)
-    for r, row in enumerate(rows, S.FIRST_DATA_ROW):
+    for r, row in enumerate(rows, SS.FIRST_DATA_ROW):
         for c, value in enumerate(row, 1):
-            wb[S.SHEET].cell(row=r, column=c, value=value)
+            wb[SS.SHEET].cell(row=r, column=c, value=value)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -230,7 +231,7 @@ def _row(unit="JS", value=4, n=len(WORKERS.items)):
 
 def test_the_response_template_says_what_it_is(tmp_path):
     wb = openpyxl.load_workbook(io.BytesIO(_template(tmp_path)))
-    ws = wb[S.SHEET]
+    ws = wb[SS.SHEET]
     assert "2023年度满意度问卷录入模板·产业工人" in ws["A1"].value and "问卷版本 2022.1" in ws["A1"].value
     assert [c.value for c in ws[2]][:3] == ["单位代码", "单位名称", f"第1题 {WORKERS.items[0].text}"]
     assert wb["模板信息"].sheet_state == "hidden" and ws.freeze_panes == "C3"
@@ -262,7 +263,7 @@ def test_every_bad_response_cell_is_reported_and_nothing_is_imported(world, tmp_
     with pytest.raises(SheetRejected) as err:
         S.import_responses(session, world["office"], 2023, "workers", _template(tmp_path, rows=rows), "w.xlsx")
     found = {(p.row, p.column): p.reason for p in err.value.problems}
-    first = S.FIRST_DATA_ROW
+    first = SS.FIRST_DATA_ROW
     assert "未知单位“XX”" in found[(first + 1, "A")]
     assert "第1题答案应为 1–5 的整数或 0（不了解）" in found[(first + 2, "C")] and "“7”" in found[(first + 2, "C")]
     assert "第2题" in found[(first + 3, "D")] and "很满意" in found[(first + 3, "D")]

@@ -59,11 +59,12 @@ def publish(ctx, year, units, audiences, max_responses, username, base_url) -> N
 def links(ctx, year, base_url, out) -> None:
     """列出已发布问卷的填写链接（单位按全国统一顺序）。"""
     from rounds import surveys as S
+    from rounds.survey_sheet import write_links
     with _session(ctx) as session:
         rows = [(unit.name, name, _link(base_url, s.token), "进行中" if s.status == "open" else "已关闭")
                 for unit, name, s in S.links(session, year)]
     if out:
-        write_atomically(out, lambda tmp: S.write_links(year, rows, tmp))
+        write_atomically(out, lambda tmp: write_links(year, rows, tmp))
         click.echo(f"已写出 {len(rows)} 个链接：{out}")
         return
     for row in rows:
@@ -101,7 +102,7 @@ def close(ctx, year, units, audiences, reopen, username) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".xlsx 或 .csv")
 def template(year, audience, out) -> None:
     """问卷录入模板（线下或其他平台收集的问卷，每份一行）。"""
-    from rounds.surveys import write_response_template
+    from rounds.survey_sheet import write_response_template
     if out.suffix.lower() not in (".xlsx", ".csv"):
         raise KaopingError("模板文件名应以 .xlsx 或 .csv 结尾。")
     write_atomically(out, lambda tmp: write_response_template(year, audience, tmp))

@@ -25,6 +25,7 @@ from sqlmodel import Session
 from evidence.models import Survey, User
 from rounds import surveys as S
 from rounds.sheets import SheetRejected
+from rounds.survey_sheet import write_links, write_response_template
 from rounds.workflow import RoundError, get_round
 from rubrics.questionnaires import AUDIENCES, load_questionnaires
 
@@ -251,7 +252,7 @@ def survey_links(year: int, request: Request, user: User = Depends(user_of), ses
     require_role(user, "office")
     rows = [(unit.name, name, _link(request, s), "进行中" if s.status == "open" else "已关闭")
             for unit, name, s in S.links(session, year)]
-    return generated_download(f"{year}年度问卷链接.xlsx", lambda out: S.write_links(year, rows, out), XLSX)
+    return generated_download(f"{year}年度问卷链接.xlsx", lambda out: write_links(year, rows, out), XLSX)
 
 
 @router.get("/rounds/{year}/surveys/template/{audience}.{ext}")
@@ -263,7 +264,7 @@ def survey_template(year: int, audience: str, ext: str, request: Request, user: 
         raise RoundError("没有这种问卷录入模板。")
     name = load_questionnaires()[audience].name
     return generated_download(f"{year}年度问卷录入模板-{name}.{ext}",
-                              lambda out: S.write_response_template(year, audience, out), XLSX if ext == "xlsx" else CSV)
+                              lambda out: write_response_template(year, audience, out), XLSX if ext == "xlsx" else CSV)
 
 
 @router.post("/rounds/{year}/surveys/import")
