@@ -16,6 +16,7 @@ import io
 import math
 import re
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -180,52 +181,71 @@ def _too_big(sheet: str, max_rows: int, max_cols: int, filename: str) -> SheetRe
                                                              "请拆分后分批导入")], filename)
 
 
-def _read_xlsx(data: bytes, filename: str, sheet: str, max_rows: int, max_cols: int) -> Table:
-    from zipfile import BadZipFile
+#: an XLSX is a zip; its parts unpacked may not exceed this (a few MB of XML is a full template)
+MAX_UNPACKED = 64 * 1024 * 1024
 
-    from openpyxl import load_workbook
+
+def _read_xlsx(data: bytes, filename: str, sheet: str, max_rows: int, max_cols: int) -> Table:
+    from zipfile import BadZipFile, ZipFile
+
     from openpyxl.utils.exceptions import InvalidFileException
+    broken = SheetRejected([CellProblem(sheet, 1, "", "文件已损坏或不是 Excel（.xlsx）文件，无法读取")], filename)
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError):
-        raise SheetRejected([CellProblem(sheet, 1, "", "文件已损坏或不是 Excel（.xlsx）文件，无法读取")], filename) from None
+        unpacked = sum(part.file_size for part in ZipFile(io.BytesIO(data)).infolist())
+    except (BadZipFile, OSError, ValueError):
+        raise broken from None
+    if unpacked > MAX_UNPACKED:  # a small file that unpacks to gigabytes is refused before any part is read;
+        # zipfile never returns more than a part's declared size
+        raise SheetRejected([CellProblem(sheet, 1, "", "文件解压后过大，不是正常的模板文件")], filename)
     try:
-        table = Table(sheet)
-        if MARKER_SHEET in wb.sheetnames:
-            table.marker = _marker_from_sheet([list(r) for r in wb[MARKER_SHEET].iter_rows(max_row=20, max_col=2,
-                                                                                            values_only=True)])
+        table = _xlsx_table(data, filename, sheet, max_rows, max_cols)
+    except SheetRejected:
+        raise
+    except (BadZipFile, InvalidFileException, zlib.error, EOFError, KeyError, IndexError, OSError, ValueError,
+            TypeError, SyntaxError):
+        raise broken from None  # a damaged part: bad deflate data, not the XML it claims (SyntaxError), …
+    if table.marker is None and table.rows:
+        table.marker = marker_from_title(table.rows[0][0] if table.rows[0] else None)
+    return table
+
+
+def _xlsx_table(data: bytes, filename: str, sheet: str, max_rows: int, max_cols: int) -> Table:
+    from openpyxl import load_workbook
+    table = Table(sheet)
+    formulas = set()
+    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
         if sheet not in wb.sheetnames:
-            names = "、".join(n for n in wb.sheetnames if n != MARKER_SHEET)
-            raise SheetRejected([CellProblem(sheet, 1, "", f"找不到工作表“{sheet}”（文件中的工作表：{names}）；"
+            shown = "、".join(n for n in wb.sheetnames if n != MARKER_SHEET)
+            raise SheetRejected([CellProblem(sheet, 1, "", f"找不到工作表“{sheet}”（文件中的工作表：{shown}）；"
                                                           "请使用下载的模板，不要改工作表名称")], filename)
-        formulas = []
-        for r, values in enumerate(wb[sheet].iter_rows(values_only=True), 1):
-            if r > max_rows:
-                raise _too_big(sheet, max_rows, max_cols, filename)
+        if MARKER_SHEET in wb.sheetnames:
+            table.marker = _marker_from_sheet([list(r) for r in wb[MARKER_SHEET].iter_rows(
+                max_row=20, max_col=2, values_only=True)])
+        # one column past the limit, never the whole declared width: a file may claim column XFD
+        for r, values in enumerate(wb[sheet].iter_rows(values_only=True, max_col=max_cols + 1), 1):
             values = list(values)
             while values and values[-1] is None:
                 values.pop()
-            if len(values) > max_cols:
+            if r > max_rows or len(values) > max_cols:
                 raise _too_big(sheet, max_rows, max_cols, filename)
-            for c, v in enumerate(values, 1):
-                if isinstance(v, str) and v.startswith("=") and len(v) > 1:
-                    formulas.append((r, c))
+            formulas.update((r, c) for c, v in enumerate(values, 1)
+                            if isinstance(v, str) and v.startswith("=") and len(v) > 1)
             table.rows.append(values)
     finally:
         wb.close()
-    if formulas:  # a formula counts by the value Excel computed and saved with it
+    if formulas:  # a formula counts by the value Excel computed and saved with it: one more pass reads those
         computed = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
-            ws = computed[sheet]
-            for r, c in formulas:
-                value = ws.cell(row=r, column=c).value
-                table.rows[r - 1][c - 1] = value
-                if value is None:
-                    table.uncomputed.add((r, c))
+            rows = computed[sheet].iter_rows(values_only=True, max_row=len(table.rows), max_col=max_cols + 1)
+            for r, values in enumerate(rows, 1):
+                for c, value in enumerate(values, 1):
+                    if (r, c) in formulas:
+                        table.rows[r - 1][c - 1] = value
+                        if value is None:
+                            table.uncomputed.add((r, c))
         finally:
             computed.close()
-    if table.marker is None and table.rows:
-        table.marker = marker_from_title(table.rows[0][0] if table.rows[0] else None)
     return table
 
 
@@ -291,7 +311,7 @@ def open_template(data: bytes, filename: str, sheet: str, marker: Marker, header
                   header_row: int, *, max_rows: int) -> Table:
     """A filled-in template's sheet, once it is known to be the expected template with its header intact;
     SheetRejected otherwise (another kind, year, audience or version; a changed header)."""
-    table = read_table(data, filename, sheet, max_rows=max_rows)
+    table = read_table(data, filename, sheet, max_rows=max_rows, max_cols=max(len(row) for row in headers) + 20)
     problem = marker_problem(table.marker, marker, sheet)
     reject_if([problem] if problem else [], filename)
     reject_if(header_problems(table, headers, header_row), filename)

@@ -355,3 +355,49 @@ def test_a_closed_round_takes_no_more_values(year_round, tmp_path):
         with pytest.raises(R.RoundError, match="已结束"):
             SO.correct_value(session, year_round["office"], 2023, "JS", 14, "meetings", value=1, base_value=1,
                              reason="晚到的更正")
+
+
+def test_a_file_that_unpacks_to_too_much_is_refused_before_it_is_read(year_round, tmp_path, monkeypatch):
+    import rounds.sheets as sheets
+    data = _template(tmp_path)
+    monkeypatch.setattr(sheets, "MAX_UNPACKED", 10_000)  # the template unpacks to more than this
+    with _session(year_round) as session:
+        with pytest.raises(SheetRejected) as err:
+            SO.import_statistics(session, year_round["office"], 2023, data, "统计.xlsx")
+    assert "解压后过大" in err.value.problems[0].reason
+
+
+def test_a_cell_far_beyond_the_template_is_refused_without_reading_the_empty_space(year_round, tmp_path):
+    data = _template(tmp_path, edit=lambda ws: ws.cell(row=1_048_576, column=16_384, value=1))
+    with _session(year_round) as session:
+        with pytest.raises(SheetRejected) as err:
+            SO.import_statistics(session, year_round["office"], 2023, data, "统计.xlsx")
+    assert "超过模板允许的大小" in err.value.problems[0].reason
+
+
+_TEMPLATE_BYTES: list[bytes] = []
+
+
+def _template_bytes() -> bytes:
+    if not _TEMPLATE_BYTES:
+        import tempfile
+        from pathlib import Path
+        with tempfile.TemporaryDirectory() as tmp:
+            _TEMPLATE_BYTES.append(write_template(SYSTEM, 2023, load_units(), Path(tmp) / "t.xlsx").read_bytes())
+    return _TEMPLATE_BYTES[0]
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=8),
+       st.one_of(st.none(), st.integers(0, 10**6)))
+def test_a_damaged_template_is_refused_in_chinese_never_with_an_exception(flips, cut):
+    from rounds.statistics_sheet import read_template
+    data = bytearray(_template_bytes())
+    for position, byte in flips:
+        data[position % len(data)] = byte
+    if cut is not None:
+        data = data[: cut % len(data)]
+    try:
+        read_template(SYSTEM, 2023, load_units(), bytes(data), "统计.xlsx")
+    except SheetRejected as exc:
+        assert exc.problems and all(any("\u4e00" <= ch <= "\u9fff" for ch in p.reason) for p in exc.problems)
