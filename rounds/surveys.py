@@ -58,6 +58,10 @@ class AnswerIncomplete(ValueError):
         super().__init__("；".join(problems))
 
 
+def already_answered() -> SurveyUnavailable:
+    return SurveyUnavailable(409, "您已经填写过这份问卷，每人只需填写一次，感谢您的参与。", "已经填写过")
+
+
 def audience_name(audience: str) -> str:
     return questionnaire(audience).name
 
@@ -204,7 +208,7 @@ def record_answer(session: Session, survey: Survey, raw: dict[str, str], *, brow
     and scored, or refused with SurveyUnavailable / AnswerIncomplete and nothing stored."""
     check_answerable(session, survey)
     if answered(session, survey, browser):
-        raise SurveyUnavailable(409, "您已经填写过这份问卷，每人只需填写一次，感谢您的参与。", "已经填写过")
+        raise already_answered()
     if session.exec(select(SurveyResponse.id).where(SurveyResponse.page_nonce == nonce)).first() is not None:
         raise SurveyUnavailable(409, "这一页问卷已经提交过，感谢您的参与。", "已经填写过")
     now = now or utcnow()

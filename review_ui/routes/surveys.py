@@ -76,9 +76,9 @@ def _unavailable(request: Request, exc: S.SurveyUnavailable):
     return _public(request, "surveys/public_message.html", exc.status, title=exc.title, message=exc.message)
 
 
-def _not_found(request: Request):
-    return _unavailable(request, S.SurveyUnavailable(404, "找不到这份问卷。请检查链接是否完整，或向发放问卷的单位索取新的链接。",
-                                                     "问卷不存在"))
+def _survey_for(session: Session, token: str) -> Survey:
+    """The survey of a link; a token that cannot be one is unknown without asking the database."""
+    return S.survey_by_token(session, token if PUBLIC_FORM.fullmatch(f"/s/{token}") else "")
 
 
 def _form_page(request: Request, survey: Survey, browser: str, status: int = 200, *, answers=None, problems=None):
@@ -95,17 +95,15 @@ def _form_page(request: Request, survey: Survey, browser: str, status: int = 200
 
 @router.get("/s/{token}")
 def survey_page(token: str, request: Request, session: Session = Depends(db)):
-    if not PUBLIC_FORM.fullmatch(f"/s/{token}"):
-        return _not_found(request)
     try:
-        survey = S.survey_by_token(session, token)
+        survey = _survey_for(session, token)
         S.check_answerable(session, survey)
     except S.SurveyUnavailable as exc:
         return _unavailable(request, exc)
     browser = _browser(request, token)
     if browser and S.answered(session, survey, browser_key(browser)):
-        return _public(request, "surveys/public_message.html", title="已经填写过",
-                       message="您已经填写过这份问卷，每人只需填写一次，感谢您的参与。")
+        already = S.already_answered()
+        return _public(request, "surveys/public_message.html", title=already.title, message=already.message)
     return _form_page(request, survey, browser or secrets.token_urlsafe(16))
 
 
@@ -117,7 +115,7 @@ def browser_key(browser: str) -> str:
 @router.post("/s/{token}")
 async def survey_answer(token: str, request: Request, session: Session = Depends(db)):
     try:
-        survey = S.survey_by_token(session, token)
+        survey = _survey_for(session, token)
     except S.SurveyUnavailable as exc:
         return _unavailable(request, exc)
     form = await request.form()
@@ -149,7 +147,7 @@ async def survey_answer(token: str, request: Request, session: Session = Depends
         return _unavailable(request, exc)
     except IntegrityError:  # the same browser or page, twice at the same moment
         session.rollback()
-        return _unavailable(request, S.SurveyUnavailable(409, "您已经填写过这份问卷，感谢您的参与。", "已经填写过"))
+        return _unavailable(request, S.already_answered())
     return _thanks(request)
 
 
