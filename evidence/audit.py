@@ -31,6 +31,8 @@ ACTIONS = {
     "collection": "案例汇编", "round": "评价年度", "statistic": "更正统计数值",
     "metadata": "更正文件信息", "saved_search": "保存检索", "saved_search_delete": "删除保存的检索",
     "remind": "发送截止提醒",
+    "statistic_import": "导入统计数据", "statistic_confirm": "核实统计数值",
+    "survey_publish": "发布问卷", "survey_close": "关闭问卷", "survey_reopen": "重新开放问卷", "survey_import": "导入问卷",
 }
 
 

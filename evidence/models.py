@@ -352,6 +352,51 @@ class SurveyResult(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class Survey(SQLModel, table=True):
+    """A satisfaction survey published for one unit, year and audience (rounds/surveys.py).
+
+    Reached without an account through its unguessable link (token); open until the office closes it
+    or the round closes.  The questionnaire (rubrics/questionnaires/<audience>.yaml) is recorded by version.
+    """
+    id: Optional[int] = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    unit_code: str = Field(foreign_key="unit.code")
+    audience: str = Field(max_length=16)  # workers | enterprise | staff
+    indicator_no: int
+    questionnaire_version: str = Field(max_length=32)
+    token: str = Field(max_length=64, unique=True, index=True)
+    status: str = Field(default="open", max_length=16)  # open | closed
+    max_responses: int = 3000
+    created_by: Optional[int] = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    closed_at: Optional[datetime] = None
+    __table_args__ = (UniqueConstraint("year", "unit_code", "audience"),)
+
+
+class SurveyResponse(SQLModel, table=True):
+    """One anonymous answer sheet: given online through a survey's link, or imported from a file.
+
+    No name, no account, no IP address: `browser` is a hash of the browser's signed id (one response
+    per browser), `ip_hash` a keyed hash of the address used only for the rate limit, `page_nonce` the
+    one-time token of the page that was answered.
+    """
+    id: Optional[int] = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    unit_code: str = Field(foreign_key="unit.code")
+    indicator_no: int
+    audience: str = Field(max_length=16)
+    survey_id: Optional[int] = Field(default=None, foreign_key="survey.id", index=True)
+    answers: dict = json_field()  # item key → 1..5, 0 = 不了解
+    score: float  # 0–100
+    source: str = ""  # 在线填写 | 导入（文件名）
+    browser: Optional[str] = Field(default=None, max_length=64)
+    page_nonce: Optional[str] = Field(default=None, max_length=64, unique=True)
+    ip_hash: Optional[str] = Field(default=None, max_length=64)
+    batch: Optional[str] = Field(default=None, max_length=64, index=True)  # SHA-256 of the imported file
+    created_at: datetime = Field(default_factory=utcnow)
+    __table_args__ = (UniqueConstraint("survey_id", "browser"),)
+
+
 class StatisticValue(SQLModel, table=True):
     """A unit's statistic for one measure, entered or corrected by the office (overrides the self-assessment).
 
@@ -492,3 +537,4 @@ Index("ix_link_owner", EvidenceLink.owner_kind, EvidenceLink.owner_id)
 # editors adding it at the same moment cannot both succeed.
 Index("uq_collection_passage", CollectionEntry.collection_id, CollectionEntry.passage_id, unique=True,
       sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL"))
+Index("ix_surveyresponse_ip", SurveyResponse.survey_id, SurveyResponse.ip_hash, SurveyResponse.created_at)

@@ -38,6 +38,8 @@ ROUTE_MODULES = [
     "review_ui.routes.progress",
     "review_ui.routes.admin",
     "review_ui.routes.rounds",
+    "review_ui.routes.statistics",
+    "review_ui.routes.surveys",
     "review_ui.routes.collections",
 ]
 

@@ -23,6 +23,7 @@ OBJECT_LABELS = {
     "conflict": "回避", "self_assessment": "自评", "spotcheck": "抽查名单", "category": "类别认定",
     "collection": "案例汇编", "round": "评价年度", "unit": "单位", "passage": "段落", "tag": "指标标注",
     "saved_search": "保存的检索",
+    "survey": "问卷",
 }
 FIELD_LABELS = {
     "filename": "文件", "sha256": "文件指纹", "size": "大小", "unit": "单位", "year": "年度", "archive": "压缩包",
@@ -39,6 +40,8 @@ FIELD_LABELS = {
     "entry_added": "加入条目", "entry_updated": "修改条目", "entry_deleted": "删除条目",
     "entry_restored": "恢复条目", "section_added": "新增栏目", "reordered": "调整顺序（条）", "meta": "修改标题前言",
     "deadlines": "截止事项数", "via": "途径",
+    "measure": "数值项", "values": "导入数值数", "unchanged": "未变数值数", "flagged": "待核实数", "changes": "变更明细",
+    "audience": "问卷对象", "units": "单位", "responses": "问卷份数", "max_responses": "份数上限", "survey": "问卷",
 }
 VALUE_LABELS = {
     **VERSION_LABELS,  # processing states, as the evidence pages name them
@@ -47,7 +50,7 @@ VALUE_LABELS = {
     "collection": "案例汇编", "briefing": "简报", "previous_category": "上年类别", "cli": "命令行",
     **DECISION_SOURCES, **ROLES,
 }
-UNIT_FIELDS = {"unit", "home_unit", "add", "remove", "selected"}
+UNIT_FIELDS = {"unit", "home_unit", "add", "remove", "selected", "units"}
 HIDDEN_FIELDS = {"sha256"}  # a fingerprint means nothing to a reader; the CSV keeps the raw record
 # Fields that held a row's id in older records (entries are now named by their title): an id means
 # nothing to a reader, so such a value is left to the CSV.

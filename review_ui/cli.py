@@ -15,6 +15,8 @@ COMMAND_MODULES = [
     "review_ui.commands.search",
     "review_ui.commands.rounds",
     "review_ui.commands.outputs",
+    "review_ui.commands.statistics",
+    "review_ui.commands.surveys",
     "review_ui.commands.collection",
     "review_ui.commands.remind",
 ]

@@ -25,8 +25,7 @@ from sqlmodel import select
 from evidence.accounts import create_user, verify_password
 from evidence.config import Settings
 from evidence.db import session_scope
-from evidence.models import (Assignment, Document, Rating, Round, SelfAssessment, SelfAssessmentItem, SurveyResult,
-                             Unit, User)
+from evidence.models import Assignment, Document, Rating, Round, SelfAssessment, SelfAssessmentItem, Unit, User
 from rubrics.units import resolve_unit
 
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
@@ -111,17 +110,24 @@ def _with_growth(values: dict) -> dict:
     return compute(values)
 
 
-def _surveys(session, year: int, system, units: list[Unit]) -> None:
-    for unit in units:
-        strength = _strength(unit.code)
-        for ind in system.indicators:
-            if ind.source != "survey":
-                continue
-            rng = random.Random(f"kaoping-demo-survey-{unit.code}-{ind.no}")
-            n = rng.randint(ind.scoring.min_sample + 20, ind.scoring.min_sample * 4)
-            session.add(SurveyResult(year=year, unit_code=unit.code, indicator_no=ind.no, respondent_kind="综合",
-                                     respondents=n, score=round(min(62 + 33 * strength + rng.uniform(-4, 4), 99), 1),
-                                     score_sd=round(rng.uniform(9, 16), 1), source="演示数据（问卷）"))
+def _surveys(session, year: int, system, office: User) -> None:
+    """Publish every unit's three surveys and give them answer sheets, as respondents would (the
+    survey path: responses → index → points of 83–85): stronger units answer more contentedly."""
+    from rounds import surveys as S
+    from rubrics.questionnaires import load_questionnaires
+    S.publish(session, office, year)
+    session.flush()
+    for q in load_questionnaires().values():
+        minimum = system.get(q.indicator_no).scoring.min_sample
+        sheets = []
+        for unit in session.exec(select(Unit).order_by(Unit.code)):
+            rng = random.Random(f"kaoping-demo-survey-{unit.code}-{q.audience}")
+            centre = 2.6 + 1.9 * _strength(unit.code)
+            for _ in range(rng.randint(minimum + 10, minimum * 2)):
+                mood = rng.gauss(0, 0.5)  # some respondents are happier than others
+                sheets.append((unit.code, {item.key: 0 if rng.random() < 0.04 else
+                                           min(max(round(rng.gauss(centre + mood, 0.8)), 1), 5) for item in q.items}))
+        S.add_responses(session, q, year, sheets, source=f"{S.SOURCE_ONLINE}{DEMO_MARK}")
 
 
 def _ratings(session, year: int, system, codes: list[str], reviewers: list[User], office: User,
@@ -155,7 +161,7 @@ def load_closed_round(session, year: int, users: dict[str, User]) -> None:
     units = list(session.exec(select(Unit).order_by(Unit.code)))
     submitted = datetime.combine(rnd.self_assessment_due, time(9), tzinfo=timezone.utc)
     _self_assessments(session, year, system, units, submitted)
-    _surveys(session, year, system, units)
+    _surveys(session, year, system, users["office"])
     session.flush()
     # Each unit's self-category is the category of its own self-assessed score: an honest self-assessment.
     thresholds = validate_thresholds(rnd.category_thresholds)
@@ -186,6 +192,9 @@ def load_open_round(session, year: int, users: dict[str, User], today: date | No
     from rounds import workflow as R
     rnd = R.create_round(session, year, users["office"], **open_deadlines(year, today or date.today()))
     rnd.is_demo = True
+    session.flush()
+    from rounds.surveys import publish
+    publish(session, users["office"], year)  # the links work today: open one on a phone to try it
     for reviewer in ("reviewer1", "reviewer2"):
         for unit, no in DEMO_ASSIGNMENTS:
             session.add(Assignment(year=year, reviewer_id=users[reviewer].id, unit_code=unit, indicator_no=no,

@@ -10,7 +10,9 @@ arrived. This pure ASGI middleware runs earlier, on the headers alone:
 - a `Content-Length` above the route's limit is answered 413 at once; a chunked body
   is counted while it streams and refused as soon as it passes the limit;
 - a user may run only a few uploads at the same time (429 beyond that), counted across every
-  web process of `kaoping serve --workers N` (`UploadSlots`: one lock file per slot).
+  web process of `kaoping serve --workers N` (`UploadSlots`: one lock file per slot);
+- the one exemption: answering a published survey (`POST /s/<token>`, security.is_public_form) needs no
+  session or login — the route checks its own signed per-page token — and its body is capped at 16 KB.
 
 "Logged-in" means a live server session: the session middleware (review_ui/sessions.py) runs
 first and gives `scope["session"]` a uid only for a session that was not ended, has not run out
@@ -37,13 +39,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evidence.config import MB, Settings
 
-from .security import CSRF_FAILED, SAFE_METHODS
+from .security import CSRF_FAILED, SAFE_METHODS, is_public_form
 
 LOGIN_PATH = "/login"
 UPLOAD_PATH = "/evidence/upload"
 LOGIN_BODY_LIMIT = 16 * 1024  # a user name, a password and a token
 FORM_BODY_LIMIT = 2 * MB  # the longest form is a self-assessment report or a rating's reasons
 MULTIPART_OVERHEAD = 1 * MB  # boundaries, part headers and the small fields beside the file
+SURVEY_BODY_LIMIT = 16 * 1024  # an anonymous survey answer: a score per item, a page token, a honeypot
 
 
 class BodyTooLarge(HTTPException):
@@ -60,6 +63,8 @@ def body_limit(settings: Settings, method: str, path: str) -> int:
         return settings.max_upload_bytes + MULTIPART_OVERHEAD
     if path == LOGIN_PATH:
         return LOGIN_BODY_LIMIT
+    if is_public_form(method, path):
+        return SURVEY_BODY_LIMIT
     return FORM_BODY_LIMIT
 
 
@@ -99,6 +104,8 @@ class RequestGuard:
     def refusal(self, scope: Scope, headers: Headers, method: str, path: str, limit: int) -> tuple[int, str] | None:
         if method in SAFE_METHODS:
             return None
+        if is_public_form(method, path):  # no session by design; the route checks its page token
+            return self.length_refusal(headers, limit)
         session = scope.get("session") or {}
         expected = session.get("csrf")
         if not expected:  # no session at all: the form cannot carry a valid token
@@ -108,6 +115,10 @@ class RequestGuard:
             return 403, CSRF_FAILED
         if path != LOGIN_PATH and session.get("uid") is None:
             return 401, "请先登录。"
+        return self.length_refusal(headers, limit)
+
+    @staticmethod
+    def length_refusal(headers: Headers, limit: int) -> tuple[int, str] | None:
         length = headers.get("content-length")
         if length is not None:
             try:

@@ -23,6 +23,19 @@ from evidence import sessions
 from evidence.models import User, WebSession
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# The one unsafe route open without a session: answering a published survey (/s/<link token>).
+# It carries its own CSRF-equivalent, a signed one-time token per page (review_ui/routes/surveys.py).
+PUBLIC_FORM = re.compile(r"/s/[A-Za-z0-9_-]{20,64}")
+
+
+def is_public_form(method: str, path: str) -> bool:
+    return method == "POST" and PUBLIC_FORM.fullmatch(path) is not None
+
+
+def is_public_page(path: str) -> bool:
+    """A survey page, read or answered: respondents are anonymous, so no session cookie is set for them."""
+    return PUBLIC_FORM.fullmatch(path) is not None
+
 CSRF_FAILED = "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。"
 SESSION_ID = "kaoping.session_id"  # scope key: the live session's row
 NEW_COOKIE = "kaoping.new_cookie"  # scope key: the cookie's value from now on ("" after a logout)
@@ -47,7 +60,7 @@ def csrf_token(request: Request) -> str:
 
 
 async def verify_csrf(request: Request) -> None:
-    if request.method in SAFE_METHODS:
+    if request.method in SAFE_METHODS or is_public_form(request.method, request.url.path):
         return
     expected = request.session.get("csrf")
     if not expected:  # RequestGuard has refused this before the body was read; kept for direct callers

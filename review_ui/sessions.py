@@ -34,7 +34,7 @@ from evidence.config import Settings
 from evidence.db import get_engine
 from evidence.models import WebSession
 
-from .security import NEW_COOKIE, SAFE_METHODS, SESSION_ID, client_address
+from .security import NEW_COOKIE, SAFE_METHODS, SESSION_ID, client_address, is_public_page
 
 COOKIE = "kaoping_session"
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,100}")
@@ -53,9 +53,12 @@ class ServerSessions:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["path"].startswith("/static/"):  # no session work for assets; an error page still renders
+        if scope["path"].startswith("/static/") or is_public_page(scope["path"]):
+            # No session work for assets (an error page still renders) nor for survey respondents,
+            # who stay anonymous: no cookie of ours but the survey's own.
             scope["session"] = {}
-            await self.app(scope, receive, send)
+            with acting_from(client_address(scope)):
+                await self.app(scope, receive, send)
             return
         token = HTTPConnection(scope).cookies.get(COOKIE, "")
         token = token if TOKEN_SHAPE.fullmatch(token) else ""

@@ -7,7 +7,6 @@ their results, with an audit trail.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections import defaultdict
 from datetime import date
 
@@ -44,6 +43,19 @@ def create_round(session: Session, year: int, user: User | None = None, **deadli
     session.add(rnd)
     audit.record(session, "round", user=user, object_type="round", object_id=year,
                  detail={"created": True, "indicator_version": system.version})
+    return rnd
+
+
+def require_office(user: User, what: str) -> None:
+    if user.role != "office":
+        raise RoundError(f"只有协调小组办公室可以{what}。")
+
+
+def open_round(session: Session, year: int, consequence: str) -> Round:
+    """The round of `year`, refused once it is closed: its scores are final. consequence says what that stops."""
+    rnd = get_round(session, year)
+    if rnd.status == "closed":
+        raise RoundError(f"{year} 年度评价已结束，{consequence}")
     return rnd
 
 
@@ -86,6 +98,10 @@ def save_self_assessment(session: Session, user: User, year: int, *, category: s
     if category and category not in CATEGORY_ORDER:
         raise RoundError(f"未知的自评类别：{category}")
     system = system_for(rnd)
+    from rounds.statistics import value_problems
+    problems = [p for no in sorted(values) for p in value_problems(system.get(no), values[no])]
+    if problems:  # the same value rule as the template import and the office's corrections; nothing stored
+        raise RoundError("填写的数值无效，未保存：" + "；".join(problems) + "。")
     items = self_items(session, sa)
     for no in set(levels) | set(narratives) | set(values):
         indicator = system.get(no)
@@ -106,13 +122,11 @@ def save_self_assessment(session: Session, user: User, year: int, *, category: s
 
 
 def _with_growth(measures: dict[str, dict]) -> dict[str, dict]:
-    """Growth is computed from the base-year value, never typed."""
+    """Growth is computed from the base-year value, never typed (the values passed rounds/statistics first)."""
     from rounds.scoring import growth_rate
     out = {}
     for key, entry in measures.items():
         value, base = entry.get("value"), entry.get("base_value")
-        if any(v is not None and not math.isfinite(float(v)) for v in (value, base)):
-            raise RoundError("填写的数值无效（不能为无穷大或非数字）。")
         growth = None
         if value is not None and base not in (None, 0):
             growth = round(growth_rate(float(value), float(base)) * 100, 2)
@@ -258,9 +272,11 @@ def item_values(session: Session, year: int) -> dict[tuple[str, int], dict]:
 def measure_values(session: Session, year: int) -> dict:
     """{(unit, indicator, measure): MeasureValue}: the submitted self-assessments, then the office's values.
 
-    A draft speaks for nobody; a value the office imported or corrected replaces the unit's own.
+    A draft speaks for nobody; a value the office imported or corrected replaces the unit's own (a row
+    that only records the office's confirmation of the unit's own value is no value of its own).
     """
     from rounds.scoring import MeasureValue
+    from rounds.statistics import SOURCE_CONFIRMED_SELF, SOURCE_SELF
     out = {}
     submitted = {s.id: s.unit_code for s in session.exec(select(SelfAssessment).where(
         SelfAssessment.year == year, SelfAssessment.status == "submitted"))}
@@ -269,8 +285,9 @@ def measure_values(session: Session, year: int) -> dict:
                 SelfAssessmentItem.self_assessment_id.in_(list(submitted)))):
             for key, entry in (item.values or {}).items():
                 out[(submitted[item.self_assessment_id], item.indicator_no, key)] = MeasureValue(
-                    entry.get("value"), entry.get("base_value"), "自评报告")
-    for row in session.exec(select(StatisticValue).where(StatisticValue.year == year)):
+                    entry.get("value"), entry.get("base_value"), SOURCE_SELF)
+    for row in session.exec(select(StatisticValue).where(StatisticValue.year == year,
+                                                         StatisticValue.source != SOURCE_CONFIRMED_SELF)):
         out[(row.unit_code, row.indicator_no, row.measure_key)] = MeasureValue(
             row.value, row.base_value, row.source + (f"（{row.reason}）" if row.reason else ""))
     return out
@@ -288,24 +305,20 @@ def self_assessed_levels(session: Session, year: int) -> dict[tuple[str, int], i
 
 
 def survey_indices(session: Session, year: int) -> dict:
-    """{(unit, indicator): SurveyIndex} pooling every batch of responses recorded for the unit."""
-    from rounds.scoring import SurveyIndex
-    batches: dict[tuple[str, int], list[SurveyResult]] = defaultdict(list)
+    """{(unit, indicator): SurveyIndex} pooling every batch recorded for the unit: the responses to its
+    surveys (rounds/surveys.py, answered online or imported) and results reported as summaries."""
+    from rounds.scoring import ResponseBatch, pooled_index
+    from rounds.surveys import response_batches
+    batches: dict[tuple[str, int], list[ResponseBatch]] = defaultdict(list)
     for row in session.exec(select(SurveyResult).where(SurveyResult.year == year)):
-        batches[(row.unit_code, row.indicator_no)].append(row)
+        batches[(row.unit_code, row.indicator_no)].append(ResponseBatch(row.respondents, row.score, row.score_sd))
+    for key, batch in response_batches(session, year).items():
+        batches[key].append(batch)
     out = {}
     for key, rows in batches.items():
-        n = sum(r.respondents for r in rows)
-        if n <= 0:
-            continue
-        mean = sum(r.score * r.respondents for r in rows) / n
-        low = high = None
-        if n > 1 and all(r.score_sd is not None for r in rows):
-            # pooled variance of the batches around the overall mean
-            ss = sum((r.respondents - 1) * r.score_sd ** 2 + r.respondents * (r.score - mean) ** 2 for r in rows)
-            half = 1.959964 * math.sqrt(ss / (n - 1)) / math.sqrt(n)
-            low, high = max(mean - half, 0.0), min(mean + half, 100.0)
-        out[key] = SurveyIndex(mean, n, low, high)
+        index = pooled_index(rows)
+        if index is not None:
+            out[key] = index
     return out
 
 
@@ -332,40 +345,6 @@ def unit_scores(session: Session, year: int) -> dict[str, dict]:
                      "scored_share": u.scored_share, "missing": [r.no for r in u.waiting],
                      "level1": u.level1_points(), "result": u}
             for u in round_scores(session, year)}
-
-
-def correct_value(session: Session, user: User, year: int, unit_code: str, indicator_no: int, key: str, *,
-                  value: float | None, base_value: float | None, reason: str, source: str = "办公室更正") -> StatisticValue:
-    """The office sets a unit's statistic; the reason and the value it replaces go to the audit log."""
-    if user.role != "office":
-        raise RoundError("只有协调小组办公室可以更正统计数值。")
-    if not reason.strip():
-        raise RoundError("更正统计数值必须写明理由。")
-    rnd = get_round(session, year)
-    indicator = system_for(rnd).get(indicator_no)
-    measure = next((m for m in indicator.measures if m.key == key), None)
-    if measure is None:
-        raise RoundError(f"指标 {indicator_no}（{indicator.name}）没有数值项 {key}。")
-    if session.get(Unit, unit_code) is None:
-        raise RoundError(f"未知的单位代码：{unit_code}")
-    from rounds.statistics import check_value
-    for v in (value, base_value):
-        problem = check_value(measure, v)
-        if problem:
-            raise RoundError(f"{indicator_no}“{measure.label}”：{problem}")
-    before = measure_values(session, year).get((unit_code, indicator_no, key))
-    row = session.exec(select(StatisticValue).where(
-        StatisticValue.year == year, StatisticValue.unit_code == unit_code,
-        StatisticValue.indicator_no == indicator_no, StatisticValue.measure_key == key)).first()
-    row = row or StatisticValue(year=year, unit_code=unit_code, indicator_no=indicator_no, measure_key=key)
-    row.value, row.base_value, row.source, row.reason = value, base_value, source, reason.strip()
-    row.updated_by, row.updated_at = user.id, utcnow()
-    session.add(row)
-    audit.record(session, "statistic", user=user, object_type="unit", object_id=unit_code,
-                 detail={"year": year, "indicator": indicator_no, "measure": key, "reason": reason.strip(),
-                         "from": None if before is None else [before.value, before.base, before.source],
-                         "to": [value, base_value]})
-    return row
 
 
 @dataclasses.dataclass
