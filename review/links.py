@@ -20,6 +20,15 @@ def citable_passage(session: Session, passage_id: int, unit_code: str, year: int
     return passage
 
 
+def unit_passages(session: Session, unit_code: str, year: int, limit: int = 300) -> list[tuple[Passage, Document]]:
+    """The passages a unit may cite for a year (current versions of its active documents), in document order."""
+    return list(session.exec(
+        select(Passage, Document).join(DocumentVersion, DocumentVersion.id == Passage.version_id)
+        .join(Document, Document.current_version_id == DocumentVersion.id)
+        .where(Document.unit_code == unit_code, Document.year == year, Document.status == "active")
+        .order_by(Document.id, Passage.seq).limit(limit)).all())
+
+
 def link_passage(session: Session, owner_kind: str, owner_id: int, passage: Passage, user: User | None,
                  start: int | None = None, end: int | None = None) -> EvidenceLink:
     """Link a whole passage, or a span inside it; the quote and its context are copied."""

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from evidence import audit
 from rubrics.indicators import system_in_force
 from rounds.categories import CATEGORIES as CATEGORY_ORDER, DEFAULT_THRESHOLDS
-from evidence.models import (CategoryDecision, Conflict, Rating, Round, SelfAssessment, SelfAssessmentItem, SpotCheck,
+from evidence.models import (CategoryDecision, Conflict, EvidenceLink, Rating, Round, SelfAssessment, SelfAssessmentItem, SpotCheck,
                              StatisticValue, SurveyResult, Unit, User, utcnow)
 
 
@@ -118,6 +118,26 @@ def _with_growth(measures: dict[str, dict]) -> dict[str, dict]:
             growth = round(growth_rate(float(value), float(base)) * 100, 2)
         out[key] = {"value": value, "base_value": base, "growth_pct": growth}
     return out
+
+
+def link_self_evidence(session: Session, user: User, sa: SelfAssessment, links: list[tuple[int, int]]) -> None:
+    """Link passages to the unit's items: (indicator no, passage id) pairs, each passage of the unit's own
+    current evidence of the year; an item must have been filled first, and a link made twice is kept once."""
+    from review.links import citable_passage, link_passage
+    session.flush()
+    items = self_items(session, sa)
+    for no, passage_id in links:
+        passage = citable_passage(session, passage_id, sa.unit_code, sa.year)
+        if passage is None:
+            raise RoundError("只能关联本单位本年度的有效证据。")
+        item = items.get(no)
+        if item is None:
+            raise RoundError(f"请先填写指标 {no} 的自评，再关联证据。")
+        exists = session.exec(select(EvidenceLink).where(EvidenceLink.owner_kind == "self_item",
+                                                         EvidenceLink.owner_id == item.id,
+                                                         EvidenceLink.passage_id == passage.id)).first()
+        if not exists:
+            link_passage(session, "self_item", item.id, passage, user)
 
 
 def submit_self_assessment(session: Session, user: User, year: int, today: date | None = None) -> SelfAssessment:

@@ -10,9 +10,8 @@ from fastapi.responses import Response
 from sqlmodel import Session, select
 
 from rounds import workflow as R
-from review.links import citable_passage, link_passage, links_of
-from evidence.models import (CategoryDecision, Document, DocumentVersion, Passage, Round, SelfAssessment, Unit,
-                             User, EvidenceLink)
+from review.links import links_of, unit_passages
+from evidence.models import CategoryDecision, Round, Unit, User
 
 from ..security import require_role
 from ..web import DOCX, XLSX, db, generated_download, redirect_with_message, render, user_of
@@ -105,11 +104,7 @@ def self_assessment_form(request: Request, year: int | None = None, user: User =
     items = R.self_items(session, sa)
     links = {no: links_of(session, "self_item", item.id) for no, item in items.items()}
     system = R.system_for(rnd)
-    passages = session.exec(
-        select(Passage, Document).join(DocumentVersion, DocumentVersion.id == Passage.version_id)
-        .join(Document, Document.current_version_id == DocumentVersion.id)
-        .where(Document.unit_code == user.unit_code, Document.year == rnd.year, Document.status == "active")
-        .order_by(Document.id, Passage.seq).limit(300)).all()
+    passages = unit_passages(session, user.unit_code, rnd.year)
     return render(request, "rounds/self_assessment.html", rnd=rnd, sa=sa, items=items, links=links, system=system,
                   passages=passages, categories=R.CATEGORY_ORDER, locked=sa.status == "submitted")
 
@@ -146,25 +141,15 @@ async def self_assessment_save(year: int, request: Request, user: User = Depends
         sa = R.save_self_assessment(session, user, year, category=form.get("self_category") or None,
                                     report=str(form.get("report", ""))[:50000], levels=levels,
                                     narratives=narratives, values=values)
-        session.flush()
-        items = R.self_items(session, sa)
+        links = []
         for key in form.getlist("link"):
             if not key:
                 continue
             no, _, pid = str(key).partition(":")
             if not (no.isdigit() and pid.isdigit() and len(pid) < 12):
                 raise R.RoundError("证据关联的格式不对，请刷新页面后重试。")
-            passage = citable_passage(session, int(pid), user.unit_code, year)
-            if passage is None:
-                raise R.RoundError("只能关联本单位本年度的有效证据。")
-            item = items.get(int(no))
-            if item is None:
-                raise R.RoundError(f"请先填写指标 {no} 的自评，再关联证据。")
-            exists = session.exec(select(EvidenceLink).where(EvidenceLink.owner_kind == "self_item",
-                                                             EvidenceLink.owner_id == item.id,
-                                                             EvidenceLink.passage_id == passage.id)).first()
-            if not exists:
-                link_passage(session, "self_item", item.id, passage, user)
+            links.append((int(no), int(pid)))
+        R.link_self_evidence(session, user, sa, links)
         if form.get("action") == "submit":
             R.submit_self_assessment(session, user, year)
         session.commit()
@@ -177,6 +162,7 @@ async def self_assessment_save(year: int, request: Request, user: User = Depends
 @router.post("/rounds/{year}/self/{unit_code}/reopen")
 async def self_assessment_reopen(year: int, unit_code: str, request: Request, user: User = Depends(user_of),
                                  session: Session = Depends(db)):
+    require_role(user, "office")
     form = await request.form()
     try:
         R.reopen_self_assessment(session, user, year, unit_code, str(form.get("reason", "")))
