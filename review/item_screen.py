@@ -21,9 +21,11 @@ def passage_key(passage: Passage) -> str:
 
 
 def screen_context(session: Session, user: User, year: int, unit: str, indicator, rank: Callable,
-                   form: dict | None = None) -> dict:
-    """Everything the screen needs. `form` re-shows what the user typed after a refusal;
-    `rank` orders the unit's passages (tagging.evidence_rank.rank_passages, handed in by the web layer)."""
+                   claimed: Callable | None = None, form: dict | None = None) -> dict:
+    """Everything the screen needs. `form` re-shows what the user typed after a refusal. Handed in by
+    the web layer: `rank` orders the unit's passages (tagging.evidence_rank.rank_passages) and
+    `claimed(session, year, unit, no)` reads what the unit's submitted self-assessment says of the
+    indicator (rounds.self_assessment.claimed_item), shown beside the rubric."""
     view = R.item_view(session, user, year, unit, indicator.no)
     own = view.own
     own_links = links_of(session, "rating", own.id) if own else []
@@ -47,6 +49,7 @@ def screen_context(session: Session, user: User, year: int, unit: str, indicator
         "source_labels": R.SOURCE_LABELS, "status_labels": R.STATUS_LABELS, "threshold": R.DISAGREEMENT_SPREAD,
         "is_office": user.role == "office", "passage_key": passage_key, "users": reviewers,
         "nav": neighbours(session, user, year, unit, indicator.no),
+        "claimed": claimed(session, year, unit, indicator.no) if claimed else None,
     }
 
 

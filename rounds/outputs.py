@@ -171,3 +171,45 @@ def write_score_table(session: Session, year: int, out: Path) -> Path:
     from reports.scores_xlsx import write_scores_xlsx
     write_scores_xlsx(score_sheet(session, year), out)
     return out
+
+
+def self_assessment_document(session: Session, reading):
+    """A unit's self-assessment (rounds.self_assessment.reading) in the report writer's plain data."""
+    from reports.model import (ClaimedIndicator, ClaimedValue, Excerpt, SelfAssessmentDocument,
+                               SelfAssessmentSection, format_cn_date)
+
+    def number(value) -> str:
+        return "" if value is None else f"{value:g}"
+
+    names = {reading.unit_code: reading.unit_name}
+    doc = SelfAssessmentDocument(
+        year=reading.year, unit_name=reading.unit_name, category=reading.category or "", report=reading.report,
+        status_line=(f"已于{format_cn_date(reading.submitted_on)}提交" if reading.submitted else "草稿（尚未提交）"),
+        progress_line=(f"已填 {reading.progress.filled}/{reading.progress.owed} 项" if reading.progress else ""),
+        notice=demo_notice(R.get_round(session, reading.year)))
+    for section in reading.sections:
+        out = SelfAssessmentSection(section.name)
+        for it in section.items:
+            claimed = (f"{it.level_label}（{it.level_value}）：{it.level_descriptor}"
+                       if it.level_value is not None else "")
+            values = []
+            for v in it.values:
+                source = v.source
+                if v.corrected:
+                    source += f"；办公室采用 {number(v.corrected[0]) or '—'}（{v.corrected[2]}）"
+                values.append(ClaimedValue(f"{v.label}（{v.unit}）" if v.unit else v.label,
+                                           number(v.value) or "未填", number(v.base_value),
+                                           f"{v.growth_pct:g}%" if v.growth_pct is not None else "", source))
+            excerpts = [Excerpt(text=link.quote, citation=_citation(session, link, names),
+                                needs_attention=link.status != "ok",
+                                note="证据已撤回或更新，请核对原文。" if link.status != "ok" else "")
+                        for link in it.links]
+            out.indicators.append(ClaimedIndicator(it.indicator.no, it.indicator.name, it.kind_label, it.owed,
+                                                   it.indicator.is_rated, claimed, it.narrative, values, excerpts))
+        doc.sections.append(out)
+    return doc
+
+
+def write_self_assessment(session: Session, reading, out: Path) -> Path:
+    from reports.self_assessment import write_self_assessment_docx
+    return write_self_assessment_docx(self_assessment_document(session, reading), out)

@@ -6,15 +6,21 @@ from datetime import date
 from fastapi import APIRouter, Depends, Request
 from collections import Counter
 
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
 from rounds import workflow as R
-from review.links import links_of, unit_passages
+from evidence.models import utcnow
+from review.links import passage_choices
+from rounds.self_assessment import SelfAssessmentAccessError, form_state, read_self_assessment
+from rubrics.units import unit_name
 from evidence.models import CategoryDecision, Round, Unit, User
 
-from ..security import require_role
-from ..web import DOCX, XLSX, db, generated_download, redirect_with_message, render, user_of
+from .. import self_assessment_form as F
+from ..security import Forbidden, require_role
+from ..web import (DOCX, XLSX, db, generated_download, highlight_terms, local_time, redirect_with_message, render,
+                   user_of)
+from .evidence import open_index_or_none
 
 router = APIRouter()
 
@@ -93,70 +99,164 @@ async def round_settings(year: int, request: Request, user: User = Depends(user_
 
 # ── Province: self-assessment ───────────────────────────────────────────────
 
+def _self_form_page(request: Request, state, *, values: dict | None = None, problems: dict | None = None,
+                    error: str = "", status_code: int = 200):
+    """The form, showing the stored values or (after a refusal) what was typed, with each problem beside
+    its field."""
+    shown = F.stored_values(state.system, state.sa, state.items)
+    shown.update(values or {})
+    context = {"error": error} if error else {}
+    return render(request, "rounds/self_assessment.html", status_code=status_code, state=state, rnd=state.rnd,
+                  sa=state.sa, system=state.system, values=shown, problems=F.problems_by_field(problems or {}),
+                  problem_nos={key[1] for key in (problems or {}) if len(key) > 1},
+                  categories=R.CATEGORY_ORDER, locked=state.locked, **context)
+
+
 @router.get("/self-assessment")
 def self_assessment_form(request: Request, year: int | None = None, user: User = Depends(user_of),
                          session: Session = Depends(db)):
     require_role(user, "province")
-    rnd = session.exec(select(Round).where(Round.year == year) if year else select(Round).order_by(Round.year.desc())).first()
-    if rnd is None:
+    state = form_state(session, user.unit_code, year)
+    if state is None:
         return render(request, "rounds/no_round.html")
-    sa = R.self_assessment(session, rnd.year, user.unit_code, create=False)
-    items = R.self_items(session, sa)
-    links = {no: links_of(session, "self_item", item.id) for no, item in items.items()}
-    system = R.system_for(rnd)
-    passages = unit_passages(session, user.unit_code, rnd.year)
-    return render(request, "rounds/self_assessment.html", rnd=rnd, sa=sa, items=items, links=links, system=system,
-                  passages=passages, categories=R.CATEGORY_ORDER, locked=sa.status == "submitted")
+    return _self_form_page(request, state)
+
+
+def _save_posted(session: Session, user: User, year: int, form) -> dict[tuple, str]:
+    """Read the post and store it as the draft; the problems by field (nothing stored when there are any)."""
+    posted = F.read(R.system_for(R.get_round(session, year)), form)
+    try:
+        R.save_self_assessment(session, user, year, **posted.save_arguments())
+    except R.SelfAssessmentInvalid as exc:
+        session.rollback()
+        return exc.problems
+    session.commit()
+    return {}
 
 
 @router.post("/self-assessment/{year}")
 async def self_assessment_save(year: int, request: Request, user: User = Depends(user_of),
                                session: Session = Depends(db)):
+    """保存草稿, or 提交并锁定… which saves and then asks for confirmation (nothing is locked here)."""
     require_role(user, "province")
     form = await request.form()
-    rnd = R.get_round(session, year)
-    system = R.system_for(rnd)
-    levels, narratives, values = {}, {}, {}
     try:
-        for ind in system.indicators:
-            raw = form.get(f"level_{ind.no}")
-            if raw not in (None, ""):
-                try:
-                    levels[ind.no] = int(raw)
-                except ValueError:
-                    raise R.RoundError(f"指标 {ind.no} 的自评等级应为数字。") from None
-            text = form.get(f"narrative_{ind.no}")
-            if text:
-                narratives[ind.no] = str(text)[:5000]
-            measures = {}
-            for m in ind.measures:
-                v, b = form.get(f"value_{ind.no}_{m.key}"), form.get(f"base_{ind.no}_{m.key}")
-                if v not in (None, "") or b not in (None, ""):
-                    try:
-                        measures[m.key] = {"value": float(v) if v else None, "base_value": float(b) if b else None}
-                    except ValueError:
-                        raise R.RoundError(f"指标 {ind.no}“{m.label}”应填写数字。") from None
-            if measures:
-                values[ind.no] = measures
-        sa = R.save_self_assessment(session, user, year, category=form.get("self_category") or None,
-                                    report=str(form.get("report", ""))[:50000], levels=levels,
-                                    narratives=narratives, values=values)
-        links = []
-        for key in form.getlist("link"):
-            if not key:
-                continue
-            no, _, pid = str(key).partition(":")
-            if not (no.isdigit() and pid.isdigit() and len(pid) < 12):
-                raise R.RoundError("证据关联的格式不对，请刷新页面后重试。")
-            links.append((int(no), int(pid)))
-        R.link_self_evidence(session, user, sa, links)
-        if form.get("action") == "submit":
-            R.submit_self_assessment(session, user, year)
-        session.commit()
-    except (R.RoundError, KeyError) as exc:
+        problems = _save_posted(session, user, year, form)
+    except R.RoundError as exc:
         session.rollback()
-        return redirect_with_message(request, f"/self-assessment?year={year}", str(exc).strip("'\""), "error")
-    return redirect_with_message(request, f"/self-assessment?year={year}", "自评已提交并锁定。" if form.get("action") == "submit" else "已保存草稿。")
+        problems, error = {}, str(exc)
+    else:
+        error = ""
+    if problems or error:
+        state = form_state(session, user.unit_code, year)
+        return _self_form_page(request, state, values=F.typed_values(form), problems=problems, status_code=400,
+                               error=error or f"有 {len(problems)} 处填写需要修改，已在下方标出；本次未保存，您填写的内容都还在。")
+    if form.get("action") in ("review", "submit"):
+        return RedirectResponse(f"/self-assessment/{year}/confirm", status_code=303)
+    return redirect_with_message(request, f"/self-assessment?year={year}", "已保存草稿。")
+
+
+@router.post("/self-assessment/{year}/autosave")
+async def self_assessment_autosave(year: int, request: Request, user: User = Depends(user_of),
+                                   session: Session = Depends(db)):
+    """The form saves itself as the user types (htmx, debounced): the answer is the status line, the
+    progress and the problems by field; the page keeps what was typed whatever happens."""
+    require_role(user, "province")
+    form = await request.form()
+    try:
+        problems, error = _save_posted(session, user, year, form), ""
+    except R.RoundError as exc:
+        session.rollback()
+        problems, error = {}, str(exc)
+    state = form_state(session, user.unit_code, year)
+    return render(request, "rounds/_autosave.html", state=state, system=state.system, error=error,
+                  problems=F.problems_by_field(problems), saved_at=local_time(utcnow(), "%H:%M:%S"),
+                  relist=bool(form.getlist("unlink")))
+
+
+@router.get("/self-assessment/{year}/confirm")
+def self_assessment_confirm(year: int, request: Request, user: User = Depends(user_of),
+                            session: Session = Depends(db)):
+    """The confirmation step before locking: what will be submitted, what is still empty."""
+    require_role(user, "province")
+    state = form_state(session, user.unit_code, year)
+    if state is None:
+        raise R.RoundError(f"{year} 年度的评价尚未建立。")
+    if state.locked:
+        return redirect_with_message(request, f"/self-assessment?year={year}", "自评已提交并锁定。")
+    return render(request, "rounds/self_confirm.html", state=state, rnd=state.rnd, sa=state.sa, system=state.system)
+
+
+@router.post("/self-assessment/{year}/submit")
+async def self_assessment_submit(year: int, request: Request, user: User = Depends(user_of),
+                                 session: Session = Depends(db)):
+    require_role(user, "province")
+    form = await request.form()
+    try:
+        R.submit_self_assessment(session, user, year, confirmed=str(form.get("fingerprint", "")))
+        session.commit()
+    except R.RoundError as exc:
+        session.rollback()
+        return redirect_with_message(request, f"/self-assessment/{year}/confirm", str(exc), "error")
+    return redirect_with_message(request, f"/self-assessment?year={year}", "自评已提交并锁定。")
+
+
+@router.get("/self-assessment/{year}/passages")
+def self_assessment_passages(year: int, request: Request, no: int, q: str = "", user: User = Depends(user_of),
+                             session: Session = Depends(db)):
+    """The passage picker: the unit's own evidence of the year, searched or suggested for indicator `no`."""
+    require_role(user, "province")
+    indicator = R.system_for(R.get_round(session, year)).get(no)
+    session.commit()  # hand the connection back while the index is queried
+    choices, note = passage_choices(session, user.unit_code, year, q, indicator_no=no,
+                                    index=open_index_or_none(request) if q.strip() else None)
+    fragment = bool(request.headers.get("hx-request"))
+    return render(request, "rounds/_picker.html" if fragment else "rounds/picker_page.html", year=year,
+                  indicator=indicator, q=q, choices=choices, note=note, terms=highlight_terms(q))
+
+
+@router.post("/self-assessment/{year}/links")
+async def self_assessment_link(year: int, request: Request, user: User = Depends(user_of),
+                               session: Session = Depends(db)):
+    """关联 in the picker: one passage to one indicator; htmx gets the indicator's updated list."""
+    require_role(user, "province")
+    form = await request.form()
+    no, passage = str(form.get("no", "")), str(form.get("passage", ""))
+    if not (no.isdigit() and passage.isdigit() and len(no) < 4 and len(passage) < 12):
+        raise R.RoundError("证据关联的格式不对，请刷新页面后重试。")
+    R.link_self_evidence(session, user, year, int(no), int(passage))
+    session.commit()
+    if not request.headers.get("hx-request"):
+        return redirect_with_message(request, f"/self-assessment?year={year}#ind-{no}", "已关联证据。")
+    state = form_state(session, user.unit_code, year)
+    return render(request, "rounds/_self_links.html", no=int(no), links=state.links.get(int(no), []),
+                  locked=state.locked, oob=False)
+
+
+@router.get("/rounds/{year}/self/{unit_code}")
+def self_assessment_reading(year: int, unit_code: str, request: Request, user: User = Depends(user_of),
+                            session: Session = Depends(db)):
+    """A unit's self-assessment to read and print: the office any unit, a reviewer the units assigned to
+    them (not conflicted), a province its own."""
+    reading = _readable(session, user, year, unit_code)
+    return render(request, "rounds/self_reading.html", r=reading, year=year)
+
+
+@router.get("/rounds/{year}/self/{unit_code}/export.docx")
+def self_assessment_docx(year: int, unit_code: str, request: Request, user: User = Depends(user_of),
+                         session: Session = Depends(db)):
+    from rounds.outputs import write_self_assessment
+    reading = _readable(session, user, year, unit_code)
+    mark = "（演示数据）" if R.get_round(session, year).is_demo else ""
+    return generated_download(f"{reading.unit_name}{year}年度自评{mark}.docx",
+                              lambda out: write_self_assessment(session, reading, out), DOCX)
+
+
+def _readable(session: Session, user: User, year: int, unit_code: str):
+    try:
+        return read_self_assessment(session, user, year, unit_code)
+    except SelfAssessmentAccessError as exc:
+        raise Forbidden(str(exc)) from None
 
 
 @router.post("/rounds/{year}/self/{unit_code}/reopen")
@@ -169,7 +269,7 @@ async def self_assessment_reopen(year: int, unit_code: str, request: Request, us
         session.commit()
     except R.RoundError as exc:
         return redirect_with_message(request, f"/rounds/{year}", str(exc), "error")
-    return redirect_with_message(request, f"/rounds/{year}", f"已退回 {unit_code} 的自评。")
+    return redirect_with_message(request, f"/rounds/{year}", f"已退回{unit_name(unit_code)}的自评。")
 
 
 # ── Office: spot-check ──────────────────────────────────────────────────────

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from review import ratings as R
 from review.item_screen import item_links_only, passage_key, screen_context
 from review.items import list_rows
+from rounds.self_assessment import claimed_item
 from tagging.evidence_rank import rank_passages
 from evidence.accounts import conflicted_units
 from evidence.models import Document, Passage, Unit, User
@@ -86,7 +87,7 @@ def scoring_screen(request: Request, year: int, unit: str, indicator_no: int, sa
     submitted = "合议结论已提交。" if user.role == "office" else "评分已提交。"
     notice = {"draft": "草稿已保存。", "submitted": submitted}.get(saved, "")
     return render(request, "scoring/screen.html", notice=notice, error="",
-                  **screen_context(session, user, year, unit, indicator, rank_passages))
+                  **screen_context(session, user, year, unit, indicator, rank_passages, claimed_item))
 
 
 @router.post("/scoring/{year}/{unit}/{indicator_no}/save")
@@ -121,7 +122,7 @@ def store(request: Request, year: int, unit: str, indicator_no: int, level: str 
             session.rollback()
             error, status = str(exc), 400
     # Re-show what the reviewer typed so a refusal never loses their rationale.
-    context = screen_context(session, user, year, unit, indicator, rank_passages, form=form)
+    context = screen_context(session, user, year, unit, indicator, rank_passages, claimed_item, form=form)
     if status == 409:
         # The stale form is kept for copying, but the next attempt must start from the stored revision.
         context["form"]["base_revision"] = context["own"].revision if context["own"] else 0
