@@ -194,6 +194,8 @@ class ScoreSheet:
     weights: dict[int | str, tuple[str, float]] = field(default_factory=dict)
     #: unit code -> share of the weight scored (1.0 = complete)
     scored_share: dict[str, float] = field(default_factory=dict)
+    #: a note every sheet carries (e.g. that the data are demo data)
+    notice: str = ""
 
 
 @dataclass

@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from rounds import workflow as R
+from rubrics.units import in_national_order
 from evidence.models import CategoryDecision, Document, DocumentVersion, EvidenceLink, Rating, Unit, User
 
 
@@ -46,7 +47,7 @@ def year_report(session: Session, year: int):
 
     rnd = R.get_round(session, year)
     system = R.system_for(rnd)
-    units = {u.code: u for u in session.exec(select(Unit).order_by(Unit.code))}
+    units = {u.code: u for u in in_national_order(session.exec(select(Unit)))}
     names = {c: u.name for c, u in units.items()}
     decisions = {c.unit_code: c for c in session.exec(select(CategoryDecision).where(CategoryDecision.year == year))}
     previous = {c.unit_code: c.category for c in session.exec(
@@ -103,7 +104,8 @@ def year_report(session: Session, year: int):
     level1_max: dict[str, float] = {}
     for ind in system.indicators:
         level1_max[ind.level1] = level1_max.get(ind.level1, 0) + ind.weight
-    spot = [(c, names.get(c, c), list(sc.reasons.get(c, []))) for c in sc.selected] if sc else []
+    spot = [(c, names.get(c, c), list(sc.reasons.get(c, [])))
+            for c in in_national_order(sc.selected, code=lambda c: c)] if sc else []
     return YearReport(year=year, units=results, summary=summary, category_counts=counts, spotcheck=spot,
                       date=date.today(), previous_year_counts=prev_counts or None, level1_max=level1_max,
                       final=not missing, missing=missing, notice=demo_notice(rnd))
@@ -120,7 +122,7 @@ def score_sheet(session: Session, year: int):
 
     rnd = R.get_round(session, year)
     system = R.system_for(rnd)
-    units = [(u.code, u.name) for u in session.exec(select(Unit).order_by(Unit.code))]
+    units = [(u.code, u.name) for u in in_national_order(session.exec(select(Unit)))]
     reviewers = {u.id: u.display_name or u.username for u in session.exec(select(User))}
     raw: dict = {}
     consensus: dict = {}
@@ -146,7 +148,7 @@ def score_sheet(session: Session, year: int):
                       units=units, raw=raw, consensus=consensus, agreement=agreement, totals=totals,
                       categories=categories, points=points, basis=basis,
                       weights={i.no: (KINDS[i.kind], i.weight) for i in system.indicators},
-                      scored_share={u.code: u.scored_share for u in scored})
+                      scored_share={u.code: u.scored_share for u in scored}, notice=demo_notice(rnd))
 
 
 def scores_json(session: Session, year: int) -> dict:

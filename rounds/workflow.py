@@ -357,7 +357,8 @@ def override_spotcheck(session: Session, user: User, sc: SpotCheck, *, add: list
     sc.selected, sc.reasons, sc.conflicts = list(result.selected), dict(result.reasons), list(result.conflicts)
     sc.draw = dataclasses.asdict(result)
     sc.overrides = list(sc.overrides) + [{"add": add, "remove": remove, "reason": reason.strip(),
-                                          "by": user.username, "at": utcnow().isoformat(timespec="seconds")}]
+                                          "by": user.username, "by_name": user.display_name or user.username,
+                                          "at": utcnow().isoformat(timespec="seconds")}]
     audit.record(session, "spotcheck", user=user, object_type="spotcheck", object_id=sc.id,
                  detail={"override": {"add": add, "remove": remove}, "reason": reason})
     return sc
@@ -457,7 +458,7 @@ def round_scores(session: Session, year: int) -> list:
                                 if key in rated else (),
                                 self_assessed=self_levels.get(key))
                for key in set(rated) | set(self_levels)}
-    units = [(u.code, u.name) for u in session.exec(select(Unit).order_by(Unit.code))]
+    units = [(u.code, u.name) for u in in_national_order(session.exec(select(Unit)))]
     return score_round(system_for(rnd), units, ratings, measure_values(session, year), survey_indices(session, year))
 
 
@@ -511,7 +512,7 @@ class CategoryOutcome:
     def message(self) -> str:
         text = f"已认定 {len(self.decisions)} 个单位的类别。"
         if self.pending:
-            text += f"以下抽查单位评分尚未完成，暂不认定（也可由办公室直接认定并说明理由）：{'、'.join(self.pending)}。"
+            text += f"以下抽查单位评分尚未完成，暂不认定（也可由办公室直接认定并说明理由）：{unit_names(self.pending)}。"
         return text
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from evidence.config import Settings
 from review_ui.commands.core import initialise
-from review_ui.demo import DEMO_PASSWORD, demo_years, load_demo
+from review_ui.demo import DEMO_PASSWORD, demo_file_names, demo_years, load_demo
 
 LAST_YEAR, THIS_YEAR = demo_years()  # the demo's closed round and its open one
 from rubrics.indicators import load_units
@@ -62,13 +62,7 @@ def demo(tmp_path_factory):
     upload = root / UPLOADED
     upload.write_text(UPLOAD_TEXT, encoding="utf-8")
     with live_server(settings) as url:
-        yield {"url": url, "upload": upload, "demo_files": tuple(
-            p.name for p in (settings_demo_dir()).iterdir())}
-
-
-def settings_demo_dir():
-    from review_ui.demo import DEMO_DATA
-    return DEMO_DATA
+        yield {"url": url, "upload": upload, "demo_files": demo_file_names(THIS_YEAR)}
 
 
 class Walk:

@@ -1,20 +1,18 @@
 """The yearly round: dashboard, self-assessment, spot-check, categories and the outputs."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 from fastapi import APIRouter, Depends, Request
-from collections import Counter
-
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
-from rounds import workflow as R
-from evidence.models import utcnow
+from evidence.models import CategoryDecision, Round, User, utcnow
 from review.links import passage_choices
+from rounds import workflow as R
 from rounds.self_assessment import SelfAssessmentAccessError, form_state, read_self_assessment
-from rubrics.units import unit_name
-from evidence.models import CategoryDecision, Round, Unit, User
+from rubrics.units import resolve_units, unit_name
 
 from .. import self_assessment_form as F
 from ..security import Forbidden, require_role
@@ -247,8 +245,7 @@ def self_assessment_docx(year: int, unit_code: str, request: Request, user: User
                          session: Session = Depends(db)):
     from rounds.outputs import write_self_assessment
     reading = _readable(session, user, year, unit_code)
-    mark = "（演示数据）" if R.get_round(session, year).is_demo else ""
-    return generated_download(f"{reading.unit_name}{year}年度自评{mark}.docx",
+    return generated_download(f"{reading.unit_name}{year}年度自评{_demo_mark(session, year)}.docx",
                               lambda out: write_self_assessment(session, reading, out), DOCX)
 
 
@@ -274,13 +271,19 @@ async def self_assessment_reopen(year: int, unit_code: str, request: Request, us
 
 # ── Office: spot-check ──────────────────────────────────────────────────────
 
+def _typed_units(text) -> list[str]:
+    """Units as the office types them — 江苏、上海, 江苏省, JS, separated any way — as codes."""
+    codes, unknown = resolve_units(str(text or ""))
+    if unknown:
+        raise R.RoundError(f"无法识别的单位：{'、'.join(unknown)}（请填写单位名称，如 江苏、上海）。")
+    return codes
+
+
 @router.get("/rounds/{year}/spotcheck")
 def spotcheck_page(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
-    rnd = R.get_round(session, year)
-    sc = R.current_spotcheck(session, year)
-    units = {u.code: u for u in session.exec(select(Unit).order_by(Unit.code))}
-    return render(request, "rounds/spotcheck.html", rnd=rnd, sc=sc, units=units)
+    from rounds.status import spotcheck_page as page
+    return render(request, "rounds/spotcheck.html", **page(session, year))
 
 
 @router.post("/rounds/{year}/spotcheck")
@@ -303,9 +306,8 @@ async def spotcheck_action(year: int, request: Request, user: User = Depends(use
             if sc is None:
                 raise R.RoundError("尚未生成抽查名单。")
             if action == "override":
-                split = lambda v: [c.strip().upper() for c in str(v or "").replace("，", ",").split(",") if c.strip()]
-                R.override_spotcheck(session, user, sc, add=split(form.get("add")), remove=split(form.get("remove")),
-                                     reason=str(form.get("reason", "")))
+                R.override_spotcheck(session, user, sc, add=_typed_units(form.get("add")),
+                                     remove=_typed_units(form.get("remove")), reason=str(form.get("reason", "")))
                 message = "已调整抽查名单。"
             elif action == "approve":
                 approved = _date(form.get("approved_at"), "审定日期") or date.today()
@@ -341,14 +343,21 @@ async def categories_decide(year: int, request: Request, user: User = Depends(us
 def report_download(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     from rounds.outputs import write_year_report
-    return generated_download(f"{year}年度专报.docx", lambda out: write_year_report(session, year, out), DOCX)
+    return generated_download(f"{year}年度专报{_demo_mark(session, year)}.docx",
+                              lambda out: write_year_report(session, year, out), DOCX)
 
 
 @router.get("/rounds/{year}/scores.xlsx")
 def scores_download(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     from rounds.outputs import write_score_table
-    return generated_download(f"{year}年度评分表.xlsx", lambda out: write_score_table(session, year, out), XLSX)
+    return generated_download(f"{year}年度评分表{_demo_mark(session, year)}.xlsx",
+                              lambda out: write_score_table(session, year, out), XLSX)
+
+
+def _demo_mark(session: Session, year: int) -> str:
+    """Files made from demo data say so in their name, before anyone opens them."""
+    return "（演示数据）" if R.get_round(session, year).is_demo else ""
 
 
 # ── Charts on the web pages (the 专报 carries the same ones as PNG) ─────────
