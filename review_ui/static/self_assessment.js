@@ -125,7 +125,8 @@
   window.addEventListener("beforeunload", (e) => {
     if (dirty) { e.preventDefault(); e.returnValue = ""; }
   });
-  restoreCopy();
+  // htmx wires the form's triggers when the document is ready; restore (and save) only after that.
+  document.addEventListener("DOMContentLoaded", () => setTimeout(restoreCopy, 0));
 
   // The passage picker.
   const picker = document.getElementById("picker-form");
