@@ -366,3 +366,13 @@ def test_the_export_is_an_official_document_marked_as_demo(make_user, login, set
     assert "——摘自：江苏省" in text and "第1页" in text
     cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
     assert "35.5" in cells and "自评报告" in cells
+
+
+def test_a_year_without_a_round_gets_a_chinese_answer(make_user, login, settings):
+    _round(settings)
+    make_user("js", "province", unit="JS")
+    js = login("js")
+    for path in ("/self-assessment/2099", "/self-assessment/2099/autosave"):
+        r = js.post(path, data={"csrf_token": js.csrf, "report": "x"})
+        assert r.status_code == 400 and "2099 年度的评价尚未建立" in r.text, path
+    assert js.get("/self-assessment/2099/confirm").status_code == 400

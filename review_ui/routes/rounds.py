@@ -110,6 +110,10 @@ def _self_form_page(request: Request, state, *, values: dict | None = None, prob
                   categories=R.CATEGORY_ORDER, locked=state.locked, **context)
 
 
+def _no_round(year: int):
+    raise R.RoundError(f"{year} 年度的评价尚未建立。")
+
+
 @router.get("/self-assessment")
 def self_assessment_form(request: Request, year: int | None = None, user: User = Depends(user_of),
                          session: Session = Depends(db)):
@@ -120,16 +124,20 @@ def self_assessment_form(request: Request, year: int | None = None, user: User =
     return _self_form_page(request, state)
 
 
-def _save_posted(session: Session, user: User, year: int, form) -> dict[tuple, str]:
-    """Read the post and store it as the draft; the problems by field (nothing stored when there are any)."""
-    posted = F.read(R.system_for(R.get_round(session, year)), form)
+def _save_posted(session: Session, user: User, year: int, form) -> tuple[dict[tuple, str], str]:
+    """Read the post and store it as the draft. Returns the problems by field and a problem of the whole
+    (locked, past the deadline …); nothing is stored when there is either."""
     try:
+        posted = F.read(R.system_for(R.get_round(session, year)), form)
         R.save_self_assessment(session, user, year, **posted.save_arguments())
     except R.SelfAssessmentInvalid as exc:
         session.rollback()
-        return exc.problems
+        return exc.problems, ""
+    except R.RoundError as exc:
+        session.rollback()
+        return {}, str(exc)
     session.commit()
-    return {}
+    return {}, ""
 
 
 @router.post("/self-assessment/{year}")
@@ -138,15 +146,9 @@ async def self_assessment_save(year: int, request: Request, user: User = Depends
     """保存草稿, or 提交并锁定… which saves and then asks for confirmation (nothing is locked here)."""
     require_role(user, "province")
     form = await request.form()
-    try:
-        problems = _save_posted(session, user, year, form)
-    except R.RoundError as exc:
-        session.rollback()
-        problems, error = {}, str(exc)
-    else:
-        error = ""
+    problems, error = _save_posted(session, user, year, form)
     if problems or error:
-        state = form_state(session, user.unit_code, year)
+        state = form_state(session, user.unit_code, year) or _no_round(year)
         return _self_form_page(request, state, values=F.typed_values(form), problems=problems, status_code=400,
                                error=error or f"有 {len(problems)} 处填写需要修改，已在下方标出；本次未保存，您填写的内容都还在。")
     if form.get("action") in ("review", "submit"):
@@ -161,12 +163,8 @@ async def self_assessment_autosave(year: int, request: Request, user: User = Dep
     progress and the problems by field; the page keeps what was typed whatever happens."""
     require_role(user, "province")
     form = await request.form()
-    try:
-        problems, error = _save_posted(session, user, year, form), ""
-    except R.RoundError as exc:
-        session.rollback()
-        problems, error = {}, str(exc)
-    state = form_state(session, user.unit_code, year)
+    problems, error = _save_posted(session, user, year, form)
+    state = form_state(session, user.unit_code, year) or _no_round(year)
     return render(request, "rounds/_autosave.html", state=state, system=state.system, error=error,
                   problems=F.problems_by_field(problems), saved_at=local_time(utcnow(), "%H:%M:%S"),
                   relist=bool(form.getlist("unlink")))
@@ -177,9 +175,7 @@ def self_assessment_confirm(year: int, request: Request, user: User = Depends(us
                             session: Session = Depends(db)):
     """The confirmation step before locking: what will be submitted, what is still empty."""
     require_role(user, "province")
-    state = form_state(session, user.unit_code, year)
-    if state is None:
-        raise R.RoundError(f"{year} 年度的评价尚未建立。")
+    state = form_state(session, user.unit_code, year) or _no_round(year)
     if state.locked:
         return redirect_with_message(request, f"/self-assessment?year={year}", "自评已提交并锁定。")
     return render(request, "rounds/self_confirm.html", state=state, rnd=state.rnd, sa=state.sa, system=state.system)
