@@ -130,6 +130,11 @@ def test_province_fills_links_confirms_and_locks(site):
         assert _stored_item(settings, 4).narrative == NARRATIVE + OFFLINE_WORDS
         w.check("断网后恢复")
 
+        # the progress links to the first empty indicator of a section, and opens it
+        page.click("#sa-progress a.next-open >> nth=2")
+        opened = page.url.split("#")[1]
+        assert page.locator(f"#{opened}").get_attribute("open") is not None and _in_view(page, f"#{opened} > summary")
+
         # 提交并锁定… asks first, then locks
         page.select_option("select[name=self_category]", "良好")
         page.fill("textarea[name=report]", "江苏省年度推进产改工作自评报告。")

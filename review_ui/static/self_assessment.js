@@ -125,6 +125,14 @@
   window.addEventListener("beforeunload", (e) => {
     if (dirty) { e.preventDefault(); e.returnValue = ""; }
   });
+  // A link to an indicator (进度栏的“去填”, the confirmation page's 未填 list) opens it.
+  function openTarget() {
+    const target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (target && target.tagName === "DETAILS") { target.open = true; target.scrollIntoView(); }
+  }
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
+
   // htmx wires the form's triggers when the document is ready; restore (and save) only after that.
   document.addEventListener("DOMContentLoaded", () => setTimeout(restoreCopy, 0));
 
