@@ -113,6 +113,7 @@ def update_entry(session: Session, user: User, entry: CollectionEntry, *, case_t
                  expected_revision: int | None = None) -> CollectionEntry:
     _editor(user)
     c = session.get(Collection, entry.collection_id)
+    before = _entry_fields(entry)
     if case_title is not None:
         entry.case_title = case_title.strip()[:200]
     if summary is not None:
@@ -127,8 +128,30 @@ def update_entry(session: Session, user: User, entry: CollectionEntry, *, case_t
         if status not in ("candidate", "included"):
             raise CollectionError("未知状态。")
         entry.status = status
-    touch(session, user, c, expected_revision, {"entry_updated": entry.id})
+    touch(session, user, c, expected_revision, {"entry_updated": entry.id, **_changes(before, _entry_fields(entry))})
     return entry
+
+
+def update_meta(session: Session, user: User, c: Collection, *, title: str, preface: str,
+                expected_revision: int | None) -> Collection:
+    """A collection's title and preface; the audit keeps what they were."""
+    _editor(user)
+    before = {"title": c.title, "preface": c.preface}
+    c.title = title.strip()[:200] or c.title
+    c.preface = preface[:20000]
+    touch(session, user, c, expected_revision, {"meta": True, **_changes(before, {"title": c.title, "preface": c.preface})})
+    return c
+
+
+def _entry_fields(entry: CollectionEntry) -> dict:
+    return {"case_title": entry.case_title, "summary": entry.summary, "section_id": entry.section_id,
+            "status": entry.status}
+
+
+def _changes(before: dict, after: dict) -> dict:
+    """{"old": …, "new": …} over the fields that changed, for the audit log."""
+    changed = [k for k in after if before.get(k) != after[k]]
+    return {"old": {k: before.get(k) for k in changed}, "new": {k: after[k] for k in changed}} if changed else {}
 
 
 def reorder(session: Session, user: User, c: Collection, entry_ids: list[int]) -> None:

@@ -33,7 +33,12 @@ class Settings:
     parse_timeout_s: int = 120
     parse_memory_mb: int = 2048
     secret_key_file: Path = field(default=Path())
-    max_parallel_uploads: int = 2  # per user, at the same time
+    max_parallel_uploads: int = 2  # per user, at the same time, across all web processes
+    daily_upload_files: int = 1000  # per user and Beijing day: documents queued
+    daily_upload_bytes: int = 2048 * MB  # per user and Beijing day: bytes stored
+    session_idle_minutes: int = 120  # a session unused this long ends
+    session_hours: int = 12  # and every session ends this long after login
+    trusted_proxies: str = ""  # addresses whose X-Forwarded-For is believed; empty: none
 
     @property
     def files_dir(self) -> Path:
@@ -67,4 +72,9 @@ class Settings:
             parse_memory_mb=_int_env("KAOPING_PARSE_MEMORY_MB", 2048),
             secret_key_file=root / "secret.key",
             max_parallel_uploads=_int_env("KAOPING_MAX_PARALLEL_UPLOADS", 2),
+            daily_upload_files=_int_env("KAOPING_DAILY_UPLOAD_FILES", 1000),
+            daily_upload_bytes=_int_env("KAOPING_DAILY_UPLOAD_MB", 2048) * MB,
+            session_idle_minutes=_int_env("KAOPING_SESSION_IDLE_MINUTES", 120),
+            session_hours=_int_env("KAOPING_SESSION_HOURS", 12),
+            trusted_proxies=os.environ.get("KAOPING_TRUSTED_PROXIES", "").strip(),
         )

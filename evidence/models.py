@@ -80,10 +80,27 @@ class Assignment(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("year", "reviewer_id", "unit_code", "indicator_no"),)
 
 
+class WebSession(SQLModel, table=True):
+    """A logged-in browser. The cookie carries only a random token; the table keeps its SHA-256,
+    so a copy of the database opens no session. Ended by logout, by the office, or for the whole
+    user when the account is disabled, its role or password changes (evidence/sessions.py)."""
+    __tablename__ = "web_session"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    csrf_token: str = Field(max_length=64)  # the synchronizer token of this session's forms
+    data: dict = json_field()  # what a request leaves for the next (the flash message)
+    ip: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    ended_at: Optional[datetime] = None
+    end_reason: str = Field(default="", max_length=32)  # logout | disabled | role | password | everywhere | office
+
+
 class LoginAttempt(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     username: str = Field(index=True)
-    ip: str = ""
+    ip: str = Field(default="", index=True)
     ok: bool = False
     at: datetime = Field(default_factory=utcnow, index=True)
 

@@ -4,7 +4,8 @@ hang a parser; it must take down only its own process, never the worker.
 The child is a fresh interpreter (`python -m ingest.sandbox`), not a fork, so it
 inherits no threads or database connections. It caps its own address space with
 RLIMIT_AS before reading the file; the parent enforces the wall timeout and kills
-the child's whole process group (soffice/tesseract included).
+the child's whole process group (soffice/tesseract included). ZIP uploads are unpacked the same
+way (`unpack_to`): a hostile archive costs the child its memory, not the web process.
 """
 from __future__ import annotations
 
@@ -24,12 +25,15 @@ from ingest.extract.types import Extraction, ExtractionError, Limits
 HELPER_MEMORY_FACTOR = 4
 
 
-def run_sandboxed(path: Path, *, filename: str | None, limits: Limits) -> Extraction:
+def run_sandboxed(path: Path, *, filename: str | None, limits: Limits, unpack_to: Path | None = None):
+    """The file's Extraction; with unpack_to, the file is a ZIP to unpack there instead, and the
+    answer is its manifest (ingest/extract/archive.py unpack_archive)."""
     with tempfile.TemporaryDirectory(prefix="kaoping-sandbox-") as tmp:
         request = Path(tmp) / "request.json"
         result = Path(tmp) / "result.json"
         request.write_text(json.dumps({"path": str(Path(path).resolve()), "filename": filename,
-                                       "limits": asdict(limits), "result": str(result)}), encoding="utf-8")
+                                       "limits": asdict(limits), "result": str(result),
+                                       "unpack_to": str(unpack_to) if unpack_to else None}), encoding="utf-8")
         root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
         proc = subprocess.Popen([sys.executable, "-m", "ingest.sandbox", str(request)], cwd=root, env=env,
@@ -47,6 +51,8 @@ def run_sandboxed(path: Path, *, filename: str | None, limits: Limits) -> Extrac
             data = json.loads(result.read_text(encoding="utf-8"))
             if "error" in data:
                 raise ExtractionError(data["error"]["code"], data["error"]["reason"])
+            if unpack_to is not None:
+                return data["unpacked"]
             return Extraction.from_dict(data["extraction"])
         tail = stderr.decode("utf-8", "replace").lower()
         # Allocation failures surface as MemoryError, a Rust/C++ abort or a loader message.
@@ -98,9 +104,13 @@ def _child(request_path: str) -> int:
     out = Path(request["result"])
     memory_error = {"code": "memory", "reason": f"文件解析超出内存上限（{limits.memory_mb} MB），已中止。"}
     try:
-        from ingest.extract import extract_file
-        extraction = extract_file(Path(request["path"]), filename=request.get("filename"), limits=limits)
-        payload = {"extraction": extraction.to_dict()}
+        if request.get("unpack_to"):
+            from ingest.extract.archive import unpack_archive
+            payload = {"unpacked": unpack_archive(Path(request["path"]), Path(request["unpack_to"]), limits)}
+        else:
+            from ingest.extract import extract_file
+            extraction = extract_file(Path(request["path"]), filename=request.get("filename"), limits=limits)
+            payload = {"extraction": extraction.to_dict()}
     except ExtractionError as exc:
         payload = {"error": {"code": exc.code, "reason": exc.reason}}
     except MemoryError:

@@ -13,6 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from .cells import xlsx_safe
 from .model import LEVEL1_INDICATORS, ScoreSheet
 
 SCORE_FORMAT = "0.00"
@@ -136,7 +137,7 @@ def _agreement(ws, sheet: ScoreSheet) -> None:
         cell = row[0]
         if isinstance(cell.value, float) and cell.value < ALPHA_TENTATIVE:
             cell.fill = _LOW_FILL
-    ws.cell(row=len(rows) + 3, column=1,
+    ws.cell(row=len(rows) + 3, column=1,  # our own text: no user input in it
             value=f"注：α低于{ALPHA_TENTATIVE}的指标以浅红色标出，评审尺度不一致，建议复核。")
     ws.freeze_panes = "A2"
 
@@ -158,7 +159,9 @@ def _num(value):
 
 
 def _write_table(ws, headers, rows, *, score_columns=(), agreement_columns=()) -> None:
-    ws.append(headers)
+    """Every sheet's one writer: each text cell goes through xlsx_safe (names and reasons come from users)."""
+    rows = [[xlsx_safe(value) for value in row] for row in rows]
+    ws.append([xlsx_safe(h) for h in headers])
     for cell in ws[1]:
         cell.font = _HEADER_FONT
         cell.fill = _HEADER_FILL

@@ -14,7 +14,6 @@ from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, IntegrityError
-from starlette.middleware.sessions import SessionMiddleware
 
 from evidence.config import Settings
 from casebook.collections import CollectionError
@@ -23,6 +22,7 @@ from review.tags import EvidenceAccessError
 
 from .guard import RequestGuard
 from .security import LoginRequired, verify_csrf
+from .sessions import ServerSessions
 from .web import templates
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -62,15 +62,14 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     app = FastAPI(title="考评", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(verify_csrf)])
     app.state.settings = settings
-    # Innermost first: the guard needs the session, and the security headers wrap every answer.
+    # Innermost first: the guard needs the live session, the security headers wrap every answer,
+    # and a trusted proxy's X-Forwarded-For (only then) sets the client's address for all of them.
     app.add_middleware(RequestGuard, settings=settings, respond=error_page,
                        max_parallel_uploads=settings.max_parallel_uploads)
     secret = settings.secret_key_file.read_text(encoding="utf-8").strip()
-    app.add_middleware(
-        SessionMiddleware, secret_key=secret, session_cookie="kaoping_session", same_site="strict",
-        https_only=os.environ.get("KAOPING_INSECURE_COOKIES") != "1" and os.environ.get("KAOPING_HTTPS", "0") == "1",
-        max_age=12 * 3600,
-    )
+    app.add_middleware(ServerSessions, settings=settings, secret=secret,
+                       https=os.environ.get("KAOPING_INSECURE_COOKIES") != "1"
+                       and os.environ.get("KAOPING_HTTPS", "0") == "1")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.middleware("http")
@@ -133,6 +132,10 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     async def validation_error(request: Request, exc: RequestValidationError):
         fields = "、".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
         return error_page(request, 422, f"提交的内容不完整或格式不对：{fields}。请检查后重试。")
+
+    if settings.trusted_proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     from index.query import configure_unit_names
     from rubrics.units import typed_names

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from evidence.audit import ACTIONS
 from evidence.models import ROLES
+from rounds.categories import DECISION_SOURCES
 from rubrics.units import unit_name
 
 OBJECT_LABELS = {
@@ -25,12 +26,16 @@ FIELD_LABELS = {
     "created": "新建", "saved": "保存", "submitted": "已提交", "removed_assignments": "取消的任务数",
     "how": "方式", "at": "时间", "by": "操作人", "seconds": "秒数", "title": "标题", "entries": "条目数",
     "field": "字段", "value": "值", "decision": "决定", "status": "状态",
+    "sessions_ended": "结束的登录会话数", "note": "认定说明", "score": "得分", "source": "认定方式",
+    "case_title": "案例标题", "summary": "案例摘要", "section_id": "栏目", "preface": "前言",
+    "entry_updated": "条目", "meta": "标题与前言", "via": "途径",
 }
 VALUE_LABELS = {
     "draft": "草稿", "submitted": "已提交", "approved": "已审批", "proposed": "已拟定", "queued": "排队中",
     "failed": "处理失败", "withdrawn": "已撤回", "consensus": "合议", "independent": "独立评分",
     "confirm": "确认", "reject": "否决", "declared": "本人申报", "home": "所在单位", "pinned": "办公室指定",
-    "collection": "案例汇编", "briefing": "简报", "previous_category": "上年类别", **ROLES,
+    "collection": "案例汇编", "briefing": "简报", "previous_category": "上年类别", "cli": "命令行",
+    **DECISION_SOURCES, **ROLES,
 }
 UNIT_FIELDS = {"unit", "home_unit", "add", "remove", "selected"}
 HIDDEN_FIELDS = {"sha256"}  # a fingerprint means nothing to a reader; the CSV keeps the raw record

@@ -8,6 +8,11 @@ reviewer assignments and a handful of evidence files, so the demo province user 
 
 All figures are generated from a fixed seed per unit (reproducible, different between units); the
 rounds are marked is_demo, and every text says 演示.
+
+The demo's accounts have a published password. `kaoping demo` therefore refuses a data directory
+that holds anything else (`real_data`: other accounts, rounds not marked as demo, evidence not from
+the demo's accounts) unless told `--force`, and even then, where real users exist, its accounts are
+created disabled with a random password nobody knows.
 """
 from __future__ import annotations
 
@@ -18,12 +23,12 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from evidence.accounts import create_user
+from evidence.accounts import create_user, verify_password
 from evidence.config import Settings
 from evidence.db import session_scope
+from evidence.models import (Assignment, Document, Rating, Round, SelfAssessment, SelfAssessmentItem, SurveyResult,
+                             Unit, User)
 from rubrics.units import in_national_order
-from evidence.models import (Assignment, Rating, Round, SelfAssessment, SelfAssessmentItem, SurveyResult, Unit,
-                             User)
 
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"  # <unit code>/<what it is>.txt, dated $year
 DEMO_PASSWORD = "kaoping-demo"
@@ -208,19 +213,45 @@ def load_open_round(session, year: int, users: dict[str, User], today: date | No
     return rnd
 
 
+def is_demo_account(user: User) -> bool:
+    return user.username in {u[0] for u in DEMO_USERS} and verify_password(user, DEMO_PASSWORD)
+
+
+def real_data(session) -> list[str]:
+    """What in this data directory the demo did not make, in Chinese; empty for a new or demo-only one."""
+    found = []
+    users = session.exec(select(User)).all()
+    demo_ids = {u.id for u in users if is_demo_account(u)}
+    if real := [u for u in users if u.id not in demo_ids]:
+        found.append(f"{len(real)} 个非演示账号")
+    if rounds := session.exec(select(Round.year).where(Round.is_demo == False)).all():  # noqa: E712
+        found.append("、".join(str(y) for y in sorted(rounds)) + " 年度的评价")
+    documents = session.exec(select(Document.uploaded_by)).all()
+    if others := [d for d in documents if d not in demo_ids]:
+        found.append(f"{len(others)} 份证据")
+    return found
+
+
 def load_demo(settings: Settings, today: date | None = None) -> str:
+    """Load the demo. Where real users exist (possible only when the operator forced it), the demo's
+    accounts are made disabled, with a random password: a published password never opens anything there."""
+    import secrets
+
     from ingest.queue import drain
     from ingest.submit import submit
 
     last, this = demo_years(today)
     created = []
     with session_scope(settings.database_url) as session:
+        has_real_users = any(not is_demo_account(u) for u in session.exec(select(User)))
         users = {}
         for username, role, unit, home, name in DEMO_USERS:
             user = session.exec(select(User).where(User.username == username)).first()
             if user is None:
-                user = create_user(session, username, DEMO_PASSWORD, role, unit_code=unit,
-                                   home_unit_code=home, display_name=name)
+                password = secrets.token_urlsafe(24) if has_real_users else DEMO_PASSWORD
+                user = create_user(session, username, password, role, unit_code=unit, home_unit_code=home,
+                                   display_name=name, check_strength=False)  # published anyway
+                user.active = not has_real_users
                 created.append(username)
             users[username] = user
         session.flush()
@@ -239,6 +270,8 @@ def load_demo(settings: Settings, today: date | None = None) -> str:
     processed = drain(settings)
     lines = [f"演示数据已载入：{last} 年度评价已完成并关闭（32个单位全部计分、认定类别，可生成专报）；"
              f"{this} 年度评价进行中（处理示例证据 {processed} 个）。演示数据均为虚构。"]
-    if created:
+    if created and has_real_users:
+        lines.append("本目录已有真实用户：演示账号（" + "、".join(created) + "）已停用，密码随机，无法登录。")
+    elif created:
         lines.append(f"演示账号（密码均为 {DEMO_PASSWORD}）：" + "、".join(created))
     return "\n".join(lines)

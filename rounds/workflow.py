@@ -365,6 +365,8 @@ def override_spotcheck(session: Session, user: User, sc: SpotCheck, *, add: list
 
 
 def approve_spotcheck(session: Session, user: User, sc: SpotCheck, approved_at: date, meeting: str) -> SpotCheck:
+    if sc.status == "approved":  # a final record: its date and meeting are not rewritten
+        raise RoundError(f"该抽查名单已于 {sc.approved_at} 经“{sc.approval_meeting}”审定，不能再次审定。")
     if not meeting.strip():
         raise RoundError("请填写审定的会议（如：协调小组第N次会议）。")
     sc.status, sc.approved_at, sc.approval_meeting = "approved", approved_at, meeting.strip()
@@ -565,16 +567,21 @@ def decide_categories(session: Session, user: User, year: int, adjustments: dict
             continue
         if category not in CATEGORY_ORDER:
             raise RoundError(f"未知类别：{category}")
-        old = row.category if row else None
+        old = _decision_fields(row) if row else None
         row = row or CategoryDecision(year=year, unit_code=code, category=category, source=source)
         row.category, row.source, row.score, row.note = category, source, s["total"], basis
         row.decided_by, row.decided_at = user.id, utcnow()
         session.add(row)
         outcome.decisions.append(row)
-        if old != category:
+        if old != _decision_fields(row):  # any change, the reason's wording included, with both versions
             audit.record(session, "category", user=user, object_type="unit", object_id=code,
-                         detail={"year": year, "from": old, "to": category, "basis": basis})
+                         detail={"year": year, "from": old and old["category"], "to": category, "basis": basis,
+                                 "old": old, "new": _decision_fields(row)})
     return outcome
+
+
+def _decision_fields(row: CategoryDecision) -> dict:
+    return {"category": row.category, "source": row.source, "score": row.score, "note": row.note}
 
 
 def category_history(session: Session) -> dict[str, dict[int, str]]:

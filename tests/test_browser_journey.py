@@ -21,8 +21,8 @@ from evidence.models import Assignment, CategoryDecision, EvidenceLink, Passage,
 from review_ui.commands.core import initialise
 
 from browser_support import Steps, browser, live_server
+from conftest import PASSWORD
 
-PASSWORD = "password-123"
 MINUTES = [
     "江苏省推进产业工人队伍建设改革协调小组会议纪要",
     "苏产改〔2023〕2号",

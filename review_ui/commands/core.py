@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import sys
 from pathlib import Path
 
+from contextlib import contextmanager
+
 import click
 from sqlmodel import select
 
+from evidence.audit import record
 from evidence.config import Settings
 
 
@@ -32,7 +36,16 @@ def require_initialised(ctx: click.Context) -> Settings:
         raise KaopingError(f"数据目录 {settings.data_dir} 尚未初始化。请先运行 kaoping init。")
     from evidence.db import migrate
     migrate(settings.database_url)  # bring an older database up to the current schema
+    keep_private(settings)
     return settings
+
+
+def keep_private(settings: Settings) -> None:
+    """Tighten a data directory others can read, and say so (on stderr and in the server's log)."""
+    from evidence.datadir import tighten
+    for line in tighten(settings):
+        logging.getLogger("kaoping").warning(line)
+        click.echo(f"警告：{line}", err=True)
 
 
 def initialise(settings: Settings) -> None:
@@ -41,13 +54,12 @@ def initialise(settings: Settings) -> None:
     from rubrics.indicators import load_units
     from evidence.models import Unit
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    for sub in (settings.files_dir, settings.index_dir, settings.work_dir):
-        sub.mkdir(exist_ok=True)
+    from evidence import datadir
+    datadir.create(settings)
     if not settings.secret_key_file.exists():
-        settings.secret_key_file.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-        settings.secret_key_file.chmod(0o600)
+        datadir.write_secret(settings.secret_key_file, secrets.token_urlsafe(48))
     migrate(settings.database_url)
+    datadir.tighten(settings)  # the database file SQLite just created with the umask's mode
     with session_scope(settings.database_url) as session:
         for unit in load_units():
             if session.get(Unit, unit.code) is None:
@@ -85,7 +97,7 @@ def serve(ctx: click.Context, host: str, port: int, no_worker: bool, workers: in
     settings = require_initialised(ctx)
     click.echo(f"考评已启动：http://{host}:{port}/   （数据目录 {settings.data_dir}，{workers} 个网页进程，按 Ctrl+C 停止）")
     if workers == 1:
-        uvicorn.run(create_app(settings, run_worker=not no_worker), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(settings, run_worker=not no_worker), **server_options(host, port))
         return
     # uvicorn starts each web process afresh (spawn) from an import string; they find
     # the data directory in the environment, and none of them runs the ingest worker:
@@ -97,11 +109,17 @@ def serve(ctx: click.Context, host: str, port: int, no_worker: bool, workers: in
         ingest = Worker(settings)
         ingest.start()
     try:
-        uvicorn.run("review_ui.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
+        uvicorn.run("review_ui.app:app_from_environment", factory=True, workers=workers, **server_options(host, port))
     finally:
         if ingest is not None:
             ingest.shutdown()
+
+
+def server_options(host: str, port: int) -> dict:
+    """uvicorn's settings for `serve`. uvicorn believes X-Forwarded-For from 127.0.0.1 by default;
+    here it believes none: the app itself honours the header only from KAOPING_TRUSTED_PROXIES
+    (review_ui/app.py), so the audit's addresses and the login throttle cannot be chosen by a client."""
+    return {"host": host, "port": port, "log_level": "warning", "proxy_headers": False, "forwarded_allow_ips": ""}
 
 
 @click.command()
@@ -118,15 +136,24 @@ def worker(ctx: click.Context) -> None:
 
 
 @click.command()
-@click.option("--force", is_flag=True, help="数据目录已初始化时，仍补充演示数据（不会删除已有数据）")
+@click.option("--force", is_flag=True,
+              help="数据目录已有非演示数据时仍载入演示数据（不删除已有数据；演示账号将停用且密码随机）")
 @click.pass_context
 def demo(ctx: click.Context, force: bool) -> None:
-    """载入演示单位、用户和示例证据，便于上手体验。"""
-    from evidence.db import is_initialised
-    from review_ui.demo import load_demo
+    """载入演示单位、用户和示例证据，便于上手体验（只用于新的或演示用的数据目录）。"""
+    from evidence.db import is_initialised, session_scope
+    from review_ui.demo import load_demo, real_data
     settings = settings_from(ctx)
     if not (settings.data_dir.exists() and is_initialised(settings.database_url)):
         initialise(settings)
+    else:
+        require_initialised(ctx)
+    with session_scope(settings.database_url) as session:
+        found = real_data(session)
+    if found and not force:
+        raise KaopingError(f"数据目录 {settings.data_dir} 已有非演示数据（{'；'.join(found)}），未做任何改动。"
+                           "演示数据含公开密码的账号和虚构的评价，请用新的目录：kaoping --data-dir 新目录 demo。"
+                           "如确需载入此目录，请加 --force（演示账号将停用且密码随机）。")
     summary = load_demo(settings)
     click.echo(summary)
 
@@ -146,20 +173,107 @@ def users() -> None:
 @click.option("--password", prompt="密码", hide_input=True, confirmation_prompt="再次输入密码")
 @click.pass_context
 def users_add(ctx, username, role, unit_code, home_unit, display_name, password) -> None:
-    from evidence.accounts import AccountError, create_user
-    from evidence.audit import record
+    from evidence.accounts import create_user
+    with account_change(ctx) as session:
+        user = create_user(session, username, password, role, unit_code=unit_code,
+                           display_name=display_name, home_unit_code=home_unit)
+        record(session, "user_add", object_type="user", object_id=user.id,
+               detail={"username": username, "role": role, "unit": unit_code, "via": "cli"})
+    click.echo(f"已创建用户 {username}（{role}）")
+
+
+@contextmanager
+def account_change(ctx: click.Context):
+    """A session for one change to accounts: an AccountError becomes a Chinese CLI error, success commits."""
+    from evidence.accounts import AccountError
     from evidence.db import session_scope
     settings = require_initialised(ctx)
     with session_scope(settings.database_url) as session:
         try:
-            user = create_user(session, username, password, role, unit_code=unit_code,
-                               display_name=display_name, home_unit_code=home_unit)
+            yield session
         except AccountError as exc:
+            session.rollback()
             raise KaopingError(str(exc)) from None
-        record(session, "user_add", object_type="user", object_id=user.id,
-               detail={"username": username, "role": role, "unit": unit_code, "via": "cli"})
         session.commit()
-    click.echo(f"已创建用户 {username}（{role}）")
+
+
+def existing_user(session, username: str):
+    from evidence.models import User
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise KaopingError(f"用户不存在：{username}（见 kaoping users list）")
+    return user
+
+
+@users.command("passwd")
+@click.argument("username")
+@click.option("--password", prompt="新密码", hide_input=True, confirmation_prompt="再次输入新密码")
+@click.pass_context
+def users_passwd(ctx, username, password) -> None:
+    """设置用户的新密码（该用户的所有登录随即结束）。"""
+    from evidence.accounts import set_password
+    with account_change(ctx) as session:
+        user = existing_user(session, username)
+        ended = set_password(session, user, password)
+        record(session, "password_change", object_type="user", object_id=user.id,
+               detail={"username": username, "sessions_ended": ended})
+    click.echo(f"已为 {username} 设置新密码，结束登录会话 {ended} 个。")
+
+
+@users.command("set-role")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["province", "reviewer", "office"]), required=True)
+@click.option("--unit", "unit_code", help="改为省级填报人员时所属单位代码")
+@click.pass_context
+def users_set_role(ctx, username, role, unit_code) -> None:
+    """修改用户的角色（该用户的所有登录随即结束）。"""
+    from evidence.accounts import set_role
+    with account_change(ctx) as session:
+        user = existing_user(session, username)
+        change = set_role(session, user, role, unit_code=unit_code)
+        record(session, "user_update", object_type="user", object_id=user.id, detail={"username": username, **change})
+    from evidence.models import ROLES
+    click.echo(f"已将 {username} 的角色改为{ROLES[role]}，结束登录会话 {change['sessions_ended']} 个。")
+
+
+@users.command("disable")
+@click.argument("username")
+@click.pass_context
+def users_disable(ctx, username) -> None:
+    """停用用户（该用户的所有登录随即结束；重新启用后也须重新登录）。"""
+    set_active_from_cli(ctx, username, False)
+
+
+@users.command("enable")
+@click.argument("username")
+@click.pass_context
+def users_enable(ctx, username) -> None:
+    """重新启用用户。"""
+    set_active_from_cli(ctx, username, True)
+
+
+def set_active_from_cli(ctx, username: str, active: bool) -> None:
+    from evidence.accounts import set_active
+    with account_change(ctx) as session:
+        user = existing_user(session, username)
+        ended = set_active(session, user, active)
+        record(session, "user_update", object_type="user", object_id=user.id,
+               detail={"username": username, "active": active, "sessions_ended": ended})
+    click.echo(f"已{'启用' if active else '停用'}用户 {username}" + ("" if active else f"，结束登录会话 {ended} 个。"))
+
+
+@users.command("signout")
+@click.argument("username")
+@click.pass_context
+def users_signout(ctx, username) -> None:
+    """让用户在所有设备上退出登录。"""
+    from evidence.accounts import sign_out_everywhere
+    with account_change(ctx) as session:
+        user = existing_user(session, username)
+        ended = sign_out_everywhere(session, user)
+        record(session, "session_revoked", object_type="user", object_id=user.id,
+               detail={"username": username, "sessions_ended": ended})
+    click.echo(f"{username} 已在所有设备上退出（{ended} 个登录会话）。")
 
 
 @users.command("list")

@@ -89,9 +89,8 @@ async def collection_update(collection_id: int, request: Request, user: User = D
     try:
         action = form.get("action")
         if action == "meta":
-            C.touch(session, user, c, _int(form.get("revision"), "版本"), {"meta": True})
-            c.title = str(form.get("title", c.title)).strip() or c.title
-            c.preface = str(form.get("preface", ""))[:20000]
+            C.update_meta(session, user, c, title=str(form.get("title", c.title)),
+                          preface=str(form.get("preface", "")), expected_revision=_int(form.get("revision"), "版本"))
         elif action == "section":
             C.add_section(session, user, c, str(form.get("section_title", "")))
         elif action == "entry":

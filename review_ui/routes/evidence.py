@@ -19,7 +19,7 @@ from evidence.accounts import visible_units
 from evidence.models import (Document, DocumentVersion, Page, Passage, Round, TagSuggestion, Unit,
                              User, utcnow)
 from evidence.store import FileStore
-from review.evidence_policy import MAGIC_BYTES, file_refusal, human_size, upload_refusal, withdraw_refusal
+from review.evidence_policy import human_size, upload_refusal, withdraw_refusal
 from review.document_history import FIND_MAX_CHARS, find_in_document, history as document_history
 from rubrics.units import in_national_order
 from review.tags import DECISIONS, EvidenceAccessError, Verdicts, decide, visible_document
@@ -87,13 +87,6 @@ def parse_indicator_hints(raw: str) -> list[int]:
         if part.strip().isdigit() and 1 <= int(part) <= 200:
             numbers.append(int(part))
     return sorted(set(numbers))
-
-
-def refusal_for(upload: UploadFile, limit: int) -> str:
-    """Why this upload is refused before it is stored, or '' if it may go on."""
-    head = upload.file.read(MAGIC_BYTES)
-    upload.file.seek(0)
-    return file_refusal(upload.filename or "", head, upload.size, limit)
 
 
 def open_index_or_none(request: Request):
@@ -203,10 +196,6 @@ def upload(request: Request, files: list[UploadFile] = File(default=[]), year: s
     results = []
     for upload_file in files:
         if not upload_file.filename:
-            continue
-        refusal = refusal_for(upload_file, settings.max_upload_bytes)
-        if refusal:
-            results.append({"filename": upload_file.filename, "error": refusal, "notices": [], "document_id": None})
             continue
         outcome = submit(session, settings, upload_file.file, upload_file.filename, unit_code=unit_code,
                                   year=year_no, user=user, kind_hint=kind_hint, indicator_hints=hints)
