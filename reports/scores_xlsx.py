@@ -67,6 +67,8 @@ def write_scores_xlsx(sheet: ScoreSheet, out: Path) -> Path:
         _points(wb.create_sheet("指标得分"), sheet)
     _details(wb.create_sheet("评分明细"), sheet)
     _agreement(wb.create_sheet("一致性"), sheet)
+    if sheet.notice:
+        _mark(wb, sheet.notice)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
@@ -145,6 +147,15 @@ def _agreement(ws, sheet: ScoreSheet) -> None:
             cell.fill = _LOW_FILL
     ws.cell(row=HEADER_ROW + len(rows) + 2, column=1,  # our own text: no user input in it
             value=f"注：α低于{ALPHA_TENTATIVE}的指标以浅红色标出，评审尺度不一致，建议复核。")
+
+
+def _mark(wb, notice: str) -> None:
+    """The notice on every sheet, where it is read: under the table, in the printed header, in the file's title."""
+    wb.properties.title = notice
+    for ws in wb.worksheets:
+        cell = ws.cell(row=ws.max_row + 2, column=1, value=f"注：{notice}")
+        cell.font = Font(bold=True, color="C00000")
+        ws.oddHeader.center.text = notice
 
 
 def _num(value):

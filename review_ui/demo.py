@@ -16,6 +16,7 @@ created disabled with a random password nobody knows.
 """
 from __future__ import annotations
 
+import io
 import random
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -26,9 +27,9 @@ from evidence.accounts import create_user, verify_password
 from evidence.config import Settings
 from evidence.db import session_scope
 from evidence.models import Assignment, Document, Rating, Round, SelfAssessment, SelfAssessmentItem, Unit, User
-from rubrics.units import resolve_unit
+from rubrics.units import in_national_order
 
-DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
+DEMO_DATA = Path(__file__).resolve().parent / "demo_data"  # <unit code>/<what it is>.txt, dated $year
 DEMO_PASSWORD = "kaoping-demo"
 DEMO_MARK = "（演示数据）"
 SPOTCHECK_SEED = 20240301
@@ -48,6 +49,25 @@ def demo_years(today: date | None = None) -> tuple[int, int]:
     """(last year, this year): the closed round and the open one, computed from today."""
     this = (today or date.today()).year
     return this - 1, this
+
+
+def _chinese_year(year: int) -> str:
+    """二〇二六: how a 公文 writes the year of its date."""
+    return "".join("〇一二三四五六七八九"[int(d)] for d in str(year))
+
+
+def demo_files(year: int) -> list[tuple[str, str, bytes]]:
+    """(unit, file name, content) of the sample evidence of the open round, named and dated in its year."""
+    from string import Template
+    files = []
+    for path in sorted(DEMO_DATA.glob("*/*.txt")):
+        text = Template(path.read_text(encoding="utf-8")).substitute(year=year, year_cn=_chinese_year(year))
+        files.append((path.parent.name, f"{year}年{path.stem}.txt", text.encode("utf-8")))
+    return files
+
+
+def demo_file_names(year: int) -> tuple[str, ...]:
+    return tuple(name for _, name, _ in demo_files(year))
 
 
 def _strength(code: str) -> float:
@@ -158,7 +178,7 @@ def load_closed_round(session, year: int, users: dict[str, User]) -> None:
     rnd.is_demo = True
     session.flush()
     system = R.system_for(rnd)
-    units = list(session.exec(select(Unit).order_by(Unit.code)))
+    units = in_national_order(session.exec(select(Unit)))
     submitted = datetime.combine(rnd.self_assessment_due, time(9), tzinfo=timezone.utc)
     _self_assessments(session, year, system, units, submitted)
     _surveys(session, year, system, users["office"])
@@ -252,11 +272,9 @@ def load_demo(settings: Settings, today: date | None = None) -> str:
             load_open_round(session, this, users, today)
         session.commit()
         if new_round:
-            for path in sorted(DEMO_DATA.iterdir()):  # 江苏-….txt: the unit a file belongs to, by its name
-                unit = resolve_unit(path.name.split("-", 1)[0])
-                uploader = next(users[name] for name, _, code, _, _ in DEMO_USERS if code == unit)
-                with path.open("rb") as fh:
-                    submit(session, settings, fh, path.name, unit_code=unit, year=this, user=uploader)
+            for unit, name, content in demo_files(this):
+                uploader = users["js" if unit == "JS" else "sh"]
+                submit(session, settings, io.BytesIO(content), name, unit_code=unit, year=this, user=uploader)
                 session.commit()
     processed = drain(settings)
     lines = [f"演示数据已载入：{last} 年度评价已完成并关闭（32个单位全部计分、认定类别，可生成专报）；"

@@ -93,7 +93,7 @@ class Walk:
     def check(self, label: str) -> None:
         self.page.wait_for_load_state("networkidle")
         self.steps.shot(self.page, label)
-        text = self.page.inner_text("body")
+        text = self.readable_text()
         problems = readable_problems(text, self.excused)
         if problems:
             self.problems.append(f"{label}（{self.page.url}）：页面上有英文、代码或原始编号：{problems}")
@@ -103,6 +103,17 @@ class Walk:
         overflow = self.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         if overflow > 0:
             self.problems.append(f"{label}：在 1366×768 下出现横向滚动（超出 {overflow}px）")
+
+    def readable_text(self) -> str:
+        """The body's visible text without key caps (<kbd>Ctrl</kbd>, <kbd>J</kbd>: the letters printed on the keys)."""
+        return self.page.evaluate("""() => {
+            const hide = document.createElement("style");
+            hide.textContent = "kbd { visibility: hidden !important; }";
+            document.head.appendChild(hide);
+            const text = document.body.innerText;
+            hide.remove();
+            return text;
+        }""")
 
     def done(self) -> None:
         """Every page is looked at before failing, so one run lists all that is wrong."""
