@@ -102,6 +102,13 @@ def test_error_pages_have_a_working_way_back(province):
     assert "evil.example" not in elsewhere.text and 'href="/"' in elsewhere.text
 
 
+def test_an_unknown_address_or_asset_is_a_chinese_page_not_json(province):
+    for path in ("/no-such-page", "/static/no-such-file.js"):
+        page = province.get(path)
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+        assert "页面或记录不存在" in page.text and "Not Found" not in page.text
+
+
 def test_every_page_varies_on_hx_request(office_client):
     for url in ("/search?q=工匠", "/evidence", "/"):
         assert "HX-Request" in office_client.get(url).headers.get("vary", ""), url
