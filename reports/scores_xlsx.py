@@ -133,7 +133,7 @@ def _details(ws, sheet: ScoreSheet) -> None:
 
 
 def _agreement(ws, sheet: ScoreSheet) -> None:
-    headers = ["指标序号", "指标名称", "一级指标", "Krippendorff α", "κ系数", "评分记录数", "待定单位数"]
+    headers = ["指标序号", "指标名称", "一级指标", "α系数", "κ系数", "评分记录数", "待定单位数"]
     rows = []
     for no, name, level1 in sheet.indicators:
         alpha, kappa = sheet.agreement.get(no, (None, None))

@@ -66,14 +66,14 @@ def test_details_one_row_per_review_with_numbers(workbook):
 def test_agreement_sheet_values_and_low_alpha_highlight(workbook):
     ws = workbook["一致性"]
     rows = {r["指标序号"].value: r for r in rows_as_dicts(ws) if isinstance(r["指标序号"].value, int)}
-    assert rows[1]["Krippendorff α"].value == pytest.approx(0.81)
-    assert rows[1]["Krippendorff α"].number_format == "0.000"
+    assert rows[1]["α系数"].value == pytest.approx(0.81)
+    assert rows[1]["α系数"].number_format == "0.000"
     assert rows[2]["κ系数"].value is None
-    assert rows[19]["Krippendorff α"].value is None
+    assert rows[19]["α系数"].value is None
     assert rows[1]["评分记录数"].value == 3
     assert rows[30]["待定单位数"].value == 2
-    assert rows[2]["Krippendorff α"].fill.fgColor.rgb.endswith("F4CCCC")  # 0.52 < 0.667
-    assert not rows[1]["Krippendorff α"].fill.fgColor.rgb.endswith("F4CCCC")
+    assert rows[2]["α系数"].fill.fgColor.rgb.endswith("F4CCCC")  # 0.52 < 0.667
+    assert not rows[1]["α系数"].fill.fgColor.rgb.endswith("F4CCCC")
 
 
 def test_every_sheet_has_a_title_row_and_prints_as_an_office_table(workbook):
