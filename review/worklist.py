@@ -115,11 +115,12 @@ def _province(session: Session, user: User, rnd: Round, today: date) -> list[Tas
                     deadline.due if deadline else None, today)]
     sa = session.exec(select(SelfAssessment).where(SelfAssessment.year == rnd.year,
                                                    SelfAssessment.unit_code == user.unit_code)).first()
-    total = len(R.system_for_year(rnd.year).rated_indicators())
+    system = R.system_for_year(rnd.year)
+    total = sum(1 for i in system.indicators if i.self_assessed)  # as the form counts its progress
     filled = 0
     if sa is not None:
-        filled = session.exec(select(func.count(SelfAssessmentItem.id)).where(
-            SelfAssessmentItem.self_assessment_id == sa.id, SelfAssessmentItem.level_value.is_not(None))).one()
+        items = session.exec(select(SelfAssessmentItem).where(SelfAssessmentItem.self_assessment_id == sa.id)).all()
+        filled = sum(1 for item in items if system.get(item.indicator_no).answered(item.level_value, item.values))
     submitted = bool(sa and sa.status == "submitted")
     detail = ("已提交并锁定" if submitted else f"草稿：已填 {filled}/{total} 项，尚未提交" if sa else
               f"未开始（共 {total} 项）")

@@ -33,18 +33,8 @@ class SelfAssessmentAccessError(PermissionError):
     """This user may not read that unit's self-assessment (the message is Chinese)."""
 
 
-def owed(indicator) -> bool:
-    """Does the unit fill this indicator in? Survey indicators are measured by questionnaires."""
-    return indicator.source != "survey"
-
-
 def is_filled(indicator, item: SelfAssessmentItem | None) -> bool:
-    if item is None or not owed(indicator):
-        return False
-    if indicator.is_rated and item.level_value is None:
-        return False
-    values = item.values or {}
-    return all((values.get(m.key) or {}).get("value") is not None for m in indicator.measures)
+    return item is not None and indicator.answered(item.level_value, item.values)
 
 
 @dataclass
@@ -80,10 +70,10 @@ class Progress:
 def progress(system, items: dict[int, SelfAssessmentItem]) -> Progress:
     sections = []
     for l1 in system.level1:
-        nos = [no for l2 in l1.level2 for no in l2.indicator_nos if owed(system.get(no))]
+        nos = [no for l2 in l1.level2 for no in l2.indicator_nos if system.get(no).self_assessed]
         sections.append(SectionProgress(l1.no, l1.name, len(nos),
                                         [no for no in nos if not is_filled(system.get(no), items.get(no))]))
-    return Progress(sections, [i.no for i in system.indicators if not owed(i)])
+    return Progress(sections, [i.no for i in system.indicators if not i.self_assessed])
 
 
 def item_links(session: Session, items: dict[int, SelfAssessmentItem]) -> dict[int, list[EvidenceLink]]:
@@ -185,7 +175,7 @@ def ensure_can_read(session: Session, user: User, year: int, unit_code: str) -> 
 
 def _reading_of(indicator, item: SelfAssessmentItem | None, links: list[EvidenceLink],
                 corrections: dict[str, StatisticValue]) -> ItemReading:
-    reading = ItemReading(indicator, KINDS.get(indicator.kind, ""), owed(indicator), is_filled(indicator, item),
+    reading = ItemReading(indicator, KINDS.get(indicator.kind, ""), indicator.self_assessed, is_filled(indicator, item),
                           links=links)
     if item is not None:
         reading.level_value, reading.narrative = item.level_value, item.narrative or ""

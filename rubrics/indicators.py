@@ -132,6 +132,19 @@ class Indicator:
     scoring: Scoring | None = None
 
     @property
+    def self_assessed(self) -> bool:
+        """Does a unit fill this indicator in its self-assessment? Survey indicators (83–85) are
+        measured by questionnaires instead, so nothing is owed for them."""
+        return self.source != "survey"
+
+    def answered(self, level_value: int | None, values: dict | None) -> bool:
+        """Is this indicator filled in a self-assessment: its level chosen (if rated) and every
+        measure's value given? The one rule behind the form's progress and the 工作台's count."""
+        if not self.self_assessed or (self.is_rated and level_value is None):
+            return False
+        return all(((values or {}).get(m.key) or {}).get("value") is not None for m in self.measures)
+
+    @property
     def is_rated(self) -> bool:
         """Reviewers place this indicator on a rubric level."""
         return self.kind in ("qualitative", "mixed")

@@ -376,3 +376,18 @@ def test_a_year_without_a_round_gets_a_chinese_answer(make_user, login, settings
         r = js.post(path, data={"csrf_token": js.csrf, "report": "x"})
         assert r.status_code == 400 and "2099 年度的评价尚未建立" in r.text, path
     assert js.get("/self-assessment/2099/confirm").status_code == 400
+
+
+def test_the_home_page_counts_what_the_form_counts(make_user, login, settings):
+    """One rule for "filled": a rated level and every measure of a quantitative indicator count; the
+    survey indicators (83–85) are owed by nobody."""
+    _round(settings)
+    make_user("js", "province", unit="JS")
+    js = login("js")
+    quantitative = next(i for i in SYSTEM.indicators if i.kind == "quantitative" and i.self_assessed)
+    fields = {f"value_{quantitative.no}_{m.key}": "12" for m in quantitative.measures}
+    r = _hx(js, "/self-assessment/2023/autosave", level_4="4", report="草稿", **fields)
+    assert "已填 <strong>2</strong>" in r.text
+    owed = sum(1 for i in SYSTEM.indicators if i.self_assessed)
+    assert owed == len(SYSTEM.indicators) - 3
+    assert f"已填 2/{owed} 项" in js.get("/").text
