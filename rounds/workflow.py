@@ -138,10 +138,10 @@ def self_assessment_problems(system, category: str | None, levels: dict[int, int
             if measure is None:
                 problems[("value", no, key)] = f"指标 {no} 没有这一数值项，请刷新页面后重试"
                 continue
-            for part, field, label in (("value", "value", "本年"), ("base_value", "base", "基期")):
-                problem = check_value(measure, entry.get(part))
+            for part, field, what in (("value", "value", "本年值"), ("base_value", "base", "基期值")):
+                problem = check_value(measure, entry.get(part), what)
                 if problem:
-                    problems[(field, no, key)] = f"{measure.label}（{label}）数值无效：{problem}"
+                    problems[(field, no, key)] = f"指标 {no}“{measure.label}”：{problem}"
     return problems
 
 

@@ -129,7 +129,7 @@ def test_bad_values_are_shown_beside_their_fields_and_nothing_typed_is_lost(make
     bad = js.post("/self-assessment/2023", data={**data, share: "35", count: "-3"})
     assert bad.status_code == 400 and "不能为负数" in bad.text
     nan = js.post("/self-assessment/2023", data={**data, share: "nan", count: "12"})
-    assert nan.status_code == 400 and "无效" in nan.text
+    assert nan.status_code == 400 and "应为有限的数字" in nan.text
     fixed = js.post("/self-assessment/2023", data={**data, share: "３５.５%", count: "1,200"}, follow_redirects=True)
     assert "已保存草稿" in fixed.text
     items = _stored(settings)[1]
