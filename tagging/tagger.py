@@ -34,6 +34,8 @@ MAX_CHARS = 4_000_000
 MIN_CANDIDATE_SCORE = 0.05
 # An indicator catalogue (see prepare.drop_rubric_passages) is evidence of little.
 CATALOGUE_MAX_SUGGESTIONS = 3
+# Commentary (tagging.cues: no date, no number, mostly calls) evidences little.
+COMMENTARY_MAX_SUGGESTIONS = 1
 # A passage the rules did not hit counts for the model only with some conviction.
 MIN_MODEL_ONLY_SCORE = 0.25
 
@@ -79,7 +81,7 @@ class Tagger:
         found = self._suggestions(passages)
         if found is None:
             return TagResult([], [], self.version)
-        suggestions, features, domain_level, is_catalogue = found
+        suggestions, features, domain_level, is_catalogue, is_commentary = found
         threshold = THRESHOLD
         if self.calibration is not None:
             for s in suggestions:
@@ -94,6 +96,8 @@ class Tagger:
             chosen = chosen[:WEAK_DOMAIN_MAX_SUGGESTIONS]
         if is_catalogue:
             chosen = chosen[:CATALOGUE_MAX_SUGGESTIONS]
+        if is_commentary:
+            chosen = chosen[:COMMENTARY_MAX_SUGGESTIONS]
         chosen_nos = {s.no for s in chosen}
         rest = [s for s in suggestions if s.no not in chosen_nos and s.score >= MIN_CANDIDATE_SCORE]
         return TagResult(chosen, rest[:MAX_CANDIDATES], self.version)
@@ -107,7 +111,7 @@ class Tagger:
         found = self._suggestions(split_text(text[:MAX_CHARS]), want_features=True)
         if found is None:
             return []
-        suggestions, features, _, _ = found
+        suggestions, features = found[0], found[1]
         return [(s.no, features[s.no], s.score) for s in suggestions]
 
     def indicator_passage_scores(self, texts: list[str], no: int) -> list[tuple[float, list[str]]]:
@@ -186,7 +190,8 @@ class Tagger:
         suggestions.sort(key=lambda s: (-s.score, -s.support, s.no))
         features = self._features(suggestions, infos, items, scanned.domain_level) \
             if self.calibration is not None or want_features else {}
-        return suggestions, features, scanned.domain_level, is_catalogue
+        from tagging.cues import cues
+        return suggestions, features, scanned.domain_level, is_catalogue, cues(joined).is_commentary
 
     def _features(self, suggestions, infos, items, domain_level) -> dict[int, dict[str, float]]:
         from tagging.calibration import meaning_similarity, passage_cues
