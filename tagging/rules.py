@@ -74,7 +74,6 @@ class Hit:
     end: int
     text: str
     planned: bool = False  # the sentence speaks of the future ("下一步…将…"), not of work done
-    factual: bool = True   # the sentence reports something: a date, a number, an event done
 
 
 @dataclass
@@ -168,17 +167,6 @@ class ScanResult:
 # document score cannot change (support from further passages decays to nothing).
 MAX_HITS_PER_RULE = 60
 _SENTENCE_START = re.compile(r"[^。；！？!?;\n]*$")
-_SENTENCE_END = re.compile(r"[。；！？!?;\n]")
-import os
-MODE = os.environ.get("FACTMODE", "")
-_FACT = re.compile(
-    r"(19|20)[0-9]{2}年|[0-9]{1,2}月[0-9]{1,2}日|[一二三四五六七八九十]{1,3}月[一二三四五六七八九十]{1,3}日|近日|日前|近期|今年以来|"
-    r"去年以来|截至|此前|当天|昨天|上午|下午|"
-    r"[0-9][0-9.,]*(余|多)?(万|亿)?(个|项|家|名|人|场|次|批|届|条|件|所|支|期|元|%|位|篇|座|户|门|个百分点)|"
-    r"[一二三四五六七八九十百千两]+(余|多)?(个|项|家|名|人|场|次|批|届|条|件|所|支|期|位)|"
-    r"召开|举行|举办|印发|出台|制定了|发布|成立|建成|命名|表彰|获评|荣获|获得|评选出|签订|开展了|组织了|累计|"
-    r"共有|已有|已经|先后|首次|率先|达到|增长|提高到|上升到|出席|主持|讲话|通过了|审议|选举|当选|揭牌|授牌|启动|"
-    r"设立|建立了|形成了|实现了|完成了|取得了|[了过]")
 
 
 def scan(book: RuleBook, joined: str, bounds: list[int]) -> ScanResult:
@@ -198,13 +186,6 @@ def scan(book: RuleBook, joined: str, bounds: list[int]) -> ScanResult:
         # the sentence so far: from the last sentence end (or line) before the hit
         sentence = _SENTENCE_START.search(joined, max(0, offset - 120), offset)
         return bool(sentence and book.plans.search(sentence.group(0)))
-
-    def factual(start: int, end: int) -> bool:
-        sentence = _SENTENCE_START.search(joined, max(0, start - 120), start)
-        begin = sentence.start() if sentence else start
-        tail = _SENTENCE_END.search(joined, end, min(len(joined), end + 200))
-        finish = tail.start() if tail else min(len(joined), end + 200)
-        return bool(_FACT.search(joined, begin, finish))
 
     word_edges: dict[int, tuple[set[int], set[int]]] = {}
 
@@ -251,7 +232,7 @@ def scan(book: RuleBook, joined: str, bounds: list[int]) -> ScanResult:
                 if m.end() > ends[passage_of(m.start())]:
                     continue  # a negated class ([^》]) crossed the joiner: not one passage's text
                 per_passage.setdefault(passage_of(m.start()), []).append(
-                    Hit(rule, m.start(), m.end(), m.group(0), planned(m.start()), factual(m.start(), m.end())))
+                    Hit(rule, m.start(), m.end(), m.group(0), planned(m.start())))
                 kept += 1
                 if kept >= MAX_HITS_PER_RULE:
                     break
@@ -295,8 +276,6 @@ def passage_score(hits: list[Hit], context_present: bool) -> tuple[float, list[H
         seen_rules.add(h.rule.source)
         counted.append(h)
         kind = h.rule.kind if context_present else "terms"
-        if kind == "strong" and not h.factual and "M1" in MODE:
-            kind = "terms"
         weights.append(WEIGHTS[kind] * (PLANNED_FACTOR if h.planned else 1.0))
     if not any(h.rule.kind in ("strong", "terms") for h in counted):
         return 0.0, []

@@ -2,10 +2,6 @@
 from __future__ import annotations
 
 from tagging import tag_text
-from tagging.calibration import load_calibration, save_calibration
-from tagging.tagger import Tagger
-from tagging.training import fitter
-from tagging.evaluate import EvalItem, cross_validate
 
 HEAD = "某市推进产业工人队伍建设改革工作会议召开\n\n"
 
@@ -50,24 +46,3 @@ def test_a_rule_never_matches_across_two_passages():
     for s in result.ranked():
         for p in s.passages:
             assert p.text in text
-
-
-def test_a_calibration_round_trips_through_json_and_a_foreign_file_is_ignored(tmp_path):
-    items = [EvalItem(f"d{i}", HEAD + "今年以来，市总工会举办全市职工职业技能竞赛12场，参赛职工3000余人。"
-                      + ("县委副书记王某主持会议并讲话。" if i % 2 else ""), [47, 4] if i % 2 else [47])
-             for i in range(8)]
-    tagger = fitter()(items)
-    cal = tagger.calibration
-    path = save_calibration(cal, tmp_path / "calibration.json")
-    loaded = load_calibration(path)
-    assert loaded is not None and loaded.version == cal.version
-    assert path.read_text(encoding="utf-8").lstrip().startswith("{")   # JSON, not pickle
-    text = items[1].text
-    assert [s.score for s in Tagger(calibration=loaded).tag_text(text).ranked()] == \
-        [s.score for s in tagger.tag_text(text).ranked()]
-    (tmp_path / "other.json").write_text('{"format": "cal0", "coef": []}', encoding="utf-8")
-    assert load_calibration(tmp_path / "other.json") is None
-    (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
-    assert load_calibration(tmp_path / "broken.json") is None
-    report = cross_validate(items, folds=4, fit=fitter())
-    assert report.n_items == 8
