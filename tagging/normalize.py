@@ -16,6 +16,9 @@ from zhtext.chinese import fold
 _HTML_NOISE = re.compile(r"<[^<>\n]{0,200}>|&(?:nbsp|amp|lt|gt|quot|ldquo|rdquo|mdash|hellip|#\d{2,5});")
 # A pinyin gloss after Chinese text: （chǎn gǎi） or (chan gai).  Only letters,
 # tone marks and spaces inside, so real parentheticals like (2023) survive.
+# Junk a bad converter leaves between characters: brackets holding only a symbol
+# or emoji, as in 进(🅾)入.
+_SYMBOL_IN_BRACKETS = re.compile(r"[（(][^\w%（）()\n]{1,4}[)）]")
 # Anonymisation marks (XX市、**同志、○○公司) stand for one name: the copy reads
 # them as "某", so "XX市委书记" and "某市委书记" match alike and no rule sees "XX".
 _ANONYMISED = re.compile(r"(?<![A-Za-z])(?:[Xx×]{2,}|\*{2,}|[○〇]{2,})(?![A-Za-z])")
@@ -50,7 +53,7 @@ def matching_copy(original: str) -> MatchingCopy:
     if not _ANY_NOISE.search(folded):
         return MatchingCopy(folded, list(range(len(folded))))  # clean text: nothing to remove
     drop = bytearray(len(folded))
-    for pattern in (_HTML_NOISE, _PINYIN_GLOSS):
+    for pattern in (_HTML_NOISE, _PINYIN_GLOSS, _SYMBOL_IN_BRACKETS):
         for m in pattern.finditer(folded):
             drop[m.start():m.end()] = b"\x01" * (m.end() - m.start())
     stand_ins: dict[int, str] = {}
