@@ -1,13 +1,21 @@
-"""Users, password hashing (Argon2id) and who may see which unit."""
+"""Users: passwords (policy and Argon2id hashing), roles, and who may see which unit.
+
+Every change that alters what a user may do — disabling the account, a new role, a new
+password — ends all of that user's sessions (evidence/sessions.py), so an old cookie opens
+nothing afterwards.
+"""
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import threading
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
+from evidence import sessions
 from evidence.models import ROLES, Assignment, Conflict, Unit, User
 
 # OWASP's Argon2id minimum (19 MiB, 2 passes, 1 lane) rather than argon2-cffi's
@@ -20,32 +28,78 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # login slower and takes cores from searches; a burst waits here in line.
 _HASHING = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 MIN_PASSWORD = 8
+MAX_PASSWORD = 128  # the strength estimate's work grows with length
+# zxcvbn's score: 3 is "safely unguessable" (about 10^8 guesses or more) — beyond the common-password
+# lists, keyboard runs, repeats, dates and l33t variants it knows, and the context words given to it.
+MIN_STRENGTH = 3
+CONTEXT_WORDS = ("kaoping", "考评", "产改", "changai")
+_dummy_hash: str | None = None
 
 
 class AccountError(ValueError):
     pass
 
 
-def hash_password(password: str) -> str:
+def password_problem(password: str, *, username: str = "", display_name: str = "", unit_code: str | None = None) -> str:
+    """Why this password may not be set, in Chinese, or '' if it may."""
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"密码至少 {MIN_PASSWORD} 位。")
+        return f"密码至少 {MIN_PASSWORD} 位。"
+    if len(password) > MAX_PASSWORD:
+        return f"密码最多 {MAX_PASSWORD} 位。"
+    lowered = password.casefold()
+    for name in (username, display_name):
+        name = (name or "").strip().casefold()
+        if len(name) >= 2 and (name in lowered or name[::-1] in lowered):
+            return "密码不能包含用户名或姓名。"
+    from zxcvbn import zxcvbn  # loaded on first use: its word lists take a moment
+    context = [w for w in (username, display_name, unit_code, *CONTEXT_WORDS) if w]
+    if zxcvbn(password, user_inputs=context)["score"] < MIN_STRENGTH:
+        return ("密码太容易被猜到（常见密码、键盘顺序、重复或连续的字符、年份日期，或含本系统名称）。"
+                "请换一个更长、不常见的密码，例如把几个不相关的词连起来。")
+    return ""
+
+
+def hash_password(password: str) -> str:
     with _HASHING:
         return _hasher.hash(password)
 
 
 def verify_password(user: User, password: str) -> bool:
+    return _verify(user.password_hash, password)
+
+
+def _verify(password_hash: str, password: str) -> bool:
     try:
         with _HASHING:
-            return _hasher.verify(user.password_hash, password)
-    except (VerifyMismatchError, InvalidHashError):
+            return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
         return False
 
 
-def create_user(session: Session, username: str, password: str, role: str, *, unit_code: str | None = None,
-                display_name: str = "", home_unit_code: str | None = None) -> User:
-    username = username.strip()
-    if not username:
-        raise AccountError("用户名不能为空。")
+def authenticate(user: User | None, password: str) -> bool:
+    """Whether this password opens this account. An unknown or disabled account costs the same
+    hashing work as a real one (a dummy hash), so the answer's timing does not tell them apart."""
+    global _dummy_hash
+    if user is None or not user.active:
+        if _dummy_hash is None:
+            _dummy_hash = hash_password(secrets.token_urlsafe(16))
+        _verify(_dummy_hash, password)
+        return False
+    return verify_password(user, password)
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalise_email(raw: str | None) -> str:
+    """An address for deadline reminders, or '' for none."""
+    email = (raw or "").strip()
+    if email and (len(email) > 254 or not _EMAIL.match(email)):
+        raise AccountError(f"电子邮箱格式不对：{email[:60]}")
+    return email
+
+
+def _check_role(session: Session, role: str, unit_code: str | None, home_unit_code: str | None) -> None:
     if role not in ROLES:
         raise AccountError(f"未知角色：{role}（可选：{'、'.join(ROLES)}）")
     if role == "province" and not unit_code:
@@ -55,15 +109,63 @@ def create_user(session: Session, username: str, password: str, role: str, *, un
     for code in (unit_code, home_unit_code):
         if code and session.get(Unit, code) is None:
             raise AccountError(f"未知单位代码：{code}（见 kaoping units）")
+
+
+def create_user(session: Session, username: str, password: str, role: str, *, unit_code: str | None = None,
+                display_name: str = "", home_unit_code: str | None = None, email: str = "",
+                check_strength: bool = True) -> User:
+    """A new account. check_strength=False only for the demo's accounts, whose password is published anyway."""
+    username = username.strip()
+    if not username:
+        raise AccountError("用户名不能为空。")
+    _check_role(session, role, unit_code, home_unit_code)
     if session.exec(select(User).where(User.username == username)).first():
         raise AccountError(f"用户名已存在：{username}")
-    user = User(username=username, password_hash=hash_password(password), role=role,
+    problem = password_problem(password, username=username, display_name=display_name, unit_code=unit_code) \
+        if check_strength else ""
+    if problem:
+        raise AccountError(problem)
+    user = User(username=username, password_hash=hash_password(password), role=role, email=normalise_email(email),
                 unit_code=unit_code, display_name=display_name or username, home_unit_code=home_unit_code)
     session.add(user)
     session.flush()
     if home_unit_code:
         session.add(Conflict(user_id=user.id, unit_code=home_unit_code, kind="home", reason="本人所在单位"))
     return user
+
+
+def set_password(session: Session, user: User, password: str) -> int:
+    """A new password; every session of the user ends. Returns how many sessions ended."""
+    problem = password_problem(password, username=user.username, display_name=user.display_name,
+                               unit_code=user.unit_code)
+    if problem:
+        raise AccountError(problem)
+    user.password_hash = hash_password(password)
+    session.add(user)
+    return sessions.end_all(session, user.id, "password")
+
+
+def set_role(session: Session, user: User, role: str, *, unit_code: str | None = None) -> dict:
+    """A new role (and unit, for province staff); every session of the user ends.
+    Returns the old and new values for the audit log."""
+    unit_code = unit_code or None
+    _check_role(session, role, unit_code, None)
+    old = {"role": user.role, "unit": user.unit_code}
+    user.role, user.unit_code = role, unit_code
+    session.add(user)
+    ended = sessions.end_all(session, user.id, "role")
+    return {"old": old, "new": {"role": role, "unit": unit_code}, "sessions_ended": ended}
+
+
+def set_active(session: Session, user: User, active: bool) -> int:
+    """Enable or disable an account; disabling ends every session (re-enabling revives none)."""
+    user.active = active
+    session.add(user)
+    return 0 if active else sessions.end_all(session, user.id, "disabled")
+
+
+def sign_out_everywhere(session: Session, user: User) -> int:
+    return sessions.end_all(session, user.id, "everywhere")
 
 
 def conflicted_units(session: Session, user: User) -> set[str]:

@@ -33,7 +33,14 @@ class Settings:
     parse_timeout_s: int = 120
     parse_memory_mb: int = 2048
     secret_key_file: Path = field(default=Path())
-    max_parallel_uploads: int = 2  # per user, at the same time
+    max_parallel_uploads: int = 2  # per user, at the same time, across all web processes
+    daily_upload_files: int = 1000  # per user and Beijing day: documents queued
+    daily_upload_bytes: int = 2048 * MB  # per user and Beijing day: bytes stored
+    session_idle_minutes: int = 120  # a session unused this long ends
+    session_hours: int = 12  # and every session ends this long after login
+    trusted_proxies: str = ""  # addresses whose X-Forwarded-For is believed; empty: none
+    job_timeout_s: int = 600  # one ingest job's whole run: parse, tag, store, index
+    job_lease_s: int = 60  # a running job's lease; its worker's heartbeat renews it
 
     @property
     def files_dir(self) -> Path:
@@ -67,4 +74,33 @@ class Settings:
             parse_memory_mb=_int_env("KAOPING_PARSE_MEMORY_MB", 2048),
             secret_key_file=root / "secret.key",
             max_parallel_uploads=_int_env("KAOPING_MAX_PARALLEL_UPLOADS", 2),
+            daily_upload_files=_int_env("KAOPING_DAILY_UPLOAD_FILES", 1000),
+            daily_upload_bytes=_int_env("KAOPING_DAILY_UPLOAD_MB", 2048) * MB,
+            session_idle_minutes=_int_env("KAOPING_SESSION_IDLE_MINUTES", 120),
+            session_hours=_int_env("KAOPING_SESSION_HOURS", 12),
+            trusted_proxies=os.environ.get("KAOPING_TRUSTED_PROXIES", "").strip(),
+            job_timeout_s=_int_env("KAOPING_JOB_TIMEOUT", 600),
+            job_lease_s=max(5, _int_env("KAOPING_JOB_LEASE", 60)),
         )
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where `kaoping remind` sends deadline reminders (KAOPING_SMTP_*); None when no host is set."""
+    host: str
+    port: int
+    sender: str
+    user: str = ""
+    password: str = field(default="", repr=False)
+    starttls: bool = True  # port 465 means TLS from the first byte instead
+
+    @classmethod
+    def load(cls) -> "SmtpSettings | None":
+        host = os.environ.get("KAOPING_SMTP_HOST", "").strip()
+        if not host:
+            return None
+        starttls = os.environ.get("KAOPING_SMTP_STARTTLS", "1").strip().lower() not in ("0", "false", "no", "")
+        user = os.environ.get("KAOPING_SMTP_USER", "").strip()
+        return cls(host=host, port=_int_env("KAOPING_SMTP_PORT", 587 if starttls else 25),
+                   sender=os.environ.get("KAOPING_SMTP_FROM", "").strip() or user or f"kaoping@{host}",
+                   user=user, password=os.environ.get("KAOPING_SMTP_PASSWORD", ""), starttls=starttls)

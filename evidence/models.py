@@ -53,6 +53,7 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)  # province | reviewer | office
     unit_code: Optional[str] = Field(default=None, foreign_key="unit.code")
     home_unit_code: Optional[str] = Field(default=None, foreign_key="unit.code")  # a reviewer's own province
+    email: str = Field(default="", max_length=254)  # deadline reminders by e-mail; empty: reminders in the app only
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -80,10 +81,27 @@ class Assignment(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("year", "reviewer_id", "unit_code", "indicator_no"),)
 
 
+class WebSession(SQLModel, table=True):
+    """A logged-in browser. The cookie carries only a random token; the table keeps its SHA-256,
+    so a copy of the database opens no session. Ended by logout, by the office, or for the whole
+    user when the account is disabled, its role or password changes (evidence/sessions.py)."""
+    __tablename__ = "web_session"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    csrf_token: str = Field(max_length=64)  # the synchronizer token of this session's forms
+    data: dict = json_field()  # what a request leaves for the next (the flash message)
+    ip: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    ended_at: Optional[datetime] = None
+    end_reason: str = Field(default="", max_length=32)  # logout | disabled | role | password | everywhere | office
+
+
 class LoginAttempt(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     username: str = Field(index=True)
-    ip: str = ""
+    ip: str = Field(default="", index=True)
     ok: bool = False
     at: datetime = Field(default_factory=utcnow, index=True)
 
@@ -161,6 +179,22 @@ class DocumentVersion(SQLModel, table=True):
     indexed_at: Optional[datetime] = None
 
 
+class MetadataCorrection(SQLModel, table=True):
+    """A person's correction of a document's metadata (an OCR-misread 文号, a wrong date).
+
+    The extracted value stays on the version untouched; the latest correction per field is the value
+    every screen, the index and the outputs use. value None means "back to the extracted value".
+    """
+    id: Optional[int] = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    version_id: int = Field(foreign_key="documentversion.id")  # the version read when it was corrected
+    field: str = Field(max_length=16)  # title | issuer | doc_date | doc_number | doc_kind
+    value: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    previous: str = text_field()  # the value shown before this correction
+    user_id: int = Field(foreign_key="user.id")
+    at: datetime = Field(default_factory=utcnow)
+
+
 class Page(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="documentversion.id", index=True)
@@ -181,13 +215,22 @@ class Passage(SQLModel, table=True):
 
 
 class Job(SQLModel, table=True):
-    """The persistent ingest queue: a restart picks up what was not finished."""
+    """The persistent ingest queue: a restart picks up what was not finished.
+
+    A running job is leased: `owner` (host, process, start) holds it until `lease_until`, which the
+    owner's heartbeat keeps moving; only an expired lease (or one whose process is provably gone) is
+    taken back. A queued job waits until `available_at` (a back-off after a passing failure).
+    """
     id: Optional[int] = Field(default=None, primary_key=True)
     kind: str = "ingest"  # ingest | retag
     version_id: int = Field(foreign_key="documentversion.id", index=True)
-    state: str = Field(default="queued", index=True)  # queued | running | done | failed
-    attempts: int = 0
+    state: str = Field(default="queued", index=True)  # evidence.states.JobState
+    attempts: int = 0  # claims since it was queued by an upload or a retry
     error: str = ""
+    owner: str = Field(default="", max_length=160)
+    lease_until: Optional[datetime] = None
+    heartbeat_at: Optional[datetime] = None
+    available_at: Optional[datetime] = None
     created_at: datetime = Field(default_factory=utcnow)
     started_at: Optional[datetime] = None
     finished_at: Optional[datetime] = None
@@ -309,6 +352,51 @@ class SurveyResult(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class Survey(SQLModel, table=True):
+    """A satisfaction survey published for one unit, year and audience (rounds/surveys.py).
+
+    Reached without an account through its unguessable link (token); open until the office closes it
+    or the round closes.  The questionnaire (rubrics/questionnaires/<audience>.yaml) is recorded by version.
+    """
+    id: Optional[int] = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    unit_code: str = Field(foreign_key="unit.code")
+    audience: str = Field(max_length=16)  # workers | enterprise | staff
+    indicator_no: int
+    questionnaire_version: str = Field(max_length=32)
+    token: str = Field(max_length=64, unique=True, index=True)
+    status: str = Field(default="open", max_length=16)  # open | closed
+    max_responses: int = 3000
+    created_by: Optional[int] = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    closed_at: Optional[datetime] = None
+    __table_args__ = (UniqueConstraint("year", "unit_code", "audience"),)
+
+
+class SurveyResponse(SQLModel, table=True):
+    """One anonymous answer sheet: given online through a survey's link, or imported from a file.
+
+    No name, no account, no IP address: `browser` is a hash of the browser's signed id (one response
+    per browser), `ip_hash` a keyed hash of the address used only for the rate limit, `page_nonce` the
+    one-time token of the page that was answered.
+    """
+    id: Optional[int] = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    unit_code: str = Field(foreign_key="unit.code")
+    indicator_no: int
+    audience: str = Field(max_length=16)
+    survey_id: Optional[int] = Field(default=None, foreign_key="survey.id", index=True)
+    answers: dict = json_field()  # item key → 1..5, 0 = 不了解
+    score: float  # 0–100
+    source: str = ""  # 在线填写 | 导入（文件名）
+    browser: Optional[str] = Field(default=None, max_length=64)
+    page_nonce: Optional[str] = Field(default=None, max_length=64, unique=True)
+    ip_hash: Optional[str] = Field(default=None, max_length=64)
+    batch: Optional[str] = Field(default=None, max_length=64, index=True)  # SHA-256 of the imported file
+    created_at: datetime = Field(default_factory=utcnow)
+    __table_args__ = (UniqueConstraint("survey_id", "browser"),)
+
+
 class StatisticValue(SQLModel, table=True):
     """A unit's statistic for one measure, entered or corrected by the office (overrides the self-assessment).
 
@@ -395,8 +483,34 @@ class CollectionEntry(SQLModel, table=True):
     note: str = text_field()
     indicator_nos: list = json_field(list)
     status: str = "candidate"  # candidate | included
+    passage_id: Optional[int] = Field(default=None, foreign_key="passage.id")  # the passage it quotes
     created_by: Optional[int] = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
+    deleted_at: Optional[datetime] = None  # deleted entries are kept, so a deletion can be undone
+    deleted_by: Optional[int] = Field(default=None, foreign_key="user.id")
+
+
+class SavedSearch(SQLModel, table=True):
+    """A user's own named search (words and filters), listed on their search page and 工作台."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    name: str = Field(max_length=60)
+    params: dict = json_field()  # q, unit, year, kind, indicator, sort: what /search takes
+    created_at: datetime = Field(default_factory=utcnow)
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+
+class ReminderSent(SQLModel, table=True):
+    """A deadline reminder e-mailed: one per user, deadline and threshold, so `kaoping remind` may run
+    as often as a timer likes and nobody gets the same reminder twice."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    deadline: str = Field(max_length=64)  # which deadline: the year and the task (2024:self_assessment)
+    due: date
+    threshold: int  # days before the due date it was sent for (7, 3, 1, 0), or -1 once overdue
+    email: str = Field(default="", max_length=254)
+    sent_at: datetime = Field(default_factory=utcnow)
+    __table_args__ = (UniqueConstraint("user_id", "deadline", "due", "threshold"),)
 
 
 # ── Accountability ──────────────────────────────────────────────────────────
@@ -419,3 +533,8 @@ Index("ix_rating_item", Rating.year, Rating.unit_code, Rating.indicator_no)
 Index("uq_rating_consensus", Rating.year, Rating.unit_code, Rating.indicator_no, unique=True,
       sqlite_where=text("kind = 'consensus'"), postgresql_where=text("kind = 'consensus'"))
 Index("ix_link_owner", EvidenceLink.owner_kind, EvidenceLink.owner_id)
+# The same passage once per collection (deleted entries aside): the database refuses a second, so two
+# editors adding it at the same moment cannot both succeed.
+Index("uq_collection_passage", CollectionEntry.collection_id, CollectionEntry.passage_id, unique=True,
+      sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL"))
+Index("ix_surveyresponse_ip", SurveyResponse.survey_id, SurveyResponse.ip_hash, SurveyResponse.created_at)

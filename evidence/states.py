@@ -58,3 +58,17 @@ JOB_TRANSITIONS: dict[str, frozenset[str]] = {
 
 def can_move(current: str, new: str, transitions: dict[str, frozenset[str]] = VERSION_TRANSITIONS) -> bool:
     return new == current or new in transitions.get(current, frozenset())
+
+
+class IllegalMove(RuntimeError):
+    """A state change the transitions above do not allow: a bug in a stage, never a user's doing."""
+
+
+def check_move(current: str, new: str, transitions: dict[str, frozenset[str]] = VERSION_TRANSITIONS) -> None:
+    if not can_move(current, new, transitions):
+        raise IllegalMove(f"不允许的状态变化：{current} → {new}")
+
+
+def sources_of(new: str, transitions: dict[str, frozenset[str]] = VERSION_TRANSITIONS) -> frozenset[str]:
+    """The states a move to `new` may start from (staying in `new` included), for guarded updates."""
+    return frozenset({state for state, targets in transitions.items() if new in targets} | {new})

@@ -30,6 +30,8 @@ from index.results import Hit, SearchResult, hit_from_stored
 from index.schema import VERSION_FILE, build_schema, read_version, schema_version, to_fields, write_version
 from index.writer import CHECKPOINT_FILE, BulkSegmentWriter, Checkpoint, locked_writer
 
+TOUCHED_FILE = "rebuild_touched.txt"
+
 log = logging.getLogger(__name__)
 
 MAX_PER_PAGE = 100
@@ -145,6 +147,8 @@ class EvidenceIndex:
 
     def add(self, records: Iterable[dict]) -> int:
         """Insert or replace passages by passage_id; one commit."""
+        records = list(records)
+        self._note_touched(r.get("document_id") for r in records)
         ix = self._writable()
         n = 0
         with locked_writer(ix, self.index_dir) as writer:
@@ -153,8 +157,45 @@ class EvidenceIndex:
                 n += 1
         return n
 
+    def replace_document(self, document_id: str, records: Iterable[dict]) -> int:
+        """A document's passages become exactly `records` (none: it leaves the index), in one
+        commit: a search never sees it half-replaced or missing in between."""
+        records = list(records)
+        self._note_touched([document_id])
+        if not records and not self.exists():
+            return 0
+        ix = self._writable()
+        with locked_writer(ix, self.index_dir) as writer:
+            writer.delete_by_term("document_id", str(document_id))
+            for record in records:
+                writer.add_document(**to_fields(record))
+        return len(records)
+
     def delete_document(self, document_id: str) -> int:
+        self._note_touched([document_id])
         return self._delete("document_id", str(document_id))
+
+    # A rebuild copies the records as they are when it reaches them; a document written meanwhile
+    # (a worker finishing it, a reviewer's decision) may be copied stale, twice or not at all. Such
+    # writes are noted here while a rebuild runs, and its caller re-feeds them at the end.
+
+    def _note_touched(self, document_ids) -> None:
+        if not (self.index_dir / CHECKPOINT_FILE).exists():
+            return
+        ids = [str(d) for d in document_ids if d not in (None, "")]
+        if ids:
+            with open(self.index_dir / TOUCHED_FILE, "a", encoding="utf-8") as fh:
+                fh.write("".join(f"{d}\n" for d in dict.fromkeys(ids)))
+
+    def take_touched(self) -> list[str]:
+        """Documents written while the last rebuild ran (and forget them)."""
+        path = self.index_dir / TOUCHED_FILE
+        try:
+            ids = path.read_text(encoding="utf-8").split()
+        except FileNotFoundError:
+            return []
+        path.unlink(missing_ok=True)
+        return list(dict.fromkeys(ids))
 
     def delete_version(self, version_id: str) -> int:
         return self._delete("version_id", str(version_id))
@@ -165,14 +206,18 @@ class EvidenceIndex:
         with locked_writer(self._open(), self.index_dir) as writer:
             return writer.delete_by_term(fieldname, value)
 
-    def rebuild(self, records_iter: Iterable[dict], total: int | None = None,
+    def rebuild(self, records_iter: Iterable[dict] | Callable[[list | None], Iterable[dict]],
+                total: int | None = None,
                 progress: Callable[[int, int | None], None] | None = None,
                 chunk: int = 5000, resume: bool = True, procs: int = 1) -> int:
         """Rebuild from scratch in committed chunks; resume after a crash.
 
-        ``records_iter`` must yield records in the same order on every call
-        (e.g. ORDER BY passage id): resuming skips the first ``done`` records
-        that the checkpoint says are already committed.
+        ``records_iter`` is either a function of a resume key — it yields the
+        records in ascending ``_resume_key`` order, starting after the key it is
+        given (None: from the start) — or a plain iterable that yields records
+        in the same order on every call, of which resuming skips the first
+        ``done`` that the checkpoint says are committed. Only the key survives
+        records being added or removed between a crash and the resume.
 
         Each chunk becomes one segment, never merged (merging costs more than
         it saves), so ``chunk`` trades memory for segment count: a chunk is
@@ -182,23 +227,30 @@ class EvidenceIndex:
         version = schema_version()
         checkpoint = Checkpoint(self.index_dir)
         state = checkpoint.read() if resume else None
-        skip = 0
+        skip, done, after = 0, 0, None
         if state and state.get("schema_version") == version and self.exists():
-            skip = int(state.get("done") or 0)
             ix = self._open()
+            if callable(records_iter):
+                after, done = state.get("after"), int(state.get("done") or 0)
+            else:
+                skip = int(state.get("done") or 0)
         else:
-            ix = self._fresh_index()
+            # the checkpoint first: from now on writes by others are noted for the catch-up
+            self.index_dir.mkdir(parents=True, exist_ok=True)
             checkpoint.write(0, version, None)
+            ix = self._fresh_index()
+        records = records_iter(after) if callable(records_iter) else records_iter
 
-        done, buffer = 0, []
-        for record in records_iter:
+        buffer = []
+        for record in records:
             done += 1
             if done <= skip:
                 continue
             buffer.append(record)
             if len(buffer) >= chunk:
                 self._write_chunk(ix, buffer, procs)
-                checkpoint.write(done, version, str(buffer[-1].get("passage_id")))
+                checkpoint.write(done, version, str(buffer[-1].get("passage_id")),
+                                 after=buffer[-1].get("_resume_key"))
                 buffer = []
                 if progress:
                     progress(done, total)
@@ -218,7 +270,7 @@ class EvidenceIndex:
             if self.index_dir.is_dir():
                 for path in self.index_dir.iterdir():
                     # only what an index keeps here: segments, TOC, locks, our files
-                    if path.name in (VERSION_FILE, CHECKPOINT_FILE) or re.match(
+                    if path.name == VERSION_FILE or re.match(
                             r"^(_MAIN_|MAIN_|.*\.(seg|toc|pst|trm|dcz|fdt|fln|lock|tmp))", path.name):
                         if path.is_dir():
                             shutil.rmtree(path)
@@ -247,6 +299,21 @@ class EvidenceIndex:
         finally:
             if collecting:
                 gc.enable()
+
+    # ------------------------------------------------------------ checking
+
+    def entry_digests(self) -> dict[str, dict[str, str]]:
+        """A digest of every live passage's stored fields, by document id then passage id: what
+        `kaoping check` compares with the digests of the records the database says to index."""
+        if not self.exists() or self.needs_rebuild():
+            return {}
+        with self._lock:
+            searcher = self._get_searcher()
+            out: dict[str, dict[str, str]] = {}
+            for stored in searcher.all_stored_fields():
+                out.setdefault(str(stored.get("document_id", "")), {})[str(stored.get("passage_id", ""))] = \
+                    stored_digest(stored)
+            return out
 
     # ------------------------------------------------------------ search
 
@@ -469,3 +536,18 @@ def _key_words(searcher, text: str, n: int) -> list[tuple[str, float]]:
         return []
     best = top[0][0] or 1.0
     return [(w, max(0.1, s / best)) for s, w in top]
+
+
+_STORED = tuple(sorted(name for name, f in build_schema().items() if f.stored))
+
+
+def stored_digest(fields: dict) -> str:
+    """One passage's stored fields as a short digest (stored fields, or a record through to_fields)."""
+    import hashlib
+    import json
+    picked = {k: fields[k] for k in _STORED if k in fields and fields[k] not in ("", None)}
+    return hashlib.sha1(json.dumps(picked, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+
+
+def record_digest(record: dict) -> str:
+    return stored_digest(to_fields(record))

@@ -6,10 +6,13 @@ Chinese, so we parse ourselves. Nothing here raises to the caller: problems
 become a Chinese message in ``ParsedQuery.error`` and a best-effort query.
 
 Syntax: words, "quoted phrases" (also “…”), AND/OR/NOT (与/或/非, and a
-leading ``-``), parentheses, and field filters ``unit:JS year:2020..2022
-kind:policy indicator:4 文号:… 单位:/年度:/类型:/指标:``.
+leading ``-`` before a word, a phrase, a field or a group: ``-学院``,
+``-"学院"``, ``-unit:BJ``, ``-(a OR b)``), parentheses, and field filters
+``unit:JS year:2020..2022 kind:policy indicator:4 文号:… 单位:/年度:/类型:/指标:``.
 Adjacent terms are ANDed. Every text literal means "this text occurs in the
-passage" (a substring, traditional and simplified alike).
+passage" (a substring, traditional and simplified alike). The lexer and the
+parser are total: any string ends as a query and/or a Chinese note (a dangling
+operator, a stray closing quote), never as an exception.
 """
 from __future__ import annotations
 
@@ -104,34 +107,46 @@ class ParsedQuery:
 
 # ---------------------------------------------------------------- lexer
 
+_SEPARATORS = "，,；;、。"
+_NEGATE = "-－"                   # a leading minus (half or full width) excludes what follows
+_CLOSE_ONLY = "」』"              # closing quotes with no opening one: ignored, never a word
+_WORD_STOP = "()（）\"“”「」『』"
+
+
 def _lex(q: str, notes: list[str]) -> list[tuple[str, str, bool]]:
-    """Tokens (kind, value, quoted): kind in WORD, FIELD:<name>, OP, LP, RP."""
+    """Tokens (kind, value, quoted): kind in WORD, FIELD:<name>, OP, LP, RP.
+
+    Every branch consumes at least one character, so the lexer ends on any input."""
     toks: list[tuple[str, str, bool]] = []
     i, n = 0, len(q)
     while i < n:
         ch = q[i]
-        if ch.isspace() or ch in "，,；;、。":
+        if ch.isspace() or ch in _SEPARATORS:
             i += 1
             continue
         if ch in "(（":
             toks.append(("LP", ch, False)); i += 1; continue
         if ch in ")）":
             toks.append(("RP", ch, False)); i += 1; continue
+        if ch in _NEGATE and i + 1 < n and not q[i + 1].isspace() and q[i + 1] not in _NEGATE + ")）" + _SEPARATORS:
+            # -word, -"phrase", -field:value, -(group): the minus is NOT, whatever follows it
+            toks.append(("OP", "NOT", False)); i += 1; continue
+        if ch in _NEGATE and (i + 1 == n or q[i + 1].isspace()):
+            notes.append(f"“{_OP_NAMES['NOT']}”后缺少要排除的词，已忽略")
+            i += 1
+            continue
         if ch in _OPEN_QUOTES:
-            close = _OPEN_QUOTES[ch]
-            j = q.find(close, i + 1)
-            if ch == "“":
-                j2 = q.find('"', i + 1)
-                j = j if j >= 0 else j2
-            if j < 0:
-                notes.append("引号未配对，已按引号闭合处理")
-                j = n
-            toks.append(("WORD", q[i + 1:j], True))
-            i = j + 1
+            value, i = _quoted(q, i, notes)
+            toks.append(("WORD", value, True))
+            continue
+        if ch in _CLOSE_ONLY:
+            notes.append(f"多余的“{ch}”已忽略")
+            i += 1
             continue
         j = i
-        while j < n and not q[j].isspace() and q[j] not in "()（）\"“”「」『』":
+        while j < n and not q[j].isspace() and q[j] not in _WORD_STOP:
             j += 1
+        j = max(j, i + 1)
         word = q[i:j]
         i = j
         m = _FIELD_RE.fullmatch(word)
@@ -139,12 +154,8 @@ def _lex(q: str, notes: list[str]) -> list[tuple[str, str, bool]]:
             name, value = m.group(1), m.group(2)
             quoted = False
             if not value and i < n and q[i] in _OPEN_QUOTES:
-                close = _OPEN_QUOTES[q[i]]
-                k = q.find(close, i + 1)
-                if k < 0:
-                    notes.append("引号未配对，已按引号闭合处理")
-                    k = n
-                value, quoted, i = q[i + 1:k], True, k + 1
+                value, i = _quoted(q, i, notes)
+                quoted = True
             target = FIELD_ALIASES.get(name.lower()) or FIELD_ALIASES.get(name)
             if target is None:
                 notes.append(f"未知字段“{name}”，已按普通文字搜索")
@@ -154,24 +165,43 @@ def _lex(q: str, notes: list[str]) -> list[tuple[str, str, bool]]:
             else:
                 toks.append(("FIELD:" + target, value.strip(), quoted))
             continue
-        if word.startswith("-") and len(word) > 1:
-            toks.append(("OP", "NOT", False))
-            word = word[1:]
         op = _OPS.get(word.upper() if word.isascii() else word)
         toks.append(("OP", op, False) if op else ("WORD", word, False))
     return toks
 
 
+def _quoted(q: str, i: int, notes: list[str]) -> tuple[str, int]:
+    """The text of the quotation opening at q[i], and the index after its closing quote."""
+    ch = q[i]
+    j = q.find(_OPEN_QUOTES[ch], i + 1)
+    if ch == "“" and j < 0:
+        j = q.find('"', i + 1)
+    if j < 0:
+        notes.append("引号未配对，已按引号闭合处理")
+        j = len(q)
+    return q[i + 1:j], j + 1
+
+
 # ---------------------------------------------------------------- parser
 
+_AND, _OR, _NOT = ("OP", "AND", False), ("OP", "OR", False), ("OP", "NOT", False)
+_OP_NAMES = {"AND": "与/AND", "OR": "或/OR", "NOT": "非/NOT/-"}
+
+
 class _Parser:
-    """or := and (OR and)* ; and := unary (AND? unary)* ; unary := NOT unary | atom."""
+    """or := and (OR and)* ; and := unary (AND? unary)* ; unary := NOT unary | atom.
+
+    Total: a dangling or doubled operator becomes a Chinese note and is left out."""
 
     def __init__(self, toks, notes):
         self.toks, self.i, self.notes = toks, 0, notes
 
     def peek(self):
         return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     def parse(self):
         nodes = []
@@ -180,51 +210,64 @@ class _Parser:
             if node is not None:
                 nodes.append(node)
             if self.peek() is not None and self.peek()[0] == "RP":
-                self.notes.append("括号未配对，已忽略多余的右括号")
+                self.note("括号未配对，已忽略多余的右括号")
                 self.i += 1
         return _simplify(Bool("AND", nodes))
 
     def parse_or(self):
         parts = [self.parse_and()]
-        while self.peek() is not None and self.peek() == ("OP", "OR", False):
+        while self.peek() == _OR:
             self.i += 1
             parts.append(self.parse_and())
+        if len(parts) > 1 and any(p is None for p in parts):
+            self.note(f"“{_OP_NAMES['OR']}”前后缺少检索词，已忽略")
         return _simplify(Bool("OR", [p for p in parts if p is not None]))
 
     def parse_and(self):
         parts = []
+        dangling = False
         while True:
             tok = self.peek()
-            if tok is None or tok[0] == "RP" or tok == ("OP", "OR", False):
+            if tok is None or tok[0] == "RP" or tok == _OR:
                 break
-            if tok == ("OP", "AND", False):
+            if tok == _AND:
                 self.i += 1
+                nxt = self.peek()
+                dangling |= not parts or nxt is None or nxt[0] == "RP" or nxt in (_AND, _OR)
                 continue
             node = self.parse_unary()
             if node is not None:
                 parts.append(node)
+        if dangling:
+            self.note(f"“{_OP_NAMES['AND']}”前后缺少检索词，已忽略")
         return _simplify(Bool("AND", parts))
 
     def parse_unary(self):
         tok = self.peek()
-        if tok == ("OP", "NOT", False):
-            self.i += 1
+        if tok is None or tok[0] == "RP":
+            return None
+        self.i += 1
+        if tok == _NOT:
+            nxt = self.peek()
+            if nxt is None or nxt[0] == "RP" or nxt in (_AND, _OR):
+                self.note(f"“{_OP_NAMES['NOT']}”后缺少要排除的词，已忽略")
+                return None
             child = self.parse_unary()
             return Not(child) if child is not None else None
-        self.i += 1
         kind, value, quoted = tok
         if kind == "LP":
             node = self.parse_or()
             if self.peek() is not None and self.peek()[0] == "RP":
                 self.i += 1
             else:
-                self.notes.append("括号未配对，已自动补全")
+                self.note("括号未配对，已自动补全")
             return node
         if kind == "WORD":
             return Lit(value, quoted)
         if kind.startswith("FIELD:"):
             return Fld(kind[6:], value, quoted)
-        return None  # a stray operator
+        self.note(f"多余的“{_OP_NAMES.get(value, value)}”已忽略")
+        return None
 
 
 def _simplify(node):

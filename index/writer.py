@@ -72,10 +72,10 @@ class Checkpoint:
         except (OSError, ValueError):
             return None
 
-    def write(self, done: int, schema_version: str, last_id: str | None) -> None:
+    def write(self, done: int, schema_version: str, last_id: str | None, after: list | None = None) -> None:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"done": done, "schema_version": schema_version,
-                                   "last_passage_id": last_id}), encoding="utf-8")
+                                   "last_passage_id": last_id, "after": after}), encoding="utf-8")
         os.replace(tmp, self.path)
 
     def clear(self) -> None:

@@ -11,7 +11,7 @@ import re
 import statistics
 from collections import Counter
 
-from zhtext.chinese import fold_width
+from zhtext.chinese import fold_width, repair_surrogates
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\u2014\u2018-\u201f\u2026\u00b7"
@@ -41,7 +41,7 @@ EDGE_LINES = 2
 
 
 def clean_line_text(text: str) -> str:
-    text = fold_width(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = fold_width(repair_surrogates(text).replace("\r\n", "\n").replace("\r", "\n"))
     text = _CONTROL.sub("", text)
     text = _SPACES.sub(" ", text)
     text = _SPACE_BETWEEN_CJK.sub("", text)
@@ -64,11 +64,28 @@ def clean_pages(raw_pages: list[str], *, layout_lines: bool = False) -> list[str
 
 
 def _furniture_key(line: str, page_no: int) -> str:
+    """A line as running headers repeat it: the page number at its start or end ("XX省总工会  3",
+    "第3页 XX") left out. A number inside the line stays, so a body line that happens to carry
+    its page's number ("本市第3批…") never looks repeated."""
     compact = re.sub(r"\s+", "", line)
-    # Running headers often carry the page number ("XX省总工会  3"): compare those without it.
-    if str(page_no) in re.findall(r"\d+", compact):
-        return re.sub(r"\d+", "#", compact)
-    return compact
+    n = str(page_no)
+    compact = re.sub(rf"^[-—–－·|｜]*第?{n}(?:页)?(?!\d)[-—–－·|｜]*", "#", compact)
+    return re.sub(rf"(?<!\d)[-—–－·|｜]*第?{n}(?:页)?[-—–－·|｜]*$", "#", compact)
+
+
+_BARE_NUMBER = re.compile(r"^\d{1,4}$")
+
+
+def _page_number_offsets(pages: list[list[str]]) -> set[int]:
+    """How printed page numbers relate to page positions in this document (0: the same; 2: a cover
+    and a contents page not numbered). A bare figure at a page edge is a page number only at one of
+    these offsets; any other (a table's 合计 128 at the foot of a page) is text."""
+    seen: Counter[int] = Counter()
+    for page_no, lines in enumerate(pages, start=1):
+        for ln in set(lines[:EDGE_LINES] + lines[-EDGE_LINES:]):
+            if _BARE_NUMBER.match(ln.strip()):
+                seen[int(ln) - page_no] += 1
+    return {0} | {offset for offset, n in seen.items() if n >= max(2, len(pages) // 3)}
 
 
 def drop_page_furniture(pages: list[list[str]]) -> list[list[str]]:
@@ -79,6 +96,7 @@ def drop_page_furniture(pages: list[list[str]]) -> list[list[str]]:
         counts.update(edge)
     threshold = max(2, (len(pages) + 1) // 2)
     repeated = {k for k, n in counts.items() if n >= threshold and len(pages) >= 2}
+    offsets = _page_number_offsets(pages)
     out = []
     for page_no, lines in enumerate(pages, start=1):
         keep = []
@@ -89,7 +107,8 @@ def drop_page_furniture(pages: list[list[str]]) -> list[list[str]]:
             at_edge = top or i > last - EDGE_LINES
             if _DASHED_PAGE_NUMBER.match(ln):
                 continue
-            if at_edge and is_page_number(ln):
+            if at_edge and is_page_number(ln) and (not _BARE_NUMBER.match(ln.strip())
+                                                   or int(ln) - page_no in offsets):
                 continue
             key = _furniture_key(ln, page_no)
             # Once per edge: a title that happens to repeat the running header survives.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from datetime import date
 from dataclasses import asdict, dataclass, field
 
 import yaml
@@ -87,9 +88,12 @@ def parse_date(match: re.Match) -> str | None:
     y_raw = match.group("y")
     year = int(y_raw) if y_raw.isdigit() else int("".join(str(_CN_DIGITS.get(c, 0)) for c in y_raw))
     month, day = _cn_number(match.group("m")), _cn_number(match.group("d"))
-    if not (1990 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31):
+    if not 1990 <= year <= 2100:
         return None
-    return f"{year:04d}-{month:02d}-{day:02d}"
+    try:
+        return date(year, month, day).isoformat()  # 2月31日 is no date
+    except ValueError:
+        return None
 
 
 def find_dates(lines: list[str]) -> list[tuple[int, str, bool]]:
@@ -192,7 +196,8 @@ def _title_block(lines: list[str], start: int) -> tuple[str | None, int]:
             if collected:
                 break
             continue
-        if compact.endswith(("：", ":")) or len(compact) > 60 or compact.endswith(("。", "；", "！")):
+        if compact.endswith(("：", ":")) or len(compact) > 60 or compact.endswith(("。", "；", "！")) \
+                or " | " in s:  # a table row (序号 | 单位 | …) is never part of a title
             if collected:
                 break
             # Body sentences and the addressee line are not part of a title.
@@ -275,8 +280,20 @@ def detect_unit(text: str, title: str | None, issuer: str | None, doc_number: st
 
 
 # ---------------------------------------------------------------- entry point
+# A field longer than this is not a title (an issuer, a 文号): OCR garbage or a page's whole text in
+# <title>. Bounded here because each is stored on the version and repeated on every indexed passage.
+FIELD_MAX_CHARS = {"title": 200, "issuer": 100, "doc_number": 64}
+
+
+def bounded(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    value = " ".join(str(value).split())
+    return value[:FIELD_MAX_CHARS[name]] or None
+
+
 def read_metadata(text: str, pages=None, *, hints: dict | None = None) -> Metadata:
-    hints = hints or {}
+    hints = {k: bounded(v, k) if k in FIELD_MAX_CHARS else v for k, v in (hints or {}).items()}
     lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
     meta = Metadata()
     meta.doc_number, c_no = find_doc_number(lines)
@@ -295,6 +312,8 @@ def read_metadata(text: str, pages=None, *, hints: dict | None = None) -> Metada
     head = "\n".join(lines[:40])
     meta.kind, c_kind = classify_kind(meta.title, head, meta.doc_number)
     meta.unit_code, c_unit = detect_unit(text, meta.title, meta.issuer, meta.doc_number)
+    meta.title, meta.issuer, meta.doc_number = (bounded(meta.title, "title"), bounded(meta.issuer, "issuer"),
+                                                bounded(meta.doc_number, "doc_number"))
     meta.confidence = {"title": c_title, "doc_number": c_no, "issuer": c_iss, "date": c_date,
                        "kind": c_kind, "unit_code": c_unit}
     return meta

@@ -3,8 +3,15 @@ hang a parser; it must take down only its own process, never the worker.
 
 The child is a fresh interpreter (`python -m ingest.sandbox`), not a fork, so it
 inherits no threads or database connections. It caps its own address space with
-RLIMIT_AS before reading the file; the parent enforces the wall timeout and kills
-the child's whole process group (soffice/tesseract included).
+RLIMIT_AS and its CPU time with RLIMIT_CPU before reading the file, and asks the
+kernel to kill it when its parent dies (PR_SET_PDEATHSIG), so a worker killed hard
+leaves no parser running. The parent enforces the wall timeout and kills the child's
+whole session (soffice/tesseract included). Everything the child writes, its helpers'
+temporary files included (TMPDIR), stays in one `kaoping-sandbox-*` folder, which the
+parent removes; a folder whose parent process is gone (a hard kill) is removed, and
+its processes ended, by `clean_stale_sandboxes` when a worker starts. ZIP uploads are
+unpacked the same way (`unpack_to`): a hostile archive costs the child its memory, not
+the web process.
 """
 from __future__ import annotations
 
@@ -24,16 +31,29 @@ from ingest.extract.types import Extraction, ExtractionError, Limits
 HELPER_MEMORY_FACTOR = 4
 
 
-def run_sandboxed(path: Path, *, filename: str | None, limits: Limits) -> Extraction:
-    with tempfile.TemporaryDirectory(prefix="kaoping-sandbox-") as tmp:
+SANDBOX_PREFIX = "kaoping-sandbox-"
+OWNER_FILE = "owner.json"
+CPU_GRACE_S = 5
+
+
+def run_sandboxed(path: Path, *, filename: str | None, limits: Limits, unpack_to: Path | None = None):
+    """The file's Extraction; with unpack_to, the file is a ZIP to unpack there instead, and the
+    answer is its manifest (ingest/extract/archive.py unpack_archive)."""
+    with tempfile.TemporaryDirectory(prefix=SANDBOX_PREFIX) as tmp:
         request = Path(tmp) / "request.json"
         result = Path(tmp) / "result.json"
+        scratch = Path(tmp) / "tmp"
+        scratch.mkdir()
         request.write_text(json.dumps({"path": str(Path(path).resolve()), "filename": filename,
-                                       "limits": asdict(limits), "result": str(result)}), encoding="utf-8")
+                                       "limits": asdict(limits), "result": str(result),
+                                       "unpack_to": str(unpack_to) if unpack_to else None,
+                                       "parent": os.getpid()}), encoding="utf-8")
         root = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                   TMPDIR=str(scratch))
         proc = subprocess.Popen([sys.executable, "-m", "ingest.sandbox", str(request)], cwd=root, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        _write_owner(Path(tmp), proc.pid)
         try:
             # Grace for interpreter start-up on top of the parsing budget.
             grace = min(3.0, limits.timeout_s * 0.5)
@@ -47,8 +67,12 @@ def run_sandboxed(path: Path, *, filename: str | None, limits: Limits) -> Extrac
             data = json.loads(result.read_text(encoding="utf-8"))
             if "error" in data:
                 raise ExtractionError(data["error"]["code"], data["error"]["reason"])
+            if unpack_to is not None:
+                return data["unpacked"]
             return Extraction.from_dict(data["extraction"])
         tail = stderr.decode("utf-8", "replace").lower()
+        if proc.returncode == -signal.SIGXCPU:  # RLIMIT_CPU: a parser spinning past the time limit
+            raise ExtractionError("timeout", f"文件解析超时（超过 {limits.timeout_s:g} 秒的计算时间），已中止。文件可能过大或结构异常。")
         # Allocation failures surface as MemoryError, a Rust/C++ abort or a loader message.
         if proc.returncode and (proc.returncode < 0 or "memory" in tail or "alloc" in tail):
             raise ExtractionError("memory", f"文件解析超出内存上限（{limits.memory_mb} MB），已中止。文件可能过大或结构异常。")
@@ -83,6 +107,71 @@ def _process_groups_in_session(sid: int) -> set[int]:
     return groups
 
 
+def _write_owner(folder: Path, child_pid: int) -> None:
+    """Who made this sandbox folder: the stale-folder sweep ends the child's session if we die."""
+    me = os.getpid()
+    (folder / OWNER_FILE).write_text(json.dumps({"parent": me, "parent_start": _start_ticks(me),
+                                                 "child": child_pid, "child_start": _start_ticks(child_pid)}),
+                                     encoding="utf-8")
+
+
+def _start_ticks(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def clean_stale_sandboxes(root: Path | None = None) -> int:
+    """End the processes and remove the folders of sandboxes whose parent process is gone
+    (a worker killed with SIGKILL, a power cut). Returns how many folders were removed."""
+    import shutil
+    removed = 0
+    for folder in Path(root or tempfile.gettempdir()).glob(SANDBOX_PREFIX + "*"):
+        try:
+            owner = json.loads((folder / OWNER_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # being created right now, or not ours
+        if owner.get("parent_start") and _start_ticks(owner["parent"]) == owner["parent_start"]:
+            continue  # its worker still runs
+        child = owner.get("child")
+        if child and owner.get("child_start") and _start_ticks(child) == owner["child_start"]:
+            for pgid in {child} | _process_groups_in_session(child):
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        else:
+            for pgid in _process_groups_in_session(child) if child else ():
+                try:
+                    os.killpg(pgid, signal.SIGKILL)  # helpers left in the dead child's session
+                except (ProcessLookupError, PermissionError):
+                    pass
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def die_with_parent(parent: int | None) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies; exit now if it already has."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the stale-folder sweep still ends us
+    if parent and os.getppid() != parent:
+        os._exit(1)
+
+
+def _limit_cpu(timeout_s: float) -> None:
+    import math
+    import resource
+    if timeout_s and timeout_s > 0:
+        soft = int(math.ceil(timeout_s)) + CPU_GRACE_S
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + CPU_GRACE_S))
+
+
 def _limit_memory(memory_mb: int) -> None:
     import resource
     if memory_mb and memory_mb > 0:
@@ -93,14 +182,20 @@ def _limit_memory(memory_mb: int) -> None:
 
 def _child(request_path: str) -> int:
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
+    die_with_parent(request.get("parent"))
     limits = Limits(**request["limits"])
     _limit_memory(limits.memory_mb)
+    _limit_cpu(limits.timeout_s)
     out = Path(request["result"])
     memory_error = {"code": "memory", "reason": f"文件解析超出内存上限（{limits.memory_mb} MB），已中止。"}
     try:
-        from ingest.extract import extract_file
-        extraction = extract_file(Path(request["path"]), filename=request.get("filename"), limits=limits)
-        payload = {"extraction": extraction.to_dict()}
+        if request.get("unpack_to"):
+            from ingest.extract.archive import unpack_archive
+            payload = {"unpacked": unpack_archive(Path(request["path"]), Path(request["unpack_to"]), limits)}
+        else:
+            from ingest.extract import extract_file
+            extraction = extract_file(Path(request["path"]), filename=request.get("filename"), limits=limits)
+            payload = {"extraction": extraction.to_dict()}
     except ExtractionError as exc:
         payload = {"error": {"code": exc.code, "reason": exc.reason}}
     except MemoryError:
@@ -121,11 +216,13 @@ def _child(request_path: str) -> int:
 
 
 def raise_helper_memory() -> None:
-    """preexec hook for soffice/tesseract launched inside the sandbox."""
+    """preexec hook for soffice/tesseract launched inside the sandbox: more address space, and
+    death with the sandbox child."""
     import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if soft != resource.RLIM_INFINITY:
         resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+    die_with_parent(None)
 
 
 if __name__ == "__main__":

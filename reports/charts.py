@@ -77,6 +77,24 @@ def _export(fig, fmt: Format, dpi: int = 200) -> bytes | str:
     return data if fmt == "png" else data.decode("utf-8")
 
 
+NO_DATA = "暂无数据"
+
+
+def _no_data(title: str, fmt: Format, size=(6, 3.4)) -> bytes | str:
+    """An empty chart says so in words instead of drawing bare axes."""
+    with plt.rc_context(_style()):
+        fig, ax = plt.subplots(figsize=size)
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", fontsize=16, color="#7F7F7F", transform=ax.transAxes)
+        if title:
+            ax.set_title(title)
+        return _export(fig, fmt)
+
+
+def _has_data(*series: dict) -> bool:
+    return any(value for values in series for value in values.values())
+
+
 # matplotlib's rcParams are process-global: charts drawn at once by two web requests (threads) would
 # restore each other's fonts mid-drawing, so one chart is drawn at a time.
 _drawing = threading.Lock()
@@ -94,6 +112,8 @@ def _one_at_a_time(draw):
 def category_distribution(counts: dict[str, int], *, title: str = "评价类别分布",
                           fmt: Format = "png") -> bytes | str:
     """Bar chart of how many units fall in each category."""
+    if not _has_data(counts):
+        return _no_data(title, fmt)
     labels = [c for c in CATEGORIES if c in counts] + [c for c in counts if c not in CATEGORIES]
     values = [counts[c] for c in labels]
     with plt.rc_context(_style()):
@@ -111,7 +131,9 @@ def category_distribution(counts: dict[str, int], *, title: str = "评价类别�
 @_one_at_a_time
 def year_over_year(current: dict[str, int], previous: dict[str, int], *, year: int,
                    title: str = "评价类别年度对比", fmt: Format = "png") -> bytes | str:
-    """Grouped bars: previous year vs this year, per category."""
+    """Grouped bars: previous year vs this year, per category (each year its own colour in the legend)."""
+    if not _has_data(current, previous):
+        return _no_data(title, fmt)
     labels = [c for c in CATEGORIES if c in current or c in previous]
     x = range(len(labels))
     width = 0.36
@@ -135,23 +157,37 @@ def year_over_year(current: dict[str, int], previous: dict[str, int], *, year: i
 
 
 @_one_at_a_time
-def radar(scores: dict[str, float], *, title: str = "", label: str = "", maxima: dict[str, float] | None = None,
+def radar(scores: dict[str, float | None], *, title: str = "", label: str = "", maxima: dict[str, float] | None = None,
           reference: dict[str, float] | None = None, reference_label: str = "全国平均",
           fmt: Format = "png") -> bytes | str:
     """Radar of one unit over the first-level indicators.
 
     Scores are drawn as a share of ``maxima`` (indicator weights) when given,
     because raw points are not comparable across indicators with different weights.
+    A score of None (nothing scored there yet) keeps its axis, labelled 未评, and is left out of
+    the line instead of being drawn as 0.
     """
+    if not any(value is not None for value in scores.values()):  # a unit scoring 0 is data, nothing is not
+        return _no_data(title, fmt, size=(4.2, 4.2))
     labels = [k for k in LEVEL1_INDICATORS if k in scores] + [k for k in scores if k not in LEVEL1_INDICATORS]
 
-    def ratio(values: dict[str, float]) -> list[float]:
-        if not maxima:
-            return [float(values.get(k, 0) or 0) for k in labels]
-        return [float(values.get(k, 0) or 0) / maxima[k] * 100 if maxima.get(k) else 0.0 for k in labels]
+    def ratio(values: dict[str, float | None]) -> list[float]:
+        """Shares of the maxima (or raw values); a group with nothing scored is NaN — drawn as a gap, not 0."""
+        out = []
+        for k in labels:
+            value = values.get(k)
+            if value is None:
+                out.append(math.nan)
+            elif not maxima:
+                out.append(float(value))
+            else:
+                out.append(float(value) / maxima[k] * 100 if maxima.get(k) else 0.0)
+        return out
 
     angles = [2 * math.pi * i / len(labels) for i in range(len(labels))]
     closed = angles + angles[:1]
+    values = ratio(scores)
+    tick_labels = [k if not math.isnan(v) else f"{k}\n（未评）" for k, v in zip(labels, values)]
     with plt.rc_context(_style()):
         fig, ax = plt.subplots(figsize=(4.2, 4.2), subplot_kw={"polar": True})
         ax.set_theta_offset(math.pi / 2)
@@ -159,11 +195,12 @@ def radar(scores: dict[str, float], *, title: str = "", label: str = "", maxima:
         if reference:
             ref = ratio(reference)
             ax.plot(closed, ref + ref[:1], color="#7F7F7F", linewidth=1, linestyle="--", label=reference_label)
-        values = ratio(scores)
-        ax.plot(closed, values + values[:1], color="#C00000", linewidth=1.8, label=label or title or None)
-        ax.fill(closed, values + values[:1], color="#C00000", alpha=0.18)
-        ax.set_xticks(angles, labels, fontsize=12)
-        top = 100 if maxima else max(values + [1]) * 1.1
+        ax.plot(closed, values + values[:1], color="#C00000", linewidth=1.8, marker="o", markersize=3,
+                label=label or title or None)
+        if not any(math.isnan(v) for v in values):  # an area needs every corner
+            ax.fill(closed, values + values[:1], color="#C00000", alpha=0.18)
+        ax.set_xticks(angles, tick_labels, fontsize=12)
+        top = 100 if maxima else max([v for v in values if not math.isnan(v)] + [1]) * 1.1
         ax.set_ylim(0, top)
         ax.tick_params(axis="y", labelsize=8)
         if title:

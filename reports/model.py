@@ -194,3 +194,48 @@ class ScoreSheet:
     weights: dict[int | str, tuple[str, float]] = field(default_factory=dict)
     #: unit code -> share of the weight scored (1.0 = complete)
     scored_share: dict[str, float] = field(default_factory=dict)
+    #: a note every sheet carries (e.g. that the data are demo data)
+    notice: str = ""
+
+
+@dataclass
+class ClaimedValue:
+    """One statistic a unit reported in its self-assessment, as printed."""
+    label: str
+    value: str
+    base_value: str = ""
+    growth: str = ""
+    source: str = "自评报告"
+
+
+@dataclass
+class ClaimedIndicator:
+    """What a unit's self-assessment says about one indicator."""
+    no: int
+    name: str
+    kind_label: str = ""
+    owed: bool = True
+    rated: bool = True  # a level is claimed on the rubric (qualitative and mixed indicators)
+    claimed_level: str = ""  # "好（4）：……" or "" when none was given
+    narrative: str = ""
+    values: list[ClaimedValue] = field(default_factory=list)
+    excerpts: list[Excerpt] = field(default_factory=list)
+
+
+@dataclass
+class SelfAssessmentSection:
+    title: str
+    indicators: list[ClaimedIndicator] = field(default_factory=list)
+
+
+@dataclass
+class SelfAssessmentDocument:
+    """A unit's self-assessment of a year, for printing (自评报告)."""
+    year: int
+    unit_name: str
+    category: str = ""
+    report: str = ""
+    status_line: str = ""  # 已于2024年2月20日提交 / 草稿（尚未提交）
+    progress_line: str = ""  # 已填 80/85 项
+    sections: list[SelfAssessmentSection] = field(default_factory=list)
+    notice: str = ""  # e.g. that the data are demo data

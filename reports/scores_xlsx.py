@@ -3,6 +3,10 @@
 Sheets: 汇总 (unit × first-level totals), 评分明细 (every reviewer's raw score)
 and 一致性 (inter-rater agreement per indicator).  Scores are written as
 numbers so staff can sort, sum and pivot them.
+
+Every sheet reads like an office table: a title in row 1, the column headers in row 2 frozen
+while scrolling, columns as wide as their content, and it prints as it is — A4 landscape, all
+columns on one page width, title and headers repeated on every page, page numbers in the footer.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from .cells import xlsx_safe
 from .model import LEVEL1_INDICATORS, ScoreSheet
 
 SCORE_FORMAT = "0.00"
@@ -20,6 +25,8 @@ AGREEMENT_FORMAT = "0.000"
 #: Krippendorff's lower bound for drawing even tentative conclusions
 ALPHA_TENTATIVE = 0.667
 
+HEADER_ROW = 2  # row 1 holds the sheet's title
+_TITLE_FONT = Font(name="黑体", bold=True, size=14)
 _HEADER_FONT = Font(name="黑体", bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
 _LOW_FILL = PatternFill("solid", fgColor="F4CCCC")
@@ -49,6 +56,10 @@ def level1_totals(sheet: ScoreSheet, code: str) -> dict[str, float]:
     return totals
 
 
+def _title(sheet: ScoreSheet, what: str) -> str:
+    return f"{sheet.year}年度产业工人队伍建设改革评价考核{what}"
+
+
 def write_scores_xlsx(sheet: ScoreSheet, out: Path) -> Path:
     wb = Workbook()
     _summary(wb.active, sheet)
@@ -56,6 +67,8 @@ def write_scores_xlsx(sheet: ScoreSheet, out: Path) -> Path:
         _points(wb.create_sheet("指标得分"), sheet)
     _details(wb.create_sheet("评分明细"), sheet)
     _agreement(wb.create_sheet("一致性"), sheet)
+    if sheet.notice:
+        _mark(wb, sheet.notice)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
@@ -86,8 +99,8 @@ def _summary(ws, sheet: ScoreSheet) -> None:
         if sheet.points:
             row.append(f"{sheet.scored_share.get(code, 0):.0%}")
         rows.append(row)
-    _write_table(ws, headers, rows, score_columns=range(3, 3 + len(groups) + 1))
-    ws.freeze_panes = "C2"  # keep the unit visible while scrolling sideways
+    _write_table(ws, _title(sheet, "得分汇总"), headers, rows, score_columns=range(3, 3 + len(groups) + 1),
+                 frozen_columns=2)  # keep the unit visible while scrolling sideways
 
 
 def _points(ws, sheet: ScoreSheet) -> None:
@@ -100,8 +113,7 @@ def _points(ws, sheet: ScoreSheet) -> None:
             points = sheet.points.get((code, no))
             rows.append([code, name, no, ind_name, level1, kind, _num(weight),
                          "未评" if points is None else float(points), sheet.basis.get((code, no), "")])
-    _write_table(ws, headers, rows, score_columns=(7, 8))
-    ws.freeze_panes = "C2"
+    _write_table(ws, _title(sheet, "指标得分"), headers, rows, score_columns=(7, 8), frozen_columns=2)
 
 
 def _details(ws, sheet: ScoreSheet) -> None:
@@ -117,26 +129,33 @@ def _details(ws, sheet: ScoreSheet) -> None:
             for reviewer, value, status in reviews:
                 rows.append([code, name, no, ind_name, level1, reviewer, _num(value), status,
                              _num(consensus), _num(alpha), _num(kappa)])
-    _write_table(ws, headers, rows, score_columns=(7, 9), agreement_columns=(10, 11))
-    ws.freeze_panes = "A2"
+    _write_table(ws, _title(sheet, "评分明细"), headers, rows, score_columns=(7, 9), agreement_columns=(10, 11))
 
 
 def _agreement(ws, sheet: ScoreSheet) -> None:
-    headers = ["指标序号", "指标名称", "一级指标", "Krippendorff α", "κ系数", "评分记录数", "待定单位数"]
+    headers = ["指标序号", "指标名称", "一级指标", "α系数", "κ系数", "评分记录数", "待定单位数"]
     rows = []
     for no, name, level1 in sheet.indicators:
         alpha, kappa = sheet.agreement.get(no, (None, None))
         records = sum(len(sheet.raw.get((code, no), [])) for code, _ in sheet.units)
         pending = sum(1 for code, _ in sheet.units if sheet.consensus.get((code, no)) is None)
         rows.append([no, name, level1, _num(alpha), _num(kappa), records, pending])
-    _write_table(ws, headers, rows, agreement_columns=(4, 5))
-    for row in ws.iter_rows(min_row=2, min_col=4, max_col=4):
+    _write_table(ws, _title(sheet, "评审一致性"), headers, rows, agreement_columns=(4, 5))
+    for row in ws.iter_rows(min_row=HEADER_ROW + 1, max_row=HEADER_ROW + len(rows), min_col=4, max_col=4):
         cell = row[0]
         if isinstance(cell.value, float) and cell.value < ALPHA_TENTATIVE:
             cell.fill = _LOW_FILL
-    ws.cell(row=len(rows) + 3, column=1,
+    ws.cell(row=HEADER_ROW + len(rows) + 2, column=1,  # our own text: no user input in it
             value=f"注：α低于{ALPHA_TENTATIVE}的指标以浅红色标出，评审尺度不一致，建议复核。")
-    ws.freeze_panes = "A2"
+
+
+def _mark(wb, notice: str) -> None:
+    """The notice on every sheet, where it is read: under the table, in the printed header, in the file's title."""
+    wb.properties.title = notice
+    for ws in wb.worksheets:
+        cell = ws.cell(row=ws.max_row + 2, column=1, value=f"注：{notice}")
+        cell.font = Font(bold=True, color="C00000")
+        ws.oddHeader.center.text = notice
 
 
 def _num(value):
@@ -146,26 +165,57 @@ def _num(value):
     return float(value)
 
 
-def _write_table(ws, headers, rows, *, score_columns=(), agreement_columns=()) -> None:
-    ws.append(headers)
-    for cell in ws[1]:
+def _write_table(ws, title, headers, rows, *, score_columns=(), agreement_columns=(), frozen_columns=0) -> None:
+    """Every sheet's one writer: each text cell goes through xlsx_safe (names and reasons come from users)."""
+    rows = [[xlsx_safe(value) for value in row] for row in rows]
+    ws.append([xlsx_safe(title)])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
+    ws["A1"].font = _TITLE_FONT
+    ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
+    ws.row_dimensions[1].height = 28
+    ws.append([xlsx_safe(h) for h in headers])
+    for cell in ws[HEADER_ROW]:
         cell.font = _HEADER_FONT
         cell.fill = _HEADER_FILL
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = _BORDER
     for values in rows:
         ws.append(values)
-    for row in ws.iter_rows(min_row=2, max_row=len(rows) + 1):
+    for row in ws.iter_rows(min_row=HEADER_ROW + 1, max_row=HEADER_ROW + len(rows)):
         for cell in row:
             cell.border = _BORDER
             if cell.column in score_columns:
                 cell.number_format = SCORE_FORMAT
             elif cell.column in agreement_columns:
                 cell.number_format = AGREEMENT_FORMAT
+    _layout(ws, headers, rows, frozen_columns)
+
+
+def _layout(ws, headers, rows, frozen_columns: int) -> None:
+    """Column widths from the content, frozen headers, a filter on them, and print setup."""
     for i, header in enumerate(headers, 1):
         longest = max([_display_width(header)] + [_display_width(r[i - 1]) for r in rows])
-        ws.column_dimensions[get_column_letter(i)].width = min(max(longest + 2, 8), 50)
-    ws.auto_filter.ref = ws.dimensions
+        width = min(max(longest + 2, 8), MAX_WIDTH)
+        ws.column_dimensions[get_column_letter(i)].width = width
+        if width == MAX_WIDTH:  # long text (indicator names, bases) wraps instead of running off the page
+            for (cell,) in ws.iter_rows(min_row=HEADER_ROW + 1, max_row=HEADER_ROW + len(rows), min_col=i, max_col=i):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    last = get_column_letter(len(headers))
+    ws.freeze_panes = f"{get_column_letter(frozen_columns + 1)}{HEADER_ROW + 1}"
+    ws.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + max(len(rows), 1)}"
+    ws.print_title_rows = f"1:{HEADER_ROW}"
+    ws.print_area = f"A1:{last}{ws.max_row}"
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages down as it takes
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+
+
+MAX_WIDTH = 50
 
 
 def _display_width(value) -> int:

@@ -25,6 +25,8 @@ def units_phrase(codes) -> str:
     """"31个省（区、市）和新疆生产建设兵团": the 兵团 (BT) is not a province, so it is not counted among them."""
     codes = list(codes)
     provinces = len([c for c in codes if c != "BT"])
+    if not provinces:
+        return "新疆生产建设兵团" if "BT" in codes else "0个省（区、市）"
     return f"{provinces}个省（区、市）" + ("和新疆生产建设兵团" if "BT" in codes else "")
 
 
@@ -111,7 +113,7 @@ def write_zhuanbao(report: YearReport, out: Path, *, with_radars: bool = True) -
     if not rows:
         doc.note("本年度未开展抽查评估。")
     else:
-        doc.body(f"本年度对以下{len(rows)}个省（区、市）开展抽查评估：")
+        doc.body(f"本年度对以下{units_phrase(code for code, _, _ in rows)}开展抽查评估：")
         for i, (_, name, reasons) in enumerate(rows, 1):
             doc.body(f"{i}．{name}：" + ("；".join(reasons) if reasons else "随机抽取") + "。")
     if any(u.level1_scores for u in report.units):

@@ -3,56 +3,20 @@ withdraw screens, kept out of the route handlers so the web, the CLI and the tes
 
 Every refusal is a complete Chinese sentence naming the deadline it applies, because the
 submitter's next step (ask the office, or give up) depends on which deadline it was.
+Which files may be stored at all (executables, sizes, the daily quota) is evidence/file_policy.py,
+applied by ingest/submit.py to every file, archive members included.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from sqlmodel import Session, select
 
-from evidence.models import Document, Round, User
-
-# Executables and scripts are never evidence; refusing them keeps the file store from
-# becoming a distribution point for malware with an official-looking name.
-FORBIDDEN_EXTENSIONS = frozenset({
-    ".exe", ".bat", ".cmd", ".com", ".js", ".mjs", ".vbs", ".vbe", ".wsf", ".ps1", ".sh", ".bash", ".dll", ".so",
-    ".dylib", ".msi", ".scr", ".pif", ".cpl", ".jar", ".apk", ".app", ".bin", ".elf", ".lnk", ".reg", ".hta",
-    ".py", ".pl", ".php", ".jsp", ".asp", ".aspx", ".dmg", ".deb", ".rpm",
-})
-FORBIDDEN_MAGIC = (
-    b"MZ",  # Windows PE
-    b"\x7fELF",
-    b"#!",  # scripts with an interpreter line
-    b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",  # Mach-O
-    b"\xca\xfe\xba\xbe",  # Mach-O fat binary / Java class
-)
-MAGIC_BYTES = max(len(m) for m in FORBIDDEN_MAGIC)
-
-
-def human_size(n: float) -> str:
-    """A size as Chinese office software writes it: 字节 for small files, no trailing “.0”."""
-    for unit in ("字节", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            if unit == "字节":
-                return f"{n:.0f} 字节"
-            text = f"{n:.1f}".removesuffix(".0")
-            return f"{text} {unit}"
-        n /= 1024
-    return str(n)  # pragma: no cover - the loop always returns
-
-
-def file_refusal(filename: str, head: bytes, size: int | None, limit: int) -> str:
-    """Why a file is refused before it is stored, or '' if it may go on."""
-    suffix = Path(filename or "").suffix.lower()
-    if suffix in FORBIDDEN_EXTENSIONS:
-        return f"不允许上传可执行文件或脚本（{suffix}），未保存。"
-    if head.startswith(FORBIDDEN_MAGIC):
-        return "文件内容是可执行程序或脚本，不允许上传，未保存。"
-    if size is not None and size > limit:
-        return f"文件大小 {human_size(size)} 超过上限 {human_size(limit)}，未保存。请压缩或拆分后再上传。"
-    return ""
+from evidence import audit
+from evidence.file_policy import human_size  # noqa: F401 - screens format sizes with it
+from evidence.models import Document, Round, User, utcnow
+from review.links import refresh_links_to
 
 
 @dataclass(frozen=True)
@@ -102,3 +66,28 @@ def withdraw_refusal(session: Session, user: User, document: Document, today: da
     if deadline is not None and deadline.passed(today):
         return f"{document.year} 年度的{deadline.describe()}已过，不能再撤回证据。"
     return ""
+
+
+class WithdrawRefused(PermissionError):
+    """This user may not withdraw this document now (withdraw_refusal says why)."""
+
+
+class WithdrawInvalid(ValueError):
+    """The withdrawal itself is incomplete (no reason given)."""
+
+
+def withdraw_document(session: Session, user: User, document: Document, reason: str, *, ip: str = "",
+                      today: date | None = None) -> None:
+    """Withdraw a document. It stays in the database for the record; only the search index forgets it
+    (the caller removes it there once this is committed)."""
+    refusal = withdraw_refusal(session, user, document, today)
+    if refusal:
+        raise WithdrawRefused(refusal)
+    reason = reason.strip()
+    if not reason:
+        raise WithdrawInvalid("请填写撤回原因。")
+    document.status, document.withdrawn_at, document.withdrawn_by = "withdrawn", utcnow(), user.id
+    document.withdraw_reason = reason[:1000]
+    audit.record(session, "withdraw", user=user, object_type="document", object_id=document.id,
+                 detail={"filename": document.filename, "reason": document.withdraw_reason}, ip=ip)
+    refresh_links_to(session, document.id)  # ratings and collections quoting it now say 需核实

@@ -1,11 +1,11 @@
-"""Reviewers' decisions on indicator tags, and the permission rules around evidence."""
+"""Reviewers' decisions on indicator tags, the tag chips shown beside passages, and the permission rules around evidence."""
 from __future__ import annotations
 
 from sqlmodel import Session, select
 
 from evidence import audit
-from evidence.accounts import can_see_unit
-from evidence.models import Document, DocumentVersion, Passage, TagDecision, User
+from evidence.accounts import can_see_unit, visible_units
+from evidence.models import Document, DocumentVersion, Passage, TagDecision, TagSuggestion, User
 
 DECISIONS = {"confirm": "确认", "reject": "否决"}
 
@@ -19,9 +19,24 @@ def visible_document(session: Session, user: User, document_id: int) -> Document
     document = session.get(Document, document_id)
     if document is None or not can_see_unit(session, user, document.unit_code):
         raise EvidenceAccessError("证据不存在或您无权查看。")
-    if document.status == "withdrawn" and user.role == "reviewer":
+    if document.status == "withdrawn" and not sees_withdrawn(user):
         raise EvidenceAccessError("该证据已被撤回。")
     return document
+
+
+def sees_withdrawn(user: User) -> bool:
+    """Withdrawn evidence is out of the review: reviewers never see it; its unit and the office keep the record."""
+    return user.role != "reviewer"
+
+
+def visible_documents(session: Session, user: User, query):
+    """A query over Document narrowed to what this user may see (the list-form of visible_document)."""
+    allowed = visible_units(session, user)
+    if allowed is not None:
+        query = query.where(Document.unit_code.in_(allowed))
+    if not sees_withdrawn(user):
+        query = query.where(Document.status == "active")
+    return query
 
 
 def decide(session: Session, user: User, document_id: int, indicator_no: int, decision: str,
@@ -110,3 +125,29 @@ class Verdicts:
 
     def items(self):
         return self.latest.items()
+
+
+def passage_tags(session: Session, document: Document, version: DocumentVersion | None, passage_ids: list[int],
+                 names: dict[int, str]) -> dict[int | None, list[dict]]:
+    """Tag chips per passage (None = the whole document): machine suggestions merged with
+    the latest human decision, plus indicators people confirmed that the machine missed."""
+    if version is None:
+        return {}
+    wanted = set(passage_ids) | {None}
+    chips: dict[int | None, dict[int, dict]] = {}
+    for s in session.exec(select(TagSuggestion).where(TagSuggestion.version_id == version.id)
+                          .order_by(TagSuggestion.score.desc())):
+        if s.passage_id not in wanted or s.indicator_no in chips.get(s.passage_id, {}):
+            continue
+        chips.setdefault(s.passage_id, {})[s.indicator_no] = {
+            "no": s.indicator_no, "name": names.get(s.indicator_no, ""), "reason": s.reason,
+            "terms": list(s.matched_terms), "status": "suggested" if s.suggested else "candidate",
+            "passage_id": s.passage_id, "score": s.score}
+    for (_doc, passage_id, no), decision in Verdicts.load(session, [document.id]).items():
+        if passage_id not in wanted:
+            continue
+        chip = chips.setdefault(passage_id, {}).setdefault(no, {
+            "no": no, "name": names.get(no, ""), "reason": "人工添加", "terms": [],
+            "passage_id": passage_id, "score": 0})
+        chip["status"] = "confirmed" if decision == "confirm" else "rejected"
+    return {pid: sorted(by_no.values(), key=lambda c: c["no"]) for pid, by_no in chips.items()}

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from sqlmodel import Session, func, select
 
 from evidence.accounts import conflicted_units
+from evidence.jobs import QueueHealth, queue_health
 from evidence.models import Document, DocumentVersion, Round, SelfAssessment, SelfAssessmentItem, SpotCheck, User
 from evidence.states import UNFINISHED
 from review import ratings as R
@@ -37,6 +38,7 @@ class Task:
     due: date | None = None
     days_left: int | None = None
     done: bool = False
+    key: str = ""  # which deadline a dated task is about (upload, self_assessment, review…): e-mail reminders
 
     @property
     def overdue(self) -> bool:
@@ -51,19 +53,22 @@ class Task:
 class Worklist:
     year: int | None
     tasks: list[Task] = field(default_factory=list)
+    queue: QueueHealth | None = None  # the office sees whether uploads are being processed
 
     @property
     def reminders(self) -> list[str]:
         """Sentences for the deadlines that are close or missed, most pressing first."""
-        lines = []
-        for t in sorted((t for t in self.tasks if t.due and (t.urgent or t.overdue)), key=lambda t: t.days_left):
-            if t.overdue:
-                lines.append(f"“{t.what}”已于 {t.due.year}年{t.due.month}月{t.due.day}日截止，尚未完成。")
-            elif t.days_left == 0:
-                lines.append(f"“{t.what}”今天截止。")
-            else:
-                lines.append(f"“{t.what}”还剩 {t.days_left} 天截止（{t.due.year}年{t.due.month}月{t.due.day}日）。")
-        return lines
+        return [reminder_line(t) for t in sorted((t for t in self.tasks if t.due and (t.urgent or t.overdue)),
+                                                  key=lambda t: t.days_left)]
+
+
+def reminder_line(t: Task) -> str:
+    """One dated task as a reminder sentence (the 工作台 and the e-mail say the same)."""
+    if t.overdue:
+        return f"“{t.what}”已于 {t.due.year}年{t.due.month}月{t.due.day}日截止，尚未完成。"
+    if t.days_left == 0:
+        return f"“{t.what}”今天截止。"
+    return f"“{t.what}”还剩 {t.days_left} 天截止（{t.due.year}年{t.due.month}月{t.due.day}日）。"
 
 
 def _dated(task: Task, due: date | None, today: date) -> Task:
@@ -85,10 +90,11 @@ def worklist(session: Session, user: User, today: date | None = None) -> Worklis
     """The to-do of this user for the latest round."""
     today = today or today_in_china()
     rnd = current_round(session)
+    queue = queue_health(session) if user.role == "office" else None
     if rnd is None:
-        return Worklist(year=None)
+        return Worklist(year=None, queue=queue)
     build = {"province": _province, "reviewer": _reviewer}.get(user.role, _office)
-    return Worklist(year=rnd.year, tasks=build(session, user, rnd, today))
+    return Worklist(year=rnd.year, tasks=build(session, user, rnd, today), queue=queue)
 
 
 def _version_states(session: Session, year: int, unit_code: str | None) -> dict[str, int]:
@@ -105,7 +111,7 @@ def _province(session: Session, user: User, rnd: Round, today: date) -> list[Tas
     uploaded = sum(states.values())
     deadline = evidence_deadline(session, rnd.year)
     tasks = [_dated(Task(f"上传 {rnd.year} 年度证据", uploaded, "份", _link("/evidence", year=rnd.year),
-                         detail=f"已上传 {uploaded} 份" if uploaded else "尚未上传", done=uploaded > 0),
+                         detail=f"已上传 {uploaded} 份" if uploaded else "尚未上传", done=uploaded > 0, key="upload"),
                     deadline.due if deadline else None, today)]
     sa = session.exec(select(SelfAssessment).where(SelfAssessment.year == rnd.year,
                                                    SelfAssessment.unit_code == user.unit_code)).first()
@@ -118,7 +124,7 @@ def _province(session: Session, user: User, rnd: Round, today: date) -> list[Tas
     detail = ("已提交并锁定" if submitted else f"草稿：已填 {filled}/{total} 项，尚未提交" if sa else
               f"未开始（共 {total} 项）")
     tasks.append(_dated(Task(f"提交 {rnd.year} 年度自评报告和自评类别", filled, "项", "/self-assessment", detail=detail,
-                             done=submitted), rnd.self_assessment_due, today))
+                             done=submitted, key="self_assessment"), rnd.self_assessment_due, today))
     failed = states.get("failed", 0)
     if failed:
         tasks.append(Task("处理失败、需重新上传或重试的文件", failed, "份",
@@ -140,9 +146,10 @@ def _reviewer(session: Session, user: User, rnd: Round, today: date) -> list[Tas
         counts[state] = counts.get(state, 0) + 1
     open_items = counts.get("todo", 0) + counts.get("draft", 0)
     tasks = [_dated(Task("待评分", counts.get("todo", 0), "项", _link("/scoring", year=rnd.year, status="todo"),
-                         detail=f"共分配 {len(items)} 项", done=not open_items), rnd.review_due, today)]
+                         detail=f"共分配 {len(items)} 项", done=not open_items, key="review"), rnd.review_due, today)]
     if counts.get("draft"):
-        tasks.append(_dated(Task("草稿未提交", counts["draft"], "项", _link("/scoring", year=rnd.year, status="draft")),
+        tasks.append(_dated(Task("草稿未提交", counts["draft"], "项", _link("/scoring", year=rnd.year, status="draft"),
+                                 key="review_draft"),
                             rnd.review_due, today))
     if counts.get("disputed"):
         tasks.append(Task("有分歧、等待合议", counts["disputed"], "项",
@@ -159,7 +166,7 @@ def _office(session: Session, user: User, rnd: Round, today: date) -> list[Task]
     states = [R.item_status(by_item.get(item, []), user) for item in items]
     disputed = states.count("disputed")
     tasks = [_dated(Task("有分歧、待合议的评审项", disputed, "项", _link("/scoring", year=rnd.year, status="disputed"),
-                         done=not disputed), rnd.review_due, today)]
+                         done=not disputed, key="consensus"), rnd.review_due, today)]
     proposal = session.exec(select(SpotCheck).where(SpotCheck.year == rnd.year).order_by(SpotCheck.id.desc())).first()
     approved = session.exec(select(SpotCheck).where(SpotCheck.year == rnd.year, SpotCheck.status == "approved")).first()
     if approved is not None:
@@ -168,6 +175,7 @@ def _office(session: Session, user: User, rnd: Round, today: date) -> list[Task]
         spot = Task("抽查名单待审批", 1, "份", f"/rounds/{rnd.year}/spotcheck", detail="已拟定，尚未审批")
     else:
         spot = Task("拟定抽查名单", None, href=f"/rounds/{rnd.year}/spotcheck", detail="尚未拟定")
+    spot.key = "spotcheck"
     tasks.append(_dated(spot, rnd.spotcheck_due, today))
     failed = _version_states(session, rnd.year, None).get("failed", 0)
     tasks.append(Task("处理失败的文件", failed, "份", _link("/evidence", year=rnd.year, state="failed"),
@@ -175,7 +183,8 @@ def _office(session: Session, user: User, rnd: Round, today: date) -> list[Task]
     submitted = session.exec(select(func.count(SelfAssessment.id)).where(
         SelfAssessment.year == rnd.year, SelfAssessment.status == "submitted")).one()
     tasks.append(_dated(Task("已提交自评的单位", submitted, "个", f"/rounds/{rnd.year}",
-                             detail=f"{submitted}/{UNIT_COUNT} 个单位", done=submitted >= UNIT_COUNT),
+                             detail=f"{submitted}/{UNIT_COUNT} 个单位", done=submitted >= UNIT_COUNT,
+                             key="self_assessments"),
                         rnd.self_assessment_due, today))
     unscored = states.count("todo") + states.count("draft")
     tasks.append(Task("尚未提交评分的评审项", unscored, "项", "/progress", done=not unscored))

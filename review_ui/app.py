@@ -10,11 +10,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import HTTPException, RequestValidationError
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError, IntegrityError
-from starlette.middleware.sessions import SessionMiddleware
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, TimeoutError as PoolTimeout
 
 from evidence.config import Settings
 from casebook.collections import CollectionError
@@ -23,6 +23,7 @@ from review.tags import EvidenceAccessError
 
 from .guard import RequestGuard
 from .security import LoginRequired, verify_csrf
+from .sessions import ServerSessions
 from .web import templates
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -39,6 +40,8 @@ ROUTE_MODULES = [
     "review_ui.routes.admin",
     "review_ui.routes.tagger",
     "review_ui.routes.rounds",
+    "review_ui.routes.statistics",
+    "review_ui.routes.surveys",
     "review_ui.routes.collections",
 ]
 
@@ -52,9 +55,9 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI):
         nonlocal worker
         _warm_index(app, settings)
-        if run_worker:
-            from ingest.queue import Worker
-            worker = Worker(settings)
+        if run_worker:  # supervised worker process(es): restarted when one dies (ingest.supervisor)
+            from ingest.supervisor import Supervisor
+            worker = Supervisor(settings)
             worker.start()
         yield
         if worker is not None:
@@ -63,15 +66,14 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     app = FastAPI(title="考评", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(verify_csrf)])
     app.state.settings = settings
-    # Innermost first: the guard needs the session, and the security headers wrap every answer.
+    # Innermost first: the guard needs the live session, the security headers wrap every answer,
+    # and a trusted proxy's X-Forwarded-For (only then) sets the client's address for all of them.
     app.add_middleware(RequestGuard, settings=settings, respond=error_page,
                        max_parallel_uploads=settings.max_parallel_uploads)
     secret = settings.secret_key_file.read_text(encoding="utf-8").strip()
-    app.add_middleware(
-        SessionMiddleware, secret_key=secret, session_cookie="kaoping_session", same_site="strict",
-        https_only=os.environ.get("KAOPING_INSECURE_COOKIES") != "1" and os.environ.get("KAOPING_HTTPS", "0") == "1",
-        max_age=12 * 3600,
-    )
+    app.add_middleware(ServerSessions, settings=settings, secret=secret,
+                       https=os.environ.get("KAOPING_INSECURE_COOKIES") != "1"
+                       and os.environ.get("KAOPING_HTTPS", "0") == "1")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.middleware("http")
@@ -97,8 +99,8 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
             return HTMLResponse("", status_code=401, headers={"HX-Redirect": "/login"})
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException):
+    @app.exception_handler(StarletteHTTPException)  # the base class: unknown routes and /static misses too
+    async def http_error(request: Request, exc: StarletteHTTPException):
         message = exc.detail if isinstance(exc.detail, str) else "请求无法完成。"
         if exc.status_code == 404 and message == "Not Found":
             message = "页面或记录不存在。"
@@ -118,6 +120,16 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     async def number_too_large(request: Request, exc: Exception):
         return error_page(request, 400, "提交的数字超出允许范围，请检查后重试。")
 
+    # SQLite's "database is locked" after its busy timeout, a PostgreSQL restart, an exhausted pool:
+    # the request changed nothing and may simply be tried again.
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def database_busy(request: Request, exc: Exception):
+        log.warning("database busy or unavailable for %s %s: %s", request.method, request.url.path, exc)
+        response = error_page(request, 503, "系统正忙（数据库暂时无法处理请求），本次操作未生效。请稍等片刻后重试。")
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.exception_handler(IntegrityError)
     async def dangling_reference(request: Request, exc: IntegrityError):
         return error_page(request, 400, "提交的内容引用了不存在或冲突的记录，未做任何修改。")
@@ -132,8 +144,11 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
-        fields = "、".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
-        return error_page(request, 422, f"提交的内容不完整或格式不对：{fields}。请检查后重试。")
+        return error_page(request, 422, f"提交的内容不完整或格式不对：{field_labels(exc.errors())}。请检查后重试。")
+
+    if settings.trusted_proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     from index.query import configure_unit_names
     from rubrics.units import typed_names
@@ -141,6 +156,30 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     for name in ROUTE_MODULES:
         app.include_router(importlib.import_module(name).router)
     return app
+
+
+# What a form field or address part is called on the page, for the rare request that fails FastAPI's own
+# checks (a number where the address wants one, a missing required field).
+FIELD_NAMES = {
+    "year": "年度", "unit": "单位", "unit_code": "单位", "indicator_no": "指标编号", "indicators": "指标编号",
+    "document_id": "证据", "passage_id": "段落", "collection_id": "案例汇编", "entry_id": "条目", "search_id": "检索",
+    "user_id": "用户", "reviewer_id": "评审专家", "conflict_id": "回避记录", "decision": "操作", "reason": "原因",
+    "files": "文件", "page": "页码", "level": "等级", "rationale": "评分理由", "active": "启用状态",
+    "username": "用户名", "password": "密码", "display_name": "姓名", "role": "角色", "email": "电子邮箱",
+    "home_unit": "所在省份", "name": "名称", "q": "检索词", "kind": "类型", "value": "数值",
+}
+
+
+def field_labels(errors) -> str:
+    """The Chinese names of the fields that failed validation; never their internal names."""
+    labels = []
+    for error in errors:
+        loc = error.get("loc") or ()
+        name = next((part for part in reversed(loc) if isinstance(part, str) and part in FIELD_NAMES), None)
+        label = FIELD_NAMES[name] if name else "某项内容"
+        if label not in labels:
+            labels.append(label)
+    return "、".join(labels) or "某项内容"
 
 
 def _warm_index(app: FastAPI, settings: Settings) -> None:

@@ -15,7 +15,10 @@ COMMAND_MODULES = [
     "review_ui.commands.search",
     "review_ui.commands.rounds",
     "review_ui.commands.outputs",
+    "review_ui.commands.statistics",
+    "review_ui.commands.surveys",
     "review_ui.commands.collection",
+    "review_ui.commands.remind",
 ]
 
 
@@ -25,8 +28,13 @@ COMMAND_MODULES = [
 @click.pass_context
 def main(ctx: click.Context, data_dir: str | None) -> None:
     """考评（Kaoping）：产改评价考核证据审阅与知识系统。"""
+    from evidence.audit import COMMAND_LINE, actor_ip
     ctx.ensure_object(dict)
     ctx.obj["data_dir"] = data_dir
+    # What a command changes is audited as done here, at this machine's console; inside `serve`,
+    # each web request sets its own client address.
+    token = actor_ip.set(COMMAND_LINE)
+    ctx.call_on_close(lambda: actor_ip.reset(token))
 
 
 for _name in COMMAND_MODULES:

@@ -8,22 +8,28 @@ reviewer assignments and a handful of evidence files, so the demo province user 
 
 All figures are generated from a fixed seed per unit (reproducible, different between units); the
 rounds are marked is_demo, and every text says 演示.
+
+The demo's accounts have a published password. `kaoping demo` therefore refuses a data directory
+that holds anything else (`real_data`: other accounts, rounds not marked as demo, evidence not from
+the demo's accounts) unless told `--force`, and even then, where real users exist, its accounts are
+created disabled with a random password nobody knows.
 """
 from __future__ import annotations
 
+import io
 import random
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 from sqlmodel import select
 
-from evidence.accounts import create_user
+from evidence.accounts import create_user, verify_password
 from evidence.config import Settings
 from evidence.db import session_scope
-from evidence.models import (Assignment, Rating, Round, SelfAssessment, SelfAssessmentItem, SurveyResult, Unit,
-                             User)
+from evidence.models import Assignment, Document, Rating, Round, SelfAssessment, SelfAssessmentItem, Unit, User
+from rubrics.units import in_national_order
 
-DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
+DEMO_DATA = Path(__file__).resolve().parent / "demo_data"  # <unit code>/<what it is>.txt, dated $year
 DEMO_PASSWORD = "kaoping-demo"
 DEMO_MARK = "（演示数据）"
 SPOTCHECK_SEED = 20240301
@@ -43,6 +49,25 @@ def demo_years(today: date | None = None) -> tuple[int, int]:
     """(last year, this year): the closed round and the open one, computed from today."""
     this = (today or date.today()).year
     return this - 1, this
+
+
+def _chinese_year(year: int) -> str:
+    """二〇二六: how a 公文 writes the year of its date."""
+    return "".join("〇一二三四五六七八九"[int(d)] for d in str(year))
+
+
+def demo_files(year: int) -> list[tuple[str, str, bytes]]:
+    """(unit, file name, content) of the sample evidence of the open round, named and dated in its year."""
+    from string import Template
+    files = []
+    for path in sorted(DEMO_DATA.glob("*/*.txt")):
+        text = Template(path.read_text(encoding="utf-8")).substitute(year=year, year_cn=_chinese_year(year))
+        files.append((path.parent.name, f"{year}年{path.stem}.txt", text.encode("utf-8")))
+    return files
+
+
+def demo_file_names(year: int) -> tuple[str, ...]:
+    return tuple(name for _, name, _ in demo_files(year))
 
 
 def _strength(code: str) -> float:
@@ -105,17 +130,24 @@ def _with_growth(values: dict) -> dict:
     return compute(values)
 
 
-def _surveys(session, year: int, system, units: list[Unit]) -> None:
-    for unit in units:
-        strength = _strength(unit.code)
-        for ind in system.indicators:
-            if ind.source != "survey":
-                continue
-            rng = random.Random(f"kaoping-demo-survey-{unit.code}-{ind.no}")
-            n = rng.randint(ind.scoring.min_sample + 20, ind.scoring.min_sample * 4)
-            session.add(SurveyResult(year=year, unit_code=unit.code, indicator_no=ind.no, respondent_kind="综合",
-                                     respondents=n, score=round(min(62 + 33 * strength + rng.uniform(-4, 4), 99), 1),
-                                     score_sd=round(rng.uniform(9, 16), 1), source="演示数据（问卷）"))
+def _surveys(session, year: int, system, office: User) -> None:
+    """Publish every unit's three surveys and give them answer sheets, as respondents would (the
+    survey path: responses → index → points of 83–85): stronger units answer more contentedly."""
+    from rounds import surveys as S
+    from rubrics.questionnaires import load_questionnaires
+    S.publish(session, office, year)
+    session.flush()
+    for q in load_questionnaires().values():
+        minimum = system.get(q.indicator_no).scoring.min_sample
+        sheets = []
+        for unit in session.exec(select(Unit).order_by(Unit.code)):
+            rng = random.Random(f"kaoping-demo-survey-{unit.code}-{q.audience}")
+            centre = 2.6 + 1.9 * _strength(unit.code)
+            for _ in range(rng.randint(minimum + 10, minimum * 2)):
+                mood = rng.gauss(0, 0.5)  # some respondents are happier than others
+                sheets.append((unit.code, {item.key: 0 if rng.random() < 0.04 else
+                                           min(max(round(rng.gauss(centre + mood, 0.8)), 1), 5) for item in q.items}))
+        S.add_responses(session, q, year, sheets, source=f"{S.SOURCE_ONLINE}{DEMO_MARK}")
 
 
 def _ratings(session, year: int, system, codes: list[str], reviewers: list[User], office: User,
@@ -146,10 +178,10 @@ def load_closed_round(session, year: int, users: dict[str, User]) -> None:
     rnd.is_demo = True
     session.flush()
     system = R.system_for(rnd)
-    units = list(session.exec(select(Unit).order_by(Unit.code)))
+    units = in_national_order(session.exec(select(Unit)))
     submitted = datetime.combine(rnd.self_assessment_due, time(9), tzinfo=timezone.utc)
     _self_assessments(session, year, system, units, submitted)
-    _surveys(session, year, system, units)
+    _surveys(session, year, system, users["office"])
     session.flush()
     # Each unit's self-category is the category of its own self-assessed score: an honest self-assessment.
     thresholds = validate_thresholds(rnd.category_thresholds)
@@ -180,6 +212,9 @@ def load_open_round(session, year: int, users: dict[str, User], today: date | No
     from rounds import workflow as R
     rnd = R.create_round(session, year, users["office"], **open_deadlines(year, today or date.today()))
     rnd.is_demo = True
+    session.flush()
+    from rounds.surveys import publish
+    publish(session, users["office"], year)  # the links work today: open one on a phone to try it
     for reviewer in ("reviewer1", "reviewer2"):
         for unit, no in DEMO_ASSIGNMENTS:
             session.add(Assignment(year=year, reviewer_id=users[reviewer].id, unit_code=unit, indicator_no=no,
@@ -187,19 +222,45 @@ def load_open_round(session, year: int, users: dict[str, User], today: date | No
     return rnd
 
 
+def is_demo_account(user: User) -> bool:
+    return user.username in {u[0] for u in DEMO_USERS} and verify_password(user, DEMO_PASSWORD)
+
+
+def real_data(session) -> list[str]:
+    """What in this data directory the demo did not make, in Chinese; empty for a new or demo-only one."""
+    found = []
+    users = session.exec(select(User)).all()
+    demo_ids = {u.id for u in users if is_demo_account(u)}
+    if real := [u for u in users if u.id not in demo_ids]:
+        found.append(f"{len(real)} 个非演示账号")
+    if rounds := session.exec(select(Round.year).where(Round.is_demo == False)).all():  # noqa: E712
+        found.append("、".join(str(y) for y in sorted(rounds)) + " 年度的评价")
+    documents = session.exec(select(Document.uploaded_by)).all()
+    if others := [d for d in documents if d not in demo_ids]:
+        found.append(f"{len(others)} 份证据")
+    return found
+
+
 def load_demo(settings: Settings, today: date | None = None) -> str:
+    """Load the demo. Where real users exist (possible only when the operator forced it), the demo's
+    accounts are made disabled, with a random password: a published password never opens anything there."""
+    import secrets
+
     from ingest.queue import drain
     from ingest.submit import submit
 
     last, this = demo_years(today)
     created = []
     with session_scope(settings.database_url) as session:
+        has_real_users = any(not is_demo_account(u) for u in session.exec(select(User)))
         users = {}
         for username, role, unit, home, name in DEMO_USERS:
             user = session.exec(select(User).where(User.username == username)).first()
             if user is None:
-                user = create_user(session, username, DEMO_PASSWORD, role, unit_code=unit,
-                                   home_unit_code=home, display_name=name)
+                password = secrets.token_urlsafe(24) if has_real_users else DEMO_PASSWORD
+                user = create_user(session, username, password, role, unit_code=unit, home_unit_code=home,
+                                   display_name=name, check_strength=False)  # published anyway
+                user.active = not has_real_users
                 created.append(username)
             users[username] = user
         session.flush()
@@ -211,15 +272,15 @@ def load_demo(settings: Settings, today: date | None = None) -> str:
             load_open_round(session, this, users, today)
         session.commit()
         if new_round:
-            for path in sorted(DEMO_DATA.iterdir()):
-                unit = path.name.split("-", 1)[0]
+            for unit, name, content in demo_files(this):
                 uploader = users["js" if unit == "JS" else "sh"]
-                with path.open("rb") as fh:
-                    submit(session, settings, fh, path.name, unit_code=unit, year=this, user=uploader)
+                submit(session, settings, io.BytesIO(content), name, unit_code=unit, year=this, user=uploader)
                 session.commit()
     processed = drain(settings)
     lines = [f"演示数据已载入：{last} 年度评价已完成并关闭（32个单位全部计分、认定类别，可生成专报）；"
              f"{this} 年度评价进行中（处理示例证据 {processed} 个）。演示数据均为虚构。"]
-    if created:
+    if created and has_real_users:
+        lines.append("本目录已有真实用户：演示账号（" + "、".join(created) + "）已停用，密码随机，无法登录。")
+    elif created:
         lines.append(f"演示账号（密码均为 {DEMO_PASSWORD}）：" + "、".join(created))
     return "\n".join(lines)

@@ -9,7 +9,14 @@ arrived. This pure ASGI middleware runs earlier, on the headers alone:
   without reading a byte of the body;
 - a `Content-Length` above the route's limit is answered 413 at once; a chunked body
   is counted while it streams and refused as soon as it passes the limit;
-- a user may run only a few uploads at the same time (429 beyond that).
+- a user may run only a few uploads at the same time (429 beyond that), counted across every
+  web process of `kaoping serve --workers N` (`UploadSlots`: one lock file per slot);
+- the one exemption: answering a published survey (`POST /s/<token>`, security.is_public_form) needs no
+  session or login — the route checks its own signed per-page token — and its body is capped at 16 KB.
+
+"Logged-in" means a live server session: the session middleware (review_ui/sessions.py) runs
+first and gives `scope["session"]` a uid only for a session that was not ended, has not run out
+and belongs to an active account, so a logged-out or disabled user's cookie is refused here too.
 
 Starlette 1.x has `RequestBodyLimitMiddleware` (and FastAPI `max_body_size`) for the
 byte count, but only as one fixed limit checked lazily and answered in English; the
@@ -18,9 +25,12 @@ It sits inside the session middleware (it reads `scope["session"]`).
 """
 from __future__ import annotations
 
+import fcntl
 import hmac
-from collections import Counter
-from typing import Callable
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
 
 from fastapi.exceptions import HTTPException
 from starlette.datastructures import Headers
@@ -29,13 +39,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evidence.config import MB, Settings
 
-from .security import CSRF_FAILED, SAFE_METHODS
+from .security import CSRF_FAILED, SAFE_METHODS, is_public_form
 
 LOGIN_PATH = "/login"
 UPLOAD_PATH = "/evidence/upload"
 LOGIN_BODY_LIMIT = 16 * 1024  # a user name, a password and a token
 FORM_BODY_LIMIT = 2 * MB  # the longest form is a self-assessment report or a rating's reasons
 MULTIPART_OVERHEAD = 1 * MB  # boundaries, part headers and the small fields beside the file
+SURVEY_BODY_LIMIT = 16 * 1024  # an anonymous survey answer: a score per item, a page token, a honeypot
 
 
 class BodyTooLarge(HTTPException):
@@ -52,6 +63,8 @@ def body_limit(settings: Settings, method: str, path: str) -> int:
         return settings.max_upload_bytes + MULTIPART_OVERHEAD
     if path == LOGIN_PATH:
         return LOGIN_BODY_LIMIT
+    if is_public_form(method, path):
+        return SURVEY_BODY_LIMIT
     return FORM_BODY_LIMIT
 
 
@@ -61,7 +74,7 @@ class RequestGuard:
         self.settings = settings
         self.respond = respond  # (request, status, message) -> Response, the app's Chinese error page
         self.max_parallel_uploads = max_parallel_uploads
-        self.uploads_running: Counter[int] = Counter()
+        self.upload_slots = UploadSlots(settings.work_dir / "upload-slots", max_parallel_uploads)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,23 +92,20 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         if path == UPLOAD_PATH and uid is not None:
-            if self.uploads_running[uid] >= self.max_parallel_uploads:
-                await self.answer(scope, 429, f"您已有 {self.max_parallel_uploads} 个上传正在进行，请等它们完成后再上传。",
-                                  send)
-                return
-            self.uploads_running[uid] += 1
-            try:
+            with self.upload_slots.take(uid) as slot:
+                if slot is None:
+                    await self.answer(scope, 429, f"您已有 {self.max_parallel_uploads} 个上传正在进行，"
+                                                  "请等它们完成后再上传。", send)
+                    return
                 await self.app(scope, counting(receive, limit), send)
-            finally:
-                self.uploads_running[uid] -= 1
-                if self.uploads_running[uid] <= 0:
-                    del self.uploads_running[uid]
             return
         await self.app(scope, counting(receive, limit), send)
 
     def refusal(self, scope: Scope, headers: Headers, method: str, path: str, limit: int) -> tuple[int, str] | None:
         if method in SAFE_METHODS:
             return None
+        if is_public_form(method, path):  # no session by design; the route checks its page token
+            return self.length_refusal(headers, limit)
         session = scope.get("session") or {}
         expected = session.get("csrf")
         if not expected:  # no session at all: the form cannot carry a valid token
@@ -105,6 +115,10 @@ class RequestGuard:
             return 403, CSRF_FAILED
         if path != LOGIN_PATH and session.get("uid") is None:
             return 401, "请先登录。"
+        return self.length_refusal(headers, limit)
+
+    @staticmethod
+    def length_refusal(headers: Headers, limit: int) -> tuple[int, str] | None:
         length = headers.get("content-length")
         if length is not None:
             try:
@@ -141,3 +155,32 @@ def counting(receive: Receive, limit: int) -> Receive:
         return message
 
     return receive_counted
+
+
+class UploadSlots:
+    """At most `size` uploads per user at once, across processes: a running upload holds an
+    exclusive lock on one of the user's slot files. The kernel drops the lock when the upload
+    ends or its process dies, so a crash never leaves a slot taken. (On one machine, as
+    `kaoping serve --workers N` runs; web processes on several machines would each count apart.)"""
+
+    def __init__(self, folder: Path, size: int):
+        self.folder = Path(folder)
+        self.size = size
+
+    @contextmanager
+    def take(self, uid: int) -> Iterator[int | None]:
+        """The slot number held for the block, or None when all of the user's slots are busy."""
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for slot in range(self.size):
+            fd = os.open(self.folder / f"{int(uid)}.{slot}", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            try:
+                yield slot
+            finally:
+                os.close(fd)  # closing releases the lock
+            return
+        yield None

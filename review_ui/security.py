@@ -1,27 +1,45 @@
 """Sessions, CSRF and the current user.
 
-CSRF uses the synchronizer-token pattern: a random token lives in the signed
-session cookie and must come back with every unsafe request, either as the
-form field `csrf_token` or as the `X-CSRF-Token` header (htmx sends it for
-every request via hx-headers on <body>). A double-submit-cookie library
-(starlette-csrf) reads headers only, which would break plain HTML forms.
+Sessions live on the server (evidence/sessions.py; the cookie carries a random token only,
+review_ui/sessions.py turns it into `request.session`). Logging in starts a new session — no
+fixation — and logging out ends it on the server, so a saved cookie opens nothing afterwards.
+
+CSRF uses the synchronizer-token pattern: a random token lives with the server session and
+must come back with every unsafe request, either as the form field `csrf_token` or as the
+`X-CSRF-Token` header (htmx sends it for every request via hx-headers on <body>). A
+double-submit-cookie library (starlette-csrf) reads headers only, which would break plain
+HTML forms. Before login, the login form's token is derived from the visitor's cookie.
 """
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
-from datetime import timedelta
 
 from fastapi import HTTPException, Request
-from sqlmodel import Session, func, select
+from sqlmodel import Session
 
-from evidence.models import LoginAttempt, User, utcnow
+from evidence import sessions
+from evidence.models import User, WebSession
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# The one unsafe route open without a session: answering a published survey (/s/<link token>).
+# It carries its own CSRF-equivalent, a signed one-time token per page (review_ui/routes/surveys.py).
+PUBLIC_FORM = re.compile(r"/s/[A-Za-z0-9_-]{20,64}")
+
+
+def is_public_form(method: str, path: str) -> bool:
+    return method == "POST" and PUBLIC_FORM.fullmatch(path) is not None
+
+
+def is_public_page(path: str) -> bool:
+    """A survey page, read or answered: respondents are anonymous, so no session cookie is set for them."""
+    return PUBLIC_FORM.fullmatch(path) is not None
+
 CSRF_FAILED = "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。"
-LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILED_PER_USER = 5
-MAX_FAILED_PER_IP = 20
+SESSION_ID = "kaoping.session_id"  # scope key: the live session's row
+NEW_COOKIE = "kaoping.new_cookie"  # scope key: the cookie's value from now on ("" after a logout)
+ADDRESS_SHAPE = re.compile(r"[0-9A-Za-z.:_-]{1,64}")  # an IP address or a test client's host name
 
 
 class LoginRequired(Exception):
@@ -42,7 +60,7 @@ def csrf_token(request: Request) -> str:
 
 
 async def verify_csrf(request: Request) -> None:
-    if request.method in SAFE_METHODS:
+    if request.method in SAFE_METHODS or is_public_form(request.method, request.url.path):
         return
     expected = request.session.get("csrf")
     if not expected:  # RequestGuard has refused this before the body was read; kept for direct callers
@@ -57,17 +75,33 @@ async def verify_csrf(request: Request) -> None:
         raise HTTPException(status_code=403, detail=CSRF_FAILED)
 
 
+def client_address(scope) -> str:
+    """The peer's address — a proxy's X-Forwarded-For only counts when KAOPING_TRUSTED_PROXIES names
+    that proxy (review_ui/app.py). Anything that is not address-shaped is dropped, never stored."""
+    host = (scope.get("client") or ("",))[0] or ""
+    return host if ADDRESS_SHAPE.fullmatch(host) else ""
+
+
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+    return client_address(request.scope)
 
 
-def login_blocked(session: Session, username: str, ip: str) -> bool:
-    since = utcnow() - LOGIN_WINDOW
-    failed_user = session.exec(select(func.count(LoginAttempt.id)).where(
-        LoginAttempt.username == username, LoginAttempt.ok == False, LoginAttempt.at >= since)).one()  # noqa: E712
-    failed_ip = session.exec(select(func.count(LoginAttempt.id)).where(
-        LoginAttempt.ip == ip, LoginAttempt.ok == False, LoginAttempt.at >= since)).one()  # noqa: E712
-    return failed_user >= MAX_FAILED_PER_USER or failed_ip >= MAX_FAILED_PER_IP
+def begin_session(request: Request, session: Session, user: User) -> None:
+    """A new server session for a user who just logged in; whatever the visitor's cookie held is dropped."""
+    row, token = sessions.start(session, user, client_ip(request))
+    request.scope[SESSION_ID] = row.id
+    request.scope[NEW_COOKIE] = token
+    request.session.clear()
+    request.session.update(uid=user.id, csrf=row.csrf_token)
+
+
+def end_session(request: Request, session: Session) -> None:
+    """Log out: the session ends on the server, the browser is told to forget the cookie."""
+    row = session.get(WebSession, request.scope.pop(SESSION_ID, None) or 0)
+    if row is not None:
+        sessions.end(row, "logout")
+    request.scope[NEW_COOKIE] = ""
+    request.session.clear()
 
 
 def current_user(request: Request, session: Session) -> User:

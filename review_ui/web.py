@@ -7,6 +7,7 @@ from typing import Iterator
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from markupsafe import Markup
 from sqlmodel import Session
 
@@ -143,6 +144,32 @@ def editable_collections(request: Request) -> list:
 
 
 templates.env.globals["editable_collections"] = editable_collections
+
+
+@pass_context
+def demo_notice(context) -> str:
+    """The banner a page carries while it shows demo data: the round it shows (its `rnd` or `year`) is a
+    demo round, or — on a page of no particular year — the system holds demo rounds at all."""
+    request = context.get("request")
+    if request is None or context.get("user") is None:
+        return ""
+    if not hasattr(request.state, "demo_years"):
+        from sqlmodel import select
+
+        from evidence.models import Round
+        with Session(get_engine(settings_of(request).database_url)) as session:
+            request.state.demo_years = set(session.exec(select(Round.year).where(Round.is_demo == True)))  # noqa: E712
+    years = request.state.demo_years
+    rnd, year = context.get("rnd"), context.get("year")
+    shown = getattr(rnd, "year", None) if rnd is not None else (year if isinstance(year, int) else None)
+    if not years or (shown is not None and shown not in years):
+        return ""
+    if shown is not None:
+        return f"演示数据：本页的 {shown} 年度评价由演示程序生成，内容均为虚构，仅供熟悉系统使用。"
+    return "演示数据：本系统载有演示程序生成的评价数据，内容均为虚构，仅供熟悉系统使用。"
+
+
+templates.env.globals["demo_notice"] = demo_notice
 
 
 def redirect_with_message(request: Request, url: str, message: str = "", kind: str = "ok"):

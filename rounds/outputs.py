@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from rounds import workflow as R
+from rubrics.units import in_national_order
 from evidence.models import CategoryDecision, Document, DocumentVersion, EvidenceLink, Rating, Unit, User
 
 
@@ -15,11 +16,12 @@ MAX_POINTS = 5
 
 def _citation(session: Session, link: EvidenceLink, unit_names: dict[str, str]):
     from reports.model import Citation
+    from review.document_meta import effective_metadata
     document = session.get(Document, link.document_id)
-    version = session.get(DocumentVersion, link.version_id)
+    meta = effective_metadata(session, document, session.get(DocumentVersion, link.version_id))  # corrections count
     return Citation(unit_name=unit_names.get(document.unit_code, document.unit_code),
-                    document_title=version.title or document.filename, doc_number=version.doc_number,
-                    date=version.doc_date, page=link.page_no, filename=document.filename)
+                    document_title=meta.title or document.filename, doc_number=meta.doc_number,
+                    date=meta.doc_date, page=link.page_no, filename=document.filename)
 
 
 def missing_lines(results) -> list[str]:
@@ -46,7 +48,7 @@ def year_report(session: Session, year: int):
 
     rnd = R.get_round(session, year)
     system = R.system_for(rnd)
-    units = {u.code: u for u in session.exec(select(Unit).order_by(Unit.code))}
+    units = {u.code: u for u in in_national_order(session.exec(select(Unit)))}
     names = {c: u.name for c, u in units.items()}
     decisions = {c.unit_code: c for c in session.exec(select(CategoryDecision).where(CategoryDecision.year == year))}
     previous = {c.unit_code: c.category for c in session.exec(
@@ -103,7 +105,8 @@ def year_report(session: Session, year: int):
     level1_max: dict[str, float] = {}
     for ind in system.indicators:
         level1_max[ind.level1] = level1_max.get(ind.level1, 0) + ind.weight
-    spot = [(c, names.get(c, c), list(sc.reasons.get(c, []))) for c in sc.selected] if sc else []
+    spot = [(c, names.get(c, c), list(sc.reasons.get(c, [])))
+            for c in in_national_order(sc.selected, code=lambda c: c)] if sc else []
     return YearReport(year=year, units=results, summary=summary, category_counts=counts, spotcheck=spot,
                       date=date.today(), previous_year_counts=prev_counts or None, level1_max=level1_max,
                       final=not missing, missing=missing, notice=demo_notice(rnd))
@@ -120,7 +123,7 @@ def score_sheet(session: Session, year: int):
 
     rnd = R.get_round(session, year)
     system = R.system_for(rnd)
-    units = [(u.code, u.name) for u in session.exec(select(Unit).order_by(Unit.code))]
+    units = [(u.code, u.name) for u in in_national_order(session.exec(select(Unit)))]
     reviewers = {u.id: u.display_name or u.username for u in session.exec(select(User))}
     raw: dict = {}
     consensus: dict = {}
@@ -146,7 +149,7 @@ def score_sheet(session: Session, year: int):
                       units=units, raw=raw, consensus=consensus, agreement=agreement, totals=totals,
                       categories=categories, points=points, basis=basis,
                       weights={i.no: (KINDS[i.kind], i.weight) for i in system.indicators},
-                      scored_share={u.code: u.scored_share for u in scored})
+                      scored_share={u.code: u.scored_share for u in scored}, notice=demo_notice(rnd))
 
 
 def scores_json(session: Session, year: int) -> dict:
@@ -171,3 +174,45 @@ def write_score_table(session: Session, year: int, out: Path) -> Path:
     from reports.scores_xlsx import write_scores_xlsx
     write_scores_xlsx(score_sheet(session, year), out)
     return out
+
+
+def self_assessment_document(session: Session, reading):
+    """A unit's self-assessment (rounds.self_assessment.reading) in the report writer's plain data."""
+    from reports.model import (ClaimedIndicator, ClaimedValue, Excerpt, SelfAssessmentDocument,
+                               SelfAssessmentSection, format_cn_date)
+
+    def number(value) -> str:
+        return "" if value is None else f"{value:g}"
+
+    names = {reading.unit_code: reading.unit_name}
+    doc = SelfAssessmentDocument(
+        year=reading.year, unit_name=reading.unit_name, category=reading.category or "", report=reading.report,
+        status_line=(f"已于{format_cn_date(reading.submitted_on)}提交" if reading.submitted else "草稿（尚未提交）"),
+        progress_line=(f"已填 {reading.progress.filled}/{reading.progress.owed} 项" if reading.progress else ""),
+        notice=demo_notice(R.get_round(session, reading.year)))
+    for section in reading.sections:
+        out = SelfAssessmentSection(section.name)
+        for it in section.items:
+            claimed = (f"{it.level_label}（{it.level_value}）：{it.level_descriptor}"
+                       if it.level_value is not None else "")
+            values = []
+            for v in it.values:
+                source = v.source
+                if v.corrected:
+                    source += f"；办公室采用 {number(v.corrected[0]) or '—'}（{v.corrected[2]}）"
+                values.append(ClaimedValue(f"{v.label}（{v.unit}）" if v.unit else v.label,
+                                           number(v.value) or "未填", number(v.base_value),
+                                           f"{v.growth_pct:g}%" if v.growth_pct is not None else "", source))
+            excerpts = [Excerpt(text=link.quote, citation=_citation(session, link, names),
+                                needs_attention=link.status != "ok",
+                                note="证据已撤回或更新，请核对原文。" if link.status != "ok" else "")
+                        for link in it.links]
+            out.indicators.append(ClaimedIndicator(it.indicator.no, it.indicator.name, it.kind_label, it.owed,
+                                                   it.indicator.is_rated, claimed, it.narrative, values, excerpts))
+        doc.sections.append(out)
+    return doc
+
+
+def write_self_assessment(session: Session, reading, out: Path) -> Path:
+    from reports.self_assessment import write_self_assessment_docx
+    return write_self_assessment_docx(self_assessment_document(session, reading), out)

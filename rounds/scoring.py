@@ -1,34 +1,20 @@
-"""Weighted scores per unit and inter-rater agreement per indicator.
+"""The round's scores (score_round: every indicator of the year, with its basis) and inter-rater agreement.
 
-Score of one indicator = weight × value / max_value, where value is the
-reviewers' consensus rating if there is one, else the mean of the submitted
-independent ratings.  Quantitative indicators with a QuantRule are scored
-from their measure instead (weight × band fraction).  An indicator with
-nothing to score is reported as missing; it is never counted as zero.
+Pure functions over plain inputs: the workflow (rounds/workflow.py) reads ratings, statistic values
+and survey results from the database and hands them here.  An indicator with nothing to score is
+reported as waiting, with the reason; it is never counted as zero.
 """
 from __future__ import annotations
 
 import math
 import warnings
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
-
-BASE_YEAR = 2022  # the year units reported base values (（六）1.)
 
 
 class ScoringError(ValueError):
     """Inconsistent scoring input; the message is for the user (Chinese)."""
-
-
-@dataclass(frozen=True)
-class IndicatorSpec:
-    """What scoring needs to know about one third-level indicator."""
-    no: int
-    level1: str
-    weight: float
-    max_value: float = 4
-    kind: str = "qualitative"  # qualitative / quantitative / mixed
 
 
 @dataclass(frozen=True)
@@ -56,138 +42,10 @@ def rating_value(rating: RatingInput | None) -> float | None:
 
 
 def growth_rate(value: float, base: float) -> float:
-    """(value − base) / base; base year values come from 2022 reports."""
+    """(value − base) / |base| for a base that is not zero (see improvement() for every base)."""
     if base == 0:
         raise ScoringError("基期数值为0，无法计算增长率。")
     return (value - base) / abs(base)
-
-
-BASES = ("growth_rate", "change", "level")
-
-
-@dataclass(frozen=True)
-class QuantRule:
-    """Map a measure to a fraction of the indicator's weight.
-
-    bands: (threshold, fraction) pairs; the highest threshold the metric
-    reaches gives the fraction, below every threshold gives 0.
-    basis: "growth_rate" ((v−base)/base), "change" (v − base, e.g. share
-    points) or "level" (v itself, no base needed).
-    """
-    measure_key: str
-    bands: tuple[tuple[float, float], ...]
-    basis: str = "growth_rate"
-
-    def __post_init__(self) -> None:
-        if self.basis not in BASES:
-            raise ScoringError(f"未知的计分依据：{self.basis}（可选：{'、'.join(BASES)}）")
-        if not self.bands:
-            raise ScoringError(f"计分规则 {self.measure_key} 没有分档。")
-        for threshold, fraction in self.bands:
-            if not 0 <= fraction <= 1:
-                raise ScoringError(f"计分规则 {self.measure_key} 的得分比例 {fraction} 超出0–1。")
-        object.__setattr__(self, "bands", tuple(sorted((tuple(b) for b in self.bands), reverse=True)))
-
-    def metric(self, value: float, base: float | None = None) -> float:
-        if self.basis == "level":
-            return value
-        if base is None:
-            raise ScoringError(f"指标 {self.measure_key} 缺少{BASE_YEAR}年基期数值。")
-        return growth_rate(value, base) if self.basis == "growth_rate" else value - base
-
-    def fraction(self, value: float, base: float | None = None) -> float:
-        metric = self.metric(value, base)
-        for threshold, fraction in self.bands:
-            if metric >= threshold:
-                return fraction
-        return 0.0
-
-
-@dataclass
-class IndicatorScore:
-    no: int
-    points: float
-    weight: float
-    source: str          # "consensus" / "mean" / "rule"
-    value: float | None  # the rating or the measure's metric
-
-
-@dataclass
-class Level1Score:
-    level1: str
-    points: float
-    weight: float         # all indicators under it
-    scored_weight: float  # those that could be scored
-    missing: list[int] = field(default_factory=list)
-
-
-@dataclass
-class UnitScore:
-    unit: str
-    total: float
-    total_weight: float
-    scored_weight: float
-    by_level1: dict[str, Level1Score]
-    indicators: dict[int, IndicatorScore]
-    missing: list[int]
-
-    @property
-    def complete(self) -> bool:
-        return not self.missing
-
-    @property
-    def percent(self) -> float:
-        """Total on a 0–100 scale, so category thresholds apply whatever the weights sum to."""
-        return 100 * self.total / self.total_weight if self.total_weight else 0.0
-
-
-def score_unit(unit: str, indicators: Sequence[IndicatorSpec], ratings: Mapping[int, RatingInput],
-               *, rules: Mapping[int, QuantRule] | None = None,
-               measures: Mapping[str, float] | None = None,
-               base_measures: Mapping[str, float] | None = None) -> UnitScore:
-    """Score one unit over the year's indicators."""
-    rules, measures, base_measures = rules or {}, measures or {}, base_measures or {}
-    nos = [spec.no for spec in indicators]
-    if len(set(nos)) != len(nos):
-        raise ScoringError("指标编号重复。")
-    by_level1: dict[str, Level1Score] = {}
-    scored: dict[int, IndicatorScore] = {}
-    missing: list[int] = []
-    for spec in indicators:
-        if spec.weight < 0 or spec.max_value <= 0:
-            raise ScoringError(f"指标 {spec.no} 的权重或满分值无效。")
-        group = by_level1.setdefault(spec.level1, Level1Score(spec.level1, 0.0, 0.0, 0.0))
-        group.weight += spec.weight
-        result = _score_indicator(spec, ratings.get(spec.no), rules.get(spec.no), measures, base_measures)
-        if result is None:
-            group.missing.append(spec.no)
-            missing.append(spec.no)
-            continue
-        scored[spec.no] = result
-        group.points += result.points
-        group.scored_weight += spec.weight
-    return UnitScore(
-        unit=unit,
-        total=sum(g.points for g in by_level1.values()),
-        total_weight=sum(g.weight for g in by_level1.values()),
-        scored_weight=sum(g.scored_weight for g in by_level1.values()),
-        by_level1=by_level1, indicators=scored, missing=missing)
-
-
-def _score_indicator(spec: IndicatorSpec, rating: RatingInput | None, rule: QuantRule | None,
-                     measures: Mapping[str, float], base_measures: Mapping[str, float]) -> IndicatorScore | None:
-    if rule is not None and rule.measure_key in measures and (
-            rule.basis == "level" or rule.measure_key in base_measures):
-        value, base = measures[rule.measure_key], base_measures.get(rule.measure_key)
-        return IndicatorScore(spec.no, spec.weight * rule.fraction(value, base), spec.weight, "rule",
-                              rule.metric(value, base))
-    value = rating_value(rating)
-    if value is None:
-        return None
-    if not 0 <= value <= spec.max_value:
-        raise ScoringError(f"指标 {spec.no} 的评分 {value:g} 超出0–{spec.max_value:g}。")
-    source = "consensus" if rating.consensus is not None else ("mean" if rating.independent else "self")
-    return IndicatorScore(spec.no, spec.weight * value / spec.max_value, spec.weight, source, value)
 
 
 # --- agreement --------------------------------------------------------------
@@ -279,13 +137,6 @@ def agreement_for(cells: Mapping[tuple[str, object], float | None]) -> tuple[flo
         ratings.setdefault(unit, {})[str(rater)] = value
     result = agreement(ratings)
     return result.alpha, result.kappa
-
-
-def specs_from_system(system) -> list[IndicatorSpec]:
-    """IndicatorSpecs from an rubrics.indicators.IndicatorSystem (duck-typed to keep this module standalone)."""
-    return [IndicatorSpec(ind.no, ind.level1, ind.weight,
-                          max(ind.level_values) if getattr(ind, "rubric", None) else 4, ind.kind)
-            for ind in system.indicators]
 
 
 # --- the round's scores: one computation for the dashboard, `kaoping scores`, the XLSX and the 专报 ---
@@ -529,16 +380,47 @@ def score_round(system, units: Sequence[tuple[str, str]], ratings: Mapping[tuple
             for code, name in units]
 
 
-def survey_index(scores: Sequence[float]) -> SurveyIndex:
-    """Mean of 0–100 response scores with a normal-approximation 95% interval.
+@dataclass(frozen=True)
+class ResponseBatch:
+    """Responses summarised: how many, their mean 0–100 score and its sample standard deviation.
 
-    The normal approximation is fair at the sample sizes that count (min_sample is ≥ 30 in practice)."""
+    A batch is either the responses to one published survey (rounds/surveys.py) or a result
+    reported as a summary (SurveyResult); pooled_index treats both alike."""
+    n: int
+    mean: float
+    sd: float | None = None
+
+
+def batch_of(scores: Sequence[float]) -> ResponseBatch:
+    from statistics import stdev
     n = len(scores)
     if not n:
         raise ScoringError("没有有效问卷。")
-    mean = sum(scores) / n
-    if n < 2:
+    return ResponseBatch(n, sum(scores) / n, stdev(scores) if n > 1 else None)
+
+
+#: two-sided 95% normal quantile
+Z95 = 1.959963984540054
+
+
+def pooled_index(batches: Sequence[ResponseBatch]) -> SurveyIndex | None:
+    """The satisfaction index of a unit: the mean over all responses of all batches, with a
+    normal-approximation 95% confidence interval from the pooled variance (within and between batches).
+
+    The normal approximation is fair at the sample sizes that count (min_sample is 100); the
+    interval is given only when every batch carries its spread.  None when there is no response."""
+    batches = [b for b in batches if b.n > 0]
+    n = sum(b.n for b in batches)
+    if not n:
+        return None
+    mean = sum(b.mean * b.n for b in batches) / n
+    if n < 2 or any(b.sd is None and b.n > 1 for b in batches):
         return SurveyIndex(mean, n)
-    from statistics import NormalDist, stdev
-    half = NormalDist().inv_cdf(0.975) * stdev(scores) / math.sqrt(n)
+    ss = sum((b.n - 1) * (b.sd or 0.0) ** 2 + b.n * (b.mean - mean) ** 2 for b in batches)
+    half = Z95 * math.sqrt(ss / (n - 1)) / math.sqrt(n)
     return SurveyIndex(mean, n, max(mean - half, 0.0), min(mean + half, 100.0))
+
+
+def survey_index(scores: Sequence[float]) -> SurveyIndex:
+    """The index of one set of 0–100 response scores (see pooled_index)."""
+    return pooled_index([batch_of(scores)])

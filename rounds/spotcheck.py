@@ -15,7 +15,9 @@ forced > 差 quota > overall quota > not-two-years-running,
 and every time a lower rule gives way a plain Chinese conflict message says so.
 
 The draw is pure: same inputs + same seed -> same result.  Input order does
-not matter because units are sorted by code before any random choice.
+not matter because units are sorted by code before any random choice.  Units
+are named in messages as people know them (江苏省, never JS): one unit by its
+name, several by their short names in the national order.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from fractions import Fraction
 from typing import Iterable
 
 from rounds.categories import CATEGORIES, POOR, normalise_category
+from rubrics.units import unit_name, unit_names
 
 CHANGE_BASES = ("previous_category", "previous_self_category")
 CHANGE_BASIS_LABELS = {
@@ -113,14 +116,14 @@ def _validate(units: list[UnitHistory], change_basis: str, min_share: float, poo
                 fields[attr] = normalise_category(value)
             except ValueError:
                 raise SpotcheckInputError(
-                    f"单位 {u.code} 的{label}“{value}”无法识别（应为：{'、'.join(CATEGORIES)}，首年可为空）。") from None
+                    f"{unit_name(u.code)}的{label}“{value}”无法识别（应为：{'、'.join(CATEGORIES)}，首年可为空）。") from None
         cleaned.append(replace(u, checked_last_year=bool(u.checked_last_year), **fields))
     if dups:
-        raise SpotcheckInputError(f"单位重复：{'、'.join(sorted(set(dups)))}")
+        raise SpotcheckInputError(f"单位重复：{unit_names(dups)}")
     extra = list(dict.fromkeys(extra))
     unknown = [c for c in extra if c not in seen]
     if unknown:
-        raise SpotcheckInputError(f"指定纳入的单位不在单位列表中：{'、'.join(unknown)}")
+        raise SpotcheckInputError(f"指定纳入的单位不在单位列表中：{unit_names(unknown)}")
     return sorted(cleaned, key=lambda u: u.code), extra
 
 
@@ -164,7 +167,7 @@ def draw_spotcheck(units: list[UnitHistory], *, seed: int | None = None,
         selected.add(code)
         if by_code[code].checked_last_year:
             reasons[code].append("上年已被抽查，但须纳入，优先于“原则上不连续抽查”")
-            conflicts.append(f"{code} 上年已被抽查，但须直接纳入（类别变化或办公室指定），本年连续抽查。")
+            conflicts.append(f"{unit_name(code)}上年已被抽查，但须直接纳入（类别变化或办公室指定），本年连续抽查。")
 
     def pick(pool: list[str], need: int, why: str, why_repeat: str, conflict: str) -> None:
         """Pick `need` units at random, first from units not checked last year."""
@@ -179,7 +182,7 @@ def draw_spotcheck(units: list[UnitHistory], *, seed: int | None = None,
             for code in again:
                 reasons[code].append(why_repeat)
             if again:
-                conflicts.append(conflict.format(n=len(again), codes="、".join(sorted(again))))
+                conflicts.append(conflict.format(n=len(again), names=unit_names(again)))
             chosen += again
         selected.update(chosen)
 
@@ -196,7 +199,7 @@ def draw_spotcheck(units: list[UnitHistory], *, seed: int | None = None,
              f"上年已被抽查，但为满足差类单位不少于{_percent(poor_share)}的比例而纳入",
              f"差类单位抽查比例须不少于{_percent(poor_share)}（{poor_quota}/{len(poor)}），"
              "仅靠上年未被抽查的差类单位无法满足，"
-             "已纳入上年已被抽查的差类单位 {n} 个：{codes}。")
+             "已纳入上年已被抽查的差类单位 {n} 个：{names}。")
 
     # 3. Overall quota.
     min_quota = quota(min_share, len(units))
@@ -205,7 +208,7 @@ def draw_spotcheck(units: list[UnitHistory], *, seed: int | None = None,
              f"随机抽中以满足不少于{_percent(min_share)}的比例",
              f"上年已被抽查，但为满足不少于{_percent(min_share)}的比例而纳入",
              f"总体抽查比例须不少于{_percent(min_share)}（{min_quota}/{len(units)}），"
-             "上年未被抽查的单位不足，已纳入上年已被抽查的单位 {n} 个：{codes}。")
+             "上年未被抽查的单位不足，已纳入上年已被抽查的单位 {n} 个：{names}。")
 
     # 4. Say why everyone else is out.
     excluded: list[str] = []
@@ -237,17 +240,17 @@ def apply_override(result: SpotcheckResult, add: Iterable[str] = (), remove: Ite
     known = set(result.all_units or result.reasons)
     unknown = [c for c in add + remove if c not in known]
     if unknown:
-        raise SpotcheckOverrideError(f"以下单位不在本次抽查范围内：{'、'.join(unknown)}")
+        raise SpotcheckOverrideError(f"以下单位不在本次抽查范围内：{unit_names(unknown)}")
     both = sorted(set(add) & set(remove))
     if both:
-        raise SpotcheckOverrideError(f"同一单位不能同时纳入和移出：{'、'.join(both)}")
+        raise SpotcheckOverrideError(f"同一单位不能同时纳入和移出：{unit_names(both)}")
     blocked = [c for c in remove if c in result.forced]
     if blocked:
         raise SpotcheckOverrideError(
-            f"以下单位须直接纳入抽查（自评类别发生变化或已指定纳入），不能移出：{'、'.join(blocked)}")
+            f"以下单位须直接纳入抽查（自评类别发生变化或已指定纳入），不能移出：{unit_names(blocked)}")
     not_in = [c for c in remove if c not in result.selected]
     if not_in:
-        raise SpotcheckOverrideError(f"以下单位本不在抽查名单中，无需移出：{'、'.join(not_in)}")
+        raise SpotcheckOverrideError(f"以下单位本不在抽查名单中，无需移出：{unit_names(not_in)}")
 
     selected = set(result.selected)
     reasons = {code: list(r) for code, r in result.reasons.items()}
@@ -258,7 +261,7 @@ def apply_override(result: SpotcheckResult, add: Iterable[str] = (), remove: Ite
         selected.add(code)
         reasons[code].append(f"人工调整纳入：{reason}")
         if code in result.checked_last_year:
-            conflicts.append(f"{code} 上年已被抽查，经人工调整本年再次纳入（理由：{reason}）。")
+            conflicts.append(f"{unit_name(code)}上年已被抽查，经人工调整本年再次纳入（理由：{reason}）。")
     for code in remove:
         selected.discard(code)
         reasons[code].append(f"人工调整移出：{reason}")

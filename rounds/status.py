@@ -10,9 +10,10 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from evidence.models import CategoryDecision, SelfAssessment, Unit
+from evidence.models import CategoryDecision, SelfAssessment, Unit, User
 from rounds import workflow as R
 from rounds.categories import DECISION_SOURCES
+from rubrics.units import in_national_order, unit_names
 
 
 @dataclass
@@ -54,7 +55,7 @@ def dashboard(session: Session, year: int, today: date | None = None) -> dict:
     checked = set(sc.selected) if sc else set()
     scores = {u.code: u for u in R.round_scores(session, year)}
     rows = []
-    for unit in session.exec(select(Unit).order_by(Unit.code)):
+    for unit in in_national_order(session.exec(select(Unit))):
         result = scores[unit.code]
         rows.append({"unit": unit, "sa": sas.get(unit.code),
                      "sa_state": self_assessment_state(sas.get(unit.code), rnd.self_assessment_due, today),
@@ -75,7 +76,8 @@ def dashboard(session: Session, year: int, today: date | None = None) -> dict:
 
 
 def radar(session: Session, year: int, unit_code: str) -> dict:
-    """A unit's points per first-level indicator, the maxima and the average of the units scored there."""
+    """A unit's points per first-level indicator (None where nothing is scored yet), the maxima and the
+    average of the units scored there."""
     rnd = R.get_round(session, year)
     results = R.round_scores(session, year)
     mine = next((u for u in results if u.code == unit_code), None)
@@ -91,5 +93,19 @@ def radar(session: Session, year: int, unit_code: str) -> dict:
         if values:
             average[key] = sum(values) / len(values)
     own = mine.level1_points()
-    return {"name": mine.name, "own": {k: own.get(k, 0) for k in maxima}, "maxima": maxima,
+    # a first-level indicator with nothing scored yet is missing (None), never a real 0
+    return {"name": mine.name, "own": {k: own.get(k) for k in maxima}, "maxima": maxima,
             "average": average or None}
+
+
+def spotcheck_page(session: Session, year: int) -> dict:
+    """The spot-check list of the year as the office reads it: units in the national order, and each
+    change to the proposal with who made it (their name, not their login), when and which units."""
+    rnd = R.get_round(session, year)
+    sc = R.current_spotcheck(session, year)
+    units = in_national_order(session.exec(select(Unit)))
+    names = {u.username: u.display_name or u.username for u in session.exec(select(User))}
+    overrides = [{"who": o.get("by_name") or names.get(o.get("by"), "协调小组办公室"), "at": o.get("at"),
+                  "added": unit_names(o.get("add", [])) or "无", "removed": unit_names(o.get("remove", [])) or "无",
+                  "reason": o.get("reason", "")} for o in (sc.overrides if sc else [])]
+    return {"rnd": rnd, "sc": sc, "units": units, "overrides": overrides}

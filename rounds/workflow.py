@@ -7,16 +7,17 @@ their results, with an audit trail.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections import defaultdict
 from datetime import date
 
 from sqlmodel import Session, select
 
 from evidence import audit
+from review.worklist import today_in_china
 from rubrics.indicators import system_in_force
+from rubrics.units import in_national_order, unit_name, unit_names
 from rounds.categories import CATEGORIES as CATEGORY_ORDER, DEFAULT_THRESHOLDS
-from evidence.models import (CategoryDecision, Conflict, Rating, Round, SelfAssessment, SelfAssessmentItem, SpotCheck,
+from evidence.models import (CategoryDecision, Conflict, EvidenceLink, Rating, Round, SelfAssessment, SelfAssessmentItem, SpotCheck,
                              StatisticValue, SurveyResult, Unit, User, utcnow)
 
 
@@ -47,6 +48,19 @@ def create_round(session: Session, year: int, user: User | None = None, **deadli
     return rnd
 
 
+def require_office(user: User, what: str) -> None:
+    if user.role != "office":
+        raise RoundError(f"只有协调小组办公室可以{what}。")
+
+
+def open_round(session: Session, year: int, consequence: str) -> Round:
+    """The round of `year`, refused once it is closed: its scores are final. consequence says what that stops."""
+    rnd = get_round(session, year)
+    if rnd.status == "closed":
+        raise RoundError(f"{year} 年度评价已结束，{consequence}")
+    return rnd
+
+
 def system_for(rnd: Round):
     return system_in_force(rnd.year)
 
@@ -72,47 +86,125 @@ def self_items(session: Session, sa: SelfAssessment) -> dict[int, SelfAssessment
         select(SelfAssessmentItem).where(SelfAssessmentItem.self_assessment_id == sa.id))}
 
 
-def save_self_assessment(session: Session, user: User, year: int, *, category: str | None, report: str,
-                         levels: dict[int, int | None], narratives: dict[int, str],
-                         values: dict[int, dict[str, dict]], today: date | None = None) -> SelfAssessment:
+class SelfAssessmentInvalid(RoundError):
+    """Typed values the rules refuse; `problems` maps each field to its Chinese message:
+    ("category",), ("level", no), ("value", no, measure key), ("base", no, measure key)."""
+
+    def __init__(self, problems: dict[tuple, str]):
+        self.problems = problems
+        shown = "；".join(list(problems.values())[:3]) + ("……" if len(problems) > 3 else "")
+        super().__init__(f"有 {len(problems)} 处填写需要修改，未保存：{shown}")
+
+
+MAX_ITEM_LINKS = 50  # passages linked to one indicator of a self-assessment
+
+
+def _chinese_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def editable_self_assessment(session: Session, user: User, year: int, today: date | None = None) -> SelfAssessment:
+    """The province's own self-assessment, if it may still change it (not locked, deadline not passed
+    unless the office reopened it); created on first use."""
     rnd = get_round(session, year)
-    if user.role != "province":
+    if user.role != "province" or not user.unit_code:
         raise RoundError("只有省级填报人员可以填写本单位自评。")
     sa = self_assessment(session, year, user.unit_code)
     if sa.status == "submitted":
         raise RoundError("自评已提交并锁定；如需修改，请联系协调小组办公室退回。")
-    if (today or date.today()) > rnd.self_assessment_due and not sa.reopen_reason:
-        raise RoundError(f"自评截止日期（{rnd.self_assessment_due}）已过，无法再修改。")
+    if (today or today_in_china()) > rnd.self_assessment_due and not sa.reopen_reason:
+        raise RoundError(f"自评截止日期（{_chinese_date(rnd.self_assessment_due)}）已过，无法再修改。")
+    return sa
+
+
+def self_assessment_problems(system, category: str | None, levels: dict[int, int | None],
+                             values: dict[int, dict[str, dict]]) -> dict[tuple, str]:
+    """Every problem of what was typed, by field; the statistic rule is rounds.statistics.check_value,
+    the same the office's corrections and the template import apply."""
+    from rounds.statistics import check_value
+    problems: dict[tuple, str] = {}
     if category and category not in CATEGORY_ORDER:
-        raise RoundError(f"未知的自评类别：{category}")
-    system = system_for(rnd)
-    items = self_items(session, sa)
-    for no in set(levels) | set(narratives) | set(values):
+        problems[("category",)] = f"未知的自评类别：{category}"
+    for no, level in levels.items():
         indicator = system.get(no)
-        level = levels.get(no)
         if level is not None and level not in indicator.level_values:
-            raise RoundError(f"指标 {no}（{indicator.name}）的自评等级 {level} 不在评分细则范围内。")
-        item = items.get(no) or SelfAssessmentItem(self_assessment_id=sa.id, indicator_no=no)
-        item.level_value = level
-        item.narrative = narratives.get(no, item.narrative)
+            problems[("level", no)] = (f"指标 {no} 的自评等级 {level} 不在评分细则范围内"
+                                       f"（可选：{'、'.join(map(str, indicator.level_values))}）")
+    for no, measures in values.items():
+        indicator = system.get(no)
+        known = {m.key: m for m in indicator.measures}
+        for key, entry in measures.items():
+            measure = known.get(key)
+            if measure is None:
+                problems[("value", no, key)] = f"指标 {no} 没有这一数值项，请刷新页面后重试"
+                continue
+            for part, field, label in (("value", "value", "本年"), ("base_value", "base", "基期")):
+                problem = check_value(measure, entry.get(part))
+                if problem:
+                    problems[(field, no, key)] = f"{measure.label}（{label}）数值无效：{problem}"
+    return problems
+
+
+def save_self_assessment(session: Session, user: User, year: int, *, category: str | None, report: str,
+                         levels: dict[int, int | None], narratives: dict[int, str],
+                         values: dict[int, dict[str, dict]], links: list[tuple[int, int]] = (),
+                         unlink: list[int] = (), unreadable: dict[tuple, str] | None = None,
+                         today: date | None = None) -> SelfAssessment:
+    """Store the unit's draft. An indicator named in levels, narratives or values is set (None, "" or {}
+    clears it); one not named keeps what it had. Links: (indicator no, passage id) to add, link ids
+    to remove. `unreadable`: fields the caller could not even read (text in a number field …), keyed
+    like the problems. Every problem is reported at once by field (SelfAssessmentInvalid) and nothing
+    is stored; a save that changes nothing writes nothing (autosave sends the same form often)."""
+    from rounds.self_assessment import fingerprint, item_links
+    from rubrics.indicators import RubricError
+    sa = editable_self_assessment(session, user, year, today)
+    system = system_for(get_round(session, year))
+    try:
+        problems = {**(unreadable or {}), **self_assessment_problems(system, category, levels, values)}
+        for no in set(narratives) | {no for no, _ in links}:
+            system.get(no)
+    except RubricError as exc:
+        raise RoundError(str(exc)) from None
+    if problems:
+        raise SelfAssessmentInvalid(problems)
+    items = self_items(session, sa)
+    before = fingerprint(sa, items, item_links(session, items))
+    for no in set(levels) | set(narratives) | set(values):
+        item = items.get(no)
+        if item is None and levels.get(no) is None and not narratives.get(no) and not any(
+                v is not None for entry in values.get(no, {}).values() for v in entry.values()):
+            continue  # an untouched indicator gets no row
+        item = item or SelfAssessmentItem(self_assessment_id=sa.id, indicator_no=no)
+        if no in levels:
+            item.level_value = levels[no]
+        if no in narratives:
+            item.narrative = narratives[no]
         if no in values:
             item.values = _with_growth(values[no])
         session.add(item)
+        items[no] = item
     sa.self_category = category
     sa.report = report
-    audit.record(session, "self_assessment", user=user, object_type="self_assessment", object_id=sa.id,
-                 detail={"year": year, "category": category, "saved": True})
+    session.flush()
+    for no, passage_id in links:
+        _link_item(session, user, sa, items, no, passage_id)
+    _unlink(session, items, unlink)
+    session.flush()
+    after = fingerprint(sa, items, item_links(session, items))
+    if after != before:
+        audit.record(session, "self_assessment", user=user, object_type="self_assessment", object_id=sa.id,
+                     detail={"year": year, "category": category, "saved": True})
     return sa
 
 
 def _with_growth(measures: dict[str, dict]) -> dict[str, dict]:
-    """Growth is computed from the base-year value, never typed."""
+    """Growth is computed from the base-year value, never typed (the values passed rounds/statistics first)."""
     from rounds.scoring import growth_rate
     out = {}
     for key, entry in measures.items():
         value, base = entry.get("value"), entry.get("base_value")
-        if any(v is not None and not math.isfinite(float(v)) for v in (value, base)):
-            raise RoundError("填写的数值无效（不能为无穷大或非数字）。")
+        if value is None and base is None:
+            continue
         growth = None
         if value is not None and base not in (None, 0):
             growth = round(growth_rate(float(value), float(base)) * 100, 2)
@@ -120,17 +212,72 @@ def _with_growth(measures: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
-def submit_self_assessment(session: Session, user: User, year: int, today: date | None = None) -> SelfAssessment:
-    rnd = get_round(session, year)
-    sa = self_assessment(session, year, user.unit_code)
-    if sa.status == "submitted":
-        raise RoundError("自评已提交。")
-    if (today or date.today()) > rnd.self_assessment_due and not sa.reopen_reason:
-        raise RoundError(f"自评截止日期（{rnd.self_assessment_due}）已过。")
+def _link_item(session: Session, user: User, sa: SelfAssessment, items: dict[int, SelfAssessmentItem],
+               no: int, passage_id: int) -> EvidenceLink | None:
+    """Link one passage of the unit's own current evidence of the year to an item (made if needed);
+    a passage already linked there stays linked once."""
+    from review.links import citable_passage, link_passage
+    passage = citable_passage(session, passage_id, sa.unit_code, sa.year)
+    if passage is None:
+        raise RoundError("只能关联本单位本年度的有效证据。")
+    item = items.get(no)
+    if item is None:
+        item = items[no] = SelfAssessmentItem(self_assessment_id=sa.id, indicator_no=no)
+        session.add(item)
+        session.flush()
+    existing = list(session.exec(select(EvidenceLink).where(EvidenceLink.owner_kind == "self_item",
+                                                            EvidenceLink.owner_id == item.id)))
+    if any(link.passage_id == passage.id for link in existing):
+        return None
+    if len(existing) >= MAX_ITEM_LINKS:
+        raise RoundError(f"每项指标最多关联 {MAX_ITEM_LINKS} 处证据。")
+    return link_passage(session, "self_item", item.id, passage, user)
+
+
+def _unlink(session: Session, items: dict[int, SelfAssessmentItem], link_ids: list[int]) -> None:
+    """Remove links, only ever those of this self-assessment's own items."""
+    owners = [item.id for item in items.values() if item.id is not None]
+    if not link_ids or not owners:
+        return
+    for link in session.exec(select(EvidenceLink).where(EvidenceLink.owner_kind == "self_item",
+                                                        EvidenceLink.owner_id.in_(owners),
+                                                        EvidenceLink.id.in_(list(link_ids)))):
+        session.delete(link)
+
+
+def link_self_evidence(session: Session, user: User, year: int, indicator_no: int, passage_id: int,
+                       today: date | None = None) -> SelfAssessment:
+    """The passage picker's 关联: one passage to one indicator of the province's own draft."""
+    from rubrics.indicators import RubricError
+    sa = editable_self_assessment(session, user, year, today)
+    try:
+        indicator = system_for(get_round(session, year)).get(indicator_no)
+    except RubricError as exc:
+        raise RoundError(str(exc)) from None
+    if indicator.source == "survey":
+        raise RoundError(f"指标 {indicator_no} 由满意度调查得出，无需关联证据。")
+    link = _link_item(session, user, sa, self_items(session, sa), indicator_no, passage_id)
+    if link is not None:
+        session.flush()
+        audit.record(session, "self_assessment", user=user, object_type="self_assessment", object_id=sa.id,
+                     detail={"year": year, "indicator": indicator_no, "linked_passage": passage_id})
+    return sa
+
+
+def submit_self_assessment(session: Session, user: User, year: int, today: date | None = None,
+                           confirmed: str | None = None) -> SelfAssessment:
+    """Lock the draft. `confirmed` is the fingerprint the confirmation page showed: if the draft changed
+    since, nothing is locked and the unit confirms again."""
+    from rounds.self_assessment import fingerprint, item_links
+    sa = editable_self_assessment(session, user, year, today)
     if not sa.self_category:
         raise RoundError("请先选择自评类别。")
     if not sa.report.strip():
         raise RoundError("请填写自评报告。")
+    if confirmed is not None:
+        items = self_items(session, sa)
+        if fingerprint(sa, items, item_links(session, items)) != confirmed:
+            raise RoundError("确认之后自评内容又有改动（可能在另一个窗口保存过），请核对后重新确认。")
     sa.status, sa.submitted_at, sa.submitted_by = "submitted", utcnow(), user.id
     audit.record(session, "self_assessment", user=user, object_type="self_assessment", object_id=sa.id,
                  detail={"year": year, "submitted": True, "category": sa.self_category})
@@ -146,7 +293,7 @@ def reopen_self_assessment(session: Session, user: User, year: int, unit_code: s
     existing = session.exec(select(SelfAssessment).where(SelfAssessment.year == year,
                                                          SelfAssessment.unit_code == unit_code)).first()
     if existing is None or existing.status != "submitted":
-        raise RoundError(f"{unit_code} 的 {year} 年度自评尚未提交，无需退回。")
+        raise RoundError(f"{unit_name(unit_code)}的 {year} 年度自评尚未提交，无需退回。")
     sa = existing
     sa.status, sa.reopen_reason = "draft", reason.strip()
     audit.record(session, "self_reopen", user=user, object_type="self_assessment", object_id=sa.id,
@@ -220,13 +367,16 @@ def override_spotcheck(session: Session, user: User, sc: SpotCheck, *, add: list
     sc.selected, sc.reasons, sc.conflicts = list(result.selected), dict(result.reasons), list(result.conflicts)
     sc.draw = dataclasses.asdict(result)
     sc.overrides = list(sc.overrides) + [{"add": add, "remove": remove, "reason": reason.strip(),
-                                          "by": user.username, "at": utcnow().isoformat(timespec="seconds")}]
+                                          "by": user.username, "by_name": user.display_name or user.username,
+                                          "at": utcnow().isoformat(timespec="seconds")}]
     audit.record(session, "spotcheck", user=user, object_type="spotcheck", object_id=sc.id,
                  detail={"override": {"add": add, "remove": remove}, "reason": reason})
     return sc
 
 
 def approve_spotcheck(session: Session, user: User, sc: SpotCheck, approved_at: date, meeting: str) -> SpotCheck:
+    if sc.status == "approved":  # a final record: its date and meeting are not rewritten
+        raise RoundError(f"该抽查名单已于 {sc.approved_at} 经“{sc.approval_meeting}”审定，不能再次审定。")
     if not meeting.strip():
         raise RoundError("请填写审定的会议（如：协调小组第N次会议）。")
     sc.status, sc.approved_at, sc.approval_meeting = "approved", approved_at, meeting.strip()
@@ -256,9 +406,11 @@ def item_values(session: Session, year: int) -> dict[tuple[str, int], dict]:
 def measure_values(session: Session, year: int) -> dict:
     """{(unit, indicator, measure): MeasureValue}: the submitted self-assessments, then the office's values.
 
-    A draft speaks for nobody; a value the office imported or corrected replaces the unit's own.
+    A draft speaks for nobody; a value the office imported or corrected replaces the unit's own (a row
+    that only records the office's confirmation of the unit's own value is no value of its own).
     """
     from rounds.scoring import MeasureValue
+    from rounds.statistics import SOURCE_CONFIRMED_SELF, SOURCE_SELF
     out = {}
     submitted = {s.id: s.unit_code for s in session.exec(select(SelfAssessment).where(
         SelfAssessment.year == year, SelfAssessment.status == "submitted"))}
@@ -267,8 +419,9 @@ def measure_values(session: Session, year: int) -> dict:
                 SelfAssessmentItem.self_assessment_id.in_(list(submitted)))):
             for key, entry in (item.values or {}).items():
                 out[(submitted[item.self_assessment_id], item.indicator_no, key)] = MeasureValue(
-                    entry.get("value"), entry.get("base_value"), "自评报告")
-    for row in session.exec(select(StatisticValue).where(StatisticValue.year == year)):
+                    entry.get("value"), entry.get("base_value"), SOURCE_SELF)
+    for row in session.exec(select(StatisticValue).where(StatisticValue.year == year,
+                                                         StatisticValue.source != SOURCE_CONFIRMED_SELF)):
         out[(row.unit_code, row.indicator_no, row.measure_key)] = MeasureValue(
             row.value, row.base_value, row.source + (f"（{row.reason}）" if row.reason else ""))
     return out
@@ -286,24 +439,20 @@ def self_assessed_levels(session: Session, year: int) -> dict[tuple[str, int], i
 
 
 def survey_indices(session: Session, year: int) -> dict:
-    """{(unit, indicator): SurveyIndex} pooling every batch of responses recorded for the unit."""
-    from rounds.scoring import SurveyIndex
-    batches: dict[tuple[str, int], list[SurveyResult]] = defaultdict(list)
+    """{(unit, indicator): SurveyIndex} pooling every batch recorded for the unit: the responses to its
+    surveys (rounds/surveys.py, answered online or imported) and results reported as summaries."""
+    from rounds.scoring import ResponseBatch, pooled_index
+    from rounds.surveys import response_batches
+    batches: dict[tuple[str, int], list[ResponseBatch]] = defaultdict(list)
     for row in session.exec(select(SurveyResult).where(SurveyResult.year == year)):
-        batches[(row.unit_code, row.indicator_no)].append(row)
+        batches[(row.unit_code, row.indicator_no)].append(ResponseBatch(row.respondents, row.score, row.score_sd))
+    for key, batch in response_batches(session, year).items():
+        batches[key].append(batch)
     out = {}
     for key, rows in batches.items():
-        n = sum(r.respondents for r in rows)
-        if n <= 0:
-            continue
-        mean = sum(r.score * r.respondents for r in rows) / n
-        low = high = None
-        if n > 1 and all(r.score_sd is not None for r in rows):
-            # pooled variance of the batches around the overall mean
-            ss = sum((r.respondents - 1) * r.score_sd ** 2 + r.respondents * (r.score - mean) ** 2 for r in rows)
-            half = 1.959964 * math.sqrt(ss / (n - 1)) / math.sqrt(n)
-            low, high = max(mean - half, 0.0), min(mean + half, 100.0)
-        out[key] = SurveyIndex(mean, n, low, high)
+        index = pooled_index(rows)
+        if index is not None:
+            out[key] = index
     return out
 
 
@@ -320,7 +469,7 @@ def round_scores(session: Session, year: int) -> list:
                                 if key in rated else (),
                                 self_assessed=self_levels.get(key))
                for key in set(rated) | set(self_levels)}
-    units = [(u.code, u.name) for u in session.exec(select(Unit).order_by(Unit.code))]
+    units = [(u.code, u.name) for u in in_national_order(session.exec(select(Unit)))]
     return score_round(system_for(rnd), units, ratings, measure_values(session, year), survey_indices(session, year))
 
 
@@ -332,40 +481,6 @@ def unit_scores(session: Session, year: int) -> dict[str, dict]:
             for u in round_scores(session, year)}
 
 
-def correct_value(session: Session, user: User, year: int, unit_code: str, indicator_no: int, key: str, *,
-                  value: float | None, base_value: float | None, reason: str, source: str = "办公室更正") -> StatisticValue:
-    """The office sets a unit's statistic; the reason and the value it replaces go to the audit log."""
-    if user.role != "office":
-        raise RoundError("只有协调小组办公室可以更正统计数值。")
-    if not reason.strip():
-        raise RoundError("更正统计数值必须写明理由。")
-    rnd = get_round(session, year)
-    indicator = system_for(rnd).get(indicator_no)
-    measure = next((m for m in indicator.measures if m.key == key), None)
-    if measure is None:
-        raise RoundError(f"指标 {indicator_no}（{indicator.name}）没有数值项 {key}。")
-    if session.get(Unit, unit_code) is None:
-        raise RoundError(f"未知的单位代码：{unit_code}")
-    from rounds.statistics import check_value
-    for v in (value, base_value):
-        problem = check_value(measure, v)
-        if problem:
-            raise RoundError(f"{indicator_no}“{measure.label}”：{problem}")
-    before = measure_values(session, year).get((unit_code, indicator_no, key))
-    row = session.exec(select(StatisticValue).where(
-        StatisticValue.year == year, StatisticValue.unit_code == unit_code,
-        StatisticValue.indicator_no == indicator_no, StatisticValue.measure_key == key)).first()
-    row = row or StatisticValue(year=year, unit_code=unit_code, indicator_no=indicator_no, measure_key=key)
-    row.value, row.base_value, row.source, row.reason = value, base_value, source, reason.strip()
-    row.updated_by, row.updated_at = user.id, utcnow()
-    session.add(row)
-    audit.record(session, "statistic", user=user, object_type="unit", object_id=unit_code,
-                 detail={"year": year, "indicator": indicator_no, "measure": key, "reason": reason.strip(),
-                         "from": None if before is None else [before.value, before.base, before.source],
-                         "to": [value, base_value]})
-    return row
-
-
 @dataclasses.dataclass
 class CategoryOutcome:
     decisions: list[CategoryDecision]
@@ -374,7 +489,7 @@ class CategoryOutcome:
     def message(self) -> str:
         text = f"已认定 {len(self.decisions)} 个单位的类别。"
         if self.pending:
-            text += f"以下抽查单位评分尚未完成，暂不认定（也可由办公室直接认定并说明理由）：{'、'.join(self.pending)}。"
+            text += f"以下抽查单位评分尚未完成，暂不认定（也可由办公室直接认定并说明理由）：{unit_names(self.pending)}。"
         return text
 
 
@@ -427,16 +542,21 @@ def decide_categories(session: Session, user: User, year: int, adjustments: dict
             continue
         if category not in CATEGORY_ORDER:
             raise RoundError(f"未知类别：{category}")
-        old = row.category if row else None
+        old = _decision_fields(row) if row else None
         row = row or CategoryDecision(year=year, unit_code=code, category=category, source=source)
         row.category, row.source, row.score, row.note = category, source, s["total"], basis
         row.decided_by, row.decided_at = user.id, utcnow()
         session.add(row)
         outcome.decisions.append(row)
-        if old != category:
+        if old != _decision_fields(row):  # any change, the reason's wording included, with both versions
             audit.record(session, "category", user=user, object_type="unit", object_id=code,
-                         detail={"year": year, "from": old, "to": category, "basis": basis})
+                         detail={"year": year, "from": old and old["category"], "to": category, "basis": basis,
+                                 "old": old, "new": _decision_fields(row)})
     return outcome
+
+
+def _decision_fields(row: CategoryDecision) -> dict:
+    return {"category": row.category, "source": row.source, "score": row.score, "note": row.note}
 
 
 def category_history(session: Session) -> dict[str, dict[int, str]]:

@@ -211,7 +211,7 @@ def indicator_to_json(ind: Indicator, version: str, year: int) -> dict[str, Any]
         "rubric": [{"value": lv.value, "label": lv.label, "descriptor": lv.descriptor} for lv in ind.rubric],
         "evidence_kinds": list(ind.evidence_kinds),
         "measures": [{"key": m.key, "label": m.label, "unit": m.unit, "growth": m.growth, "share": m.share,
-                      "direction": m.direction}
+                      "direction": m.direction, "definition": m.definition}
                      for m in ind.measures],
         "terms": list(ind.terms), "source": ind.source,
         "version": version, "year": year,
@@ -471,7 +471,7 @@ def _validate_scoring(scoring: Any, rec: _Record) -> None:
     level = scoring["level"]
     if isinstance(level, list):
         _bands(level, sub("level"), f"{what}的 scoring.level 分档")
-    elif level not in LEVEL_MODES:
+    elif not isinstance(level, str) or level not in LEVEL_MODES:
         raise sub("level").error(f"{what}的 scoring.level “{level}” 无效，应为 {' / '.join(LEVEL_MODES)} 或分档列表")
     if "growth" in scoring:
         _bands(scoring["growth"], sub("growth"), f"{what}的 scoring.growth 分档")
@@ -496,6 +496,18 @@ def _validate_scoring(scoring: Any, rec: _Record) -> None:
         raise sub("blend").error(f"{what}的 blend 含 growth，但没有 growth: true 的 measure（无基期值）")
     if "target" in blend and not scoring.get("target"):
         raise sub("blend").error(f"{what}的 blend 含 target，须设 scoring.target")
+    if "growth" in scoring and "growth" not in blend:
+        raise sub("growth").error(f"{what}设了 scoring.growth 分档，但 blend 中没有 growth，增长不会计入得分")
+    if scoring.get("target") and "target" not in blend:
+        raise sub("target").error(f"{what}设了 scoring.target，但 blend 中没有 target，目标不会计入得分")
+    if "level" not in blend:
+        # without the level part a measure is scored only by what applies to it: growth needs a base
+        # year (growth: true), target needs a target value; a measure with neither would wait forever
+        targets = scoring.get("target") or {}
+        for key in scored:
+            if not (("growth" in blend and measures[key].get("growth")) or ("target" in blend and key in targets)):
+                raise sub("blend").error(f"{what}的 blend 不含 level，数值项 “{key}” 既无基期值（growth: true）"
+                                         f"也无目标值，没有可计分的部分")
     share = scoring.get("rated_share")
     if kind == "mixed":
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
@@ -568,6 +580,10 @@ def _validate_measures(measures: Any, rec: _Record) -> None:
         if measure.get("direction", "higher") not in DIRECTIONS:
             raise at.error(f"{what}的 measures 第 {i + 1} 项 direction “{measure['direction']}” 无效，"
                            f"应为 {' / '.join(DIRECTIONS)} 之一")
+        if "definition" not in measure:
+            raise at.error(f"{what}的 measures 第 {i + 1} 项（{key}）缺少统计口径 definition（填报模板中给填报人看）")
+        _require_text(measure["definition"], _Origin(at.doc, at.path + ("definition",)),
+                      f"{what}的 measures 第 {i + 1} 项 definition ")
 
 
 # ---------------------------------------------------------------- structure of a year

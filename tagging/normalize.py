@@ -13,7 +13,10 @@ from dataclasses import dataclass
 
 from zhtext.chinese import fold
 
-_HTML_NOISE = re.compile(r"<[^<>\n]{0,200}>|&(?:nbsp|amp|lt|gt|quot|ldquo|rdquo|mdash|hellip|#\d{2,5});")
+# A tag has an ASCII name right after "<" (or "</", "<!"): ‹…› and ＜…＞ around a Chinese title
+# (＜ folds to "<") are book-title marks whose words count, not markup.
+_HTML_NOISE = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9:-]{0,20}(?:[\s/][^<>\n]{0,200})?|!--[^<>\n]{0,200}--|![A-Za-z][^<>\n]{0,200})>"
+                         r"|&(?:nbsp|amp|lt|gt|quot|ldquo|rdquo|mdash|hellip|#\d{2,5});")
 # A pinyin gloss after Chinese text: （chǎn gǎi） or (chan gai).  Only letters,
 # tone marks and spaces inside, so real parentheticals like (2023) survive.
 # Junk a bad converter leaves between characters: brackets holding only a symbol

@@ -82,10 +82,22 @@ def is_site_chrome(line: str) -> bool:
     items = [x for x in _MENU_SEPARATORS.split(stripped) if x]
     if not all(len(x) <= 8 for x in items):
         return False
+    if is_table_row(items):
+        return False
     # Items separated only by spaces may be a table row; menus use bars or dots,
     # or are long runs of short links.
     explicit = bool(re.search(r"[|｜·•>»＞]", stripped))
     return len(items) >= (4 if explicit else 7)
+
+
+_FIGURE = re.compile(r"\d")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{4,}")
+
+
+def is_table_row(cells: list[str]) -> bool:
+    """A row of a table (序号 | 单位 | 事项 | 年份): a figure and a phrase of content. Menus and
+    breadcrumbs are short labels without figures; a pager has figures but no phrase."""
+    return any(_FIGURE.search(c) for c in cells) and any(_CJK_RUN.search(c) for c in cells)
 
 
 def drop_site_chrome(items: list[Passage]) -> list[Passage]:

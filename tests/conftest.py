@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-PASSWORD = "password-123"
+PASSWORD = "Kp-evidence-2023"
 
 
 @pytest.fixture
@@ -58,6 +58,28 @@ def client(app):
     from fastapi.testclient import TestClient
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def server(app):
+    """The real app under a real uvicorn on loopback (as `kaoping serve` configures it), in a thread;
+    yields the port."""
+    import threading
+
+    import uvicorn
+
+    from review_ui.commands.core import server_options
+    config = uvicorn.Config(app, **server_options("127.0.0.1", 0), lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(500):
+        if srv.started:
+            break
+        threading.Event().wait(0.01)
+    yield srv.servers[0].sockets[0].getsockname()[1]
+    srv.should_exit = True
+    thread.join(timeout=10)
 
 
 @pytest.fixture

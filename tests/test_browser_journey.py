@@ -21,8 +21,8 @@ from evidence.models import Assignment, CategoryDecision, EvidenceLink, Passage,
 from review_ui.commands.core import initialise
 
 from browser_support import Steps, browser, live_server
+from conftest import PASSWORD
 
-PASSWORD = "password-123"
 MINUTES = [
     "江苏省推进产业工人队伍建设改革协调小组会议纪要",
     "苏产改〔2023〕2号",
@@ -117,13 +117,14 @@ def test_a_whole_round_in_the_browser(world, tmp_path):
         _wait_indexed(js, url, 2)
         steps.shot(js, "province-indexed")
 
-        # 2. Self-assessment: a level with its rubric, a category, a report; submit locks it.
+        # 2. Self-assessment: a level with its rubric, a category, a report; submit, confirm, and it is locked.
         js.goto(f"{url}/self-assessment")
         js.select_option("select[name=self_category]", "良好")
         js.fill("textarea[name=report]", "我省2023年推进产改工作总结：省委高度重视，协调机制健全。")
         js.click("#ind-4 summary")
         js.check("input[name=level_4][value='4']")
-        js.click("button[value=submit]")
+        js.click("button[value=review]")
+        js.click("#confirm-submit")
         js.wait_for_selector("text=自评已提交并锁定")
         steps.shot(js, "self-assessment-submitted")
 
@@ -136,7 +137,7 @@ def test_a_whole_round_in_the_browser(world, tmp_path):
         office.wait_for_selector("#spotcheck-table")
         selected = lambda: office.locator("#spotcheck-table tr", has_text="江苏省").locator("td").nth(1).inner_text()
         if selected() != "抽查":
-            office.fill("input[name=add]", "JS")
+            office.fill("input[name=add]", "江苏")  # typed as people name it
             office.fill("input[name=reason]", "江苏省产改试点任务较重，纳入本年度抽查")
             office.click("text=调整名单")
             office.wait_for_selector("text=已调整抽查名单")
@@ -184,7 +185,7 @@ def test_a_whole_round_in_the_browser(world, tmp_path):
         office.goto(f"{url}/rounds/2023")
         office.click("text=计算并认定类别")
         office.wait_for_selector("text=评分尚未完成，暂不认定")  # JS has one rated indicator of many
-        assert "JS" in office.inner_text(".flash.ok")
+        assert "江苏" in office.inner_text(".flash.ok") and "JS" not in office.inner_text(".flash.ok")
         office.select_option("select[name=adj_JS]", "良好")
         office.fill("input[name=note]", "抽查评估中领导重视等指标经合议认定，其余指标按自评材料综合认定。")
         office.click("text=计算并认定类别")

@@ -4,6 +4,7 @@ import json
 from click.testing import CliRunner
 
 from review_ui.cli import main
+from conftest import PASSWORD
 
 
 def run(*args, input=None):
@@ -14,7 +15,7 @@ def test_init_twice_changes_nothing(tmp_path):
     data = str(tmp_path / "d")
     first = run("--data-dir", data, "init")
     assert first.exit_code == 0 and "已初始化" in first.output
-    run("--data-dir", data, "users", "add", "boss", "--role", "office", "--password", "password-123")
+    run("--data-dir", data, "users", "add", "boss", "--role", "office", "--password", PASSWORD)
     second = run("--data-dir", data, "init")
     assert second.exit_code == 2 and "已初始化" in second.output and "未做任何改动" in second.output
     users = json.loads(run("--data-dir", data, "users", "list", "--json").output)
@@ -29,7 +30,7 @@ def test_missing_data_dir_is_explained(tmp_path):
 def test_users_add_validates(tmp_path):
     data = str(tmp_path / "d")
     run("--data-dir", data, "init")
-    bad_unit = run("--data-dir", data, "users", "add", "p", "--role", "province", "--unit", "XX", "--password", "password-123")
+    bad_unit = run("--data-dir", data, "users", "add", "p", "--role", "province", "--unit", "XX", "--password", PASSWORD)
     assert bad_unit.exit_code == 2 and "未知单位" in bad_unit.output
     short = run("--data-dir", data, "users", "add", "p", "--role", "province", "--unit", "JS", "--password", "123")
     assert short.exit_code == 2 and "密码至少" in short.output

@@ -42,16 +42,15 @@ def test_collection_export_keeps_sources_and_citations(make_user, login, add_evi
         entries = session.exec(select(CollectionEntry).where(CollectionEntry.collection_id == cid)).all()
         assert len(entries) == 2
         note_entry = entries[0]
-    r = office.post(f"/collections/{cid}", data={"csrf_token": office.csrf, "action": "entry",
-                                                 "entry_id": note_entry.id, "case_title": "书记抓产改",
-                                                 "summary": "<script>alert(1)</script>按语", "section_id": "",
-                                                 "status": "included", "revision": "1"}, follow_redirects=True)
+    eid = note_entry.id
+    edit = {"entry": eid, f"case_title-{eid}": "书记抓产改", f"summary-{eid}": "<script>alert(1)</script>按语",
+            f"section-{eid}": "", f"status-{eid}": "included"}
+    r = office.post(f"/collections/{cid}", data={"csrf_token": office.csrf, "revision": "1", **edit})
     assert "已被其他人修改" in r.text  # the form started from revision 1; the collection has moved on
     with session_scope(settings.database_url) as session:
         revision = session.get(Collection, cid).revision
-    office.post(f"/collections/{cid}", data={"csrf_token": office.csrf, "action": "entry", "entry_id": note_entry.id,
-                                             "case_title": "书记抓产改", "summary": "<script>alert(1)</script>按语",
-                                             "section_id": "", "status": "candidate", "revision": str(revision)})
+    office.post(f"/collections/{cid}", data={"csrf_token": office.csrf, "revision": str(revision),
+                                             **edit, f"status-{eid}": "candidate"})
     page = office.get(f"/collections/{cid}")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;按语" in page.text and "<script>alert(1)" not in page.text
     html = office.get(f"/collections/{cid}/export.html").text
@@ -83,10 +82,13 @@ def test_withdrawn_source_keeps_the_quote_and_flags_it(make_user, login, add_evi
         session.commit()
     page = office.get(f"/collections/{cid}")
     assert p.text[:20] in page.text and "请核对" in page.text
-    with session_scope(settings.database_url) as session:
+    with session_scope(settings.database_url) as session:  # the editor page computes it and writes nothing
+        link = session.exec(select(EvidenceLink).where(EvidenceLink.owner_kind == "collection_entry")).one()
+        assert link.status == "ok" and link.quote == p.text
+    r = office.get(f"/collections/{cid}/export.docx")
+    with session_scope(settings.database_url) as session:  # the export records it with the quote kept
         link = session.exec(select(EvidenceLink).where(EvidenceLink.owner_kind == "collection_entry")).one()
         assert link.status == "needs_attention" and link.quote == p.text
-    r = office.get(f"/collections/{cid}/export.docx")
     path = tmp_path / "w.docx"
     path.write_bytes(r.content)
     body = "\n".join(x.text for x in docx.Document(path).paragraphs)
@@ -169,3 +171,28 @@ def test_an_exported_collection_is_searchable_evidence_of_indicator_19_for_the_o
     assert "全国产改典型经验汇编" in found and f"/collections/{cid}" in found and "已编发" in found
     province = login("js").get("/search", params={"q": "联络员会议"}).text
     assert "全国产改典型经验汇编" not in province
+
+
+def test_viewing_a_collection_writes_nothing_and_withdrawal_flags_its_links(make_user, login, add_evidence, settings):
+    from evidence.models import AuditEvent
+    make_user("office", "office")
+    make_user("js", "province", unit="JS")
+    js = add_evidence("JS", "纪要.txt", MEETING)
+    office = login("office")
+    cid = _new_collection(office)
+    p = _passages(settings, js)[1]
+    office.post(f"/collections/{cid}/add", data={"csrf_token": office.csrf, "passage_id": p.id})
+
+    def snapshot():
+        with session_scope(settings.database_url) as session:
+            return ([(link.id, link.status) for link in session.exec(select(EvidenceLink))],
+                    len(session.exec(select(AuditEvent)).all()), session.get(Collection, cid).revision)
+    before = snapshot()
+    assert office.get(f"/collections/{cid}").status_code == 200
+    assert snapshot() == before
+    province = login("js")
+    r = province.post(f"/evidence/{js}/withdraw", data={"csrf_token": province.csrf, "reason": "上传错了"},
+                      follow_redirects=False)
+    assert r.status_code == 303
+    with session_scope(settings.database_url) as session:
+        assert session.exec(select(EvidenceLink)).one().status == "needs_attention"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import openpyxl
@@ -9,8 +10,8 @@ from click.testing import CliRunner
 from sqlmodel import select
 
 from evidence.db import session_scope
-from evidence.models import Document, Round
-from review_ui.demo import DEMO_PASSWORD, demo_years, load_demo
+from evidence.models import Document, DocumentVersion, Round
+from review_ui.demo import DEMO_PASSWORD, demo_file_names, demo_years, load_demo
 
 
 def test_demo_round_is_complete_and_this_years_is_open_for_uploads(settings, login, tmp_path, monkeypatch):
@@ -44,9 +45,25 @@ def test_demo_round_is_complete_and_this_years_is_open_for_uploads(settings, log
     result = runner.invoke(main, ["--data-dir", str(settings.data_dir), "scores", "--year", str(last), "--out", str(out)])
     assert result.exit_code == 0, result.output
     ws = openpyxl.load_workbook(out)["汇总"]
-    header = [c.value for c in ws[1]]
-    totals = {row[0].value: row[header.index("总分")].value for row in ws.iter_rows(min_row=2) if row[0].value}
+    from reports.scores_xlsx import HEADER_ROW
+    header = [c.value for c in ws[HEADER_ROW]]
+    codes = {u["code"] for u in data["units"]}
+    totals = {row[0].value: row[header.index("总分")].value for row in ws.iter_rows(min_row=HEADER_ROW + 1)
+              if row[0].value in codes}
     assert totals == {u["code"]: u["total"] for u in data["units"]}
+    assert [row[0].value for row in ws.iter_rows(min_row=2) if row[0].value in codes] == [  # the national order
+        u["code"] for u in data["units"]] and data["units"][0]["code"] == "BJ"
+    assert any("演示数据" in str(row[0].value) for row in ws.iter_rows(min_row=2))  # marked as demo data
+
+    # the open round's sample evidence is of its own year: named and dated in it
+    with session_scope(settings.database_url) as session:
+        samples = session.exec(select(Document, DocumentVersion).join(
+            DocumentVersion, DocumentVersion.id == Document.current_version_id).where(Document.year == this)).all()
+    assert {d.filename for d, _ in samples} == set(demo_file_names(this)) and len(samples) == 5
+    for document, version in samples:
+        assert document.filename.startswith(f"{this}年") and not re.search(r"[A-Z]{2}", document.filename)
+        years = set(re.findall(r"20\d\d", version.text))
+        assert years <= {str(this)}, (document.filename, years)  # a news item may give no year
 
     office = login("office", DEMO_PASSWORD)
     assert "演示数据" in office.get(f"/rounds/{last}").text

@@ -1,4 +1,4 @@
-"""Format detection, text/HTML/OFD readers, archives, hostile inputs and the sandbox."""
+"""Format detection, text/HTML/OFD readers, hostile inputs and the sandbox (archives: test_archives.py)."""
 from __future__ import annotations
 
 import io
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.extract import (ExtractionError, Limits, expand_archive, extract_file, extract_file_sandboxed,
+from ingest.extract import (ExtractionError, Limits, extract_file, extract_file_sandboxed,
                             is_archive, split_passages)
 from shared_data import shared
 
@@ -179,64 +179,9 @@ def _zip(entries: list[tuple[str | zipfile.ZipInfo, bytes]], **kw) -> bytes:
     return buf.getvalue()
 
 
-def _gbk_named_zip(name: str, data: bytes) -> bytes:
-    """A zip as Windows tools write it: GBK name bytes, no UTF-8 flag."""
-    gbk = name.encode("gbk")
-    placeholder = b"X" * len(gbk)
-    raw = _zip([(placeholder.decode(), data)])
-    return raw.replace(placeholder, gbk)
-
-
-def test_archive_member_names_in_gbk_are_decoded(tmp_path):
-    name = "产改工作总结报告.txt"
-    path = _write(tmp_path, "材料.zip", _gbk_named_zip(name, NOTICE.encode("utf-8")))
-    assert is_archive(path)
-    members = expand_archive(path, Limits())
-    assert [m.name for m in members] == [name]
-    assert members[0].data.decode() == NOTICE
-
-
-def test_nested_zip_is_expanded_one_level(tmp_path):
-    inner = _zip([("通知.txt", NOTICE.encode())])
-    path = _write(tmp_path, "outer.zip", _zip([("inner.zip", inner), ("说明.txt", "说明".encode())]))
-    names = sorted(m.name for m in expand_archive(path, Limits()))
-    assert names == ["inner.zip!通知.txt", "说明.txt"]
-
-
 def test_docx_is_not_an_archive(tmp_path):
     docx_like = _write(tmp_path, "a.docx", _zip([("word/document.xml", b"<w:document/>"), ("[Content_Types].xml", b"")]))
     assert not is_archive(docx_like)
-
-
-def test_zip_bomb_is_refused(tmp_path):
-    path = _write(tmp_path, "bomb.zip", _zip([("zeros.txt", b"\0" * (50 * 1024 * 1024))]))
-    assert path.stat().st_size < 200_000
-    with pytest.raises(ExtractionError) as err:
-        expand_archive(path, Limits())
-    assert err.value.code == "bomb"
-    _assert_chinese_error(err.value)
-
-
-def test_zip_bomb_with_lying_headers_is_stopped_while_reading(tmp_path):
-    path = _write(tmp_path, "bomb.zip", _zip([("zeros.txt", b"\0" * (3 * 1024 * 1024))]))
-    with pytest.raises(ExtractionError) as err:
-        expand_archive(path, Limits(max_bytes=1024 * 1024, max_compression_ratio=1e9))
-    assert err.value.code in ("bomb", "too_large")
-
-
-@pytest.mark.parametrize("evil", ["../../etc/cron.d/x.txt", "/etc/passwd", "a/../../b.txt", "C:\\Windows\\x.txt"])
-def test_zip_with_path_traversal_is_refused(tmp_path, evil):
-    path = _write(tmp_path, "evil.zip", _zip([("ok.txt", b"ok"), (evil, b"x")]))
-    with pytest.raises(ExtractionError) as err:
-        expand_archive(path, Limits())
-    assert err.value.code == "unsafe_path"
-
-
-def test_zip_with_too_many_members_is_refused(tmp_path):
-    path = _write(tmp_path, "many.zip", _zip([(f"{i}.txt", b"x") for i in range(30)]))
-    with pytest.raises(ExtractionError) as err:
-        expand_archive(path, Limits(max_archive_members=10))
-    assert err.value.code == "too_many_members"
 
 
 def test_extracting_a_zip_directly_asks_for_expansion(tmp_path):

@@ -11,6 +11,7 @@ from rubrics.indicators import (
     RUBRICS_DIR,
     RubricError,
     available_years,
+    clear_cache,
     get_unit,
     load_system,
     load_units,
@@ -300,7 +301,8 @@ def test_negative_weight_is_rejected(tree):
 
 def test_quantitative_indicator_without_measures_is_rejected(tree):
     path = tree / "indicators/2022.yaml"
-    edit(path, "              - {key: party_members, label: 产业工人党员数量, unit: 人, growth: true, share: false}\n", "")
+    edit(path, "              - {key: party_members, label: 产业工人党员数量, unit: 人, growth: true, share: false,\n"
+               "                 definition: 年末（12月31日）当地产业工人中中共党员人数}\n", "")
     text = path.read_text(encoding="utf-8")
     measures_line = text[: text.index("measures:", text.index("name: 党员比例"))].count("\n") + 1
     assert_names(error_for(tree), "2022.yaml", measures_line, "指标 23「党员比例」", "measures")
@@ -376,3 +378,78 @@ def test_thirty_two_units_with_unique_codes():
 def test_unknown_unit_is_a_rubric_error():
     with pytest.raises(RubricError, match="未知的单位代码.*XX.*BT"):
         get_unit("XX")
+
+
+# ---------------------------------------------------------------- scoring rules and measures
+
+SCORING_14 = ("            scoring: {level: percentile, growth: [[0.15, 1.0], [0.08, 0.8], [0.03, 0.6], [0.0, 0.4], "
+              "[-0.05, 0.2]], blend: {level: 0.4, growth: 0.6}}\n")
+AFTER_14 = ("            source: statistics\n            evidence_kinds: [notice, summary, statistics]\n"
+            "            measures:\n              - {key: meetings")
+
+
+@pytest.mark.parametrize("scoring, words", [
+    (None, ["必须设计分规则 scoring"]),
+    ("percentile", ["scoring 应为键值映射"]),
+    ("{level: percentile, blend: {level: 1}, weight: 2}", ["未知的键", "weight"]),
+    ("{level: percentile}", ["缺少必填的键：blend"]),
+    ("{level: median, blend: {level: 1}}", ["scoring.level", "median", "无效"]),
+    ("{level: {top: 1}, blend: {level: 1}}", ["scoring.level", "无效"]),
+    ("{level: [[10, 1.5]], blend: {level: 1}}", ["scoring.level 分档", "应在 0–1 之间"]),
+    ("{level: percentile, growth: [[0.1]], blend: {level: 0.4, growth: 0.6}}", ["[门槛, 得分比例]"]),
+    ("{level: percentile, growth: [[0.1, 1], [0.1, 0.5]], blend: {level: 0.4, growth: 0.6}}", ["重复的门槛"]),
+    ("{level: percentile, growth: [], blend: {level: 0.4, growth: 0.6}}", ["scoring.growth 分档不能为空"]),
+    ("{level: percentile, growth: [[0.1, 1]], blend: {level: 0.5, growth: 0.6}}", ["之和应为 1", "1.1"]),
+    ("{level: percentile, blend: {level: 0.5, effort: 0.5}}", ["“effort” 无效"]),
+    ("{level: percentile, growth: [[0.1, 1]], blend: {level: 0, growth: 1}}", ["blend.level", "0–1 之间的正数"]),
+    ("{level: percentile, blend: {level: 0.4, growth: 0.6}}", ["须设 scoring.growth 分档"]),
+    ("{level: percentile, growth: [[0.1, 1]], blend: {level: 1}}", ["blend 中没有 growth"]),
+    ("{level: percentile, target: {people: 10}, blend: {level: 0.5, target: 0.5}}", ["“people” 不是本指标计分的 measure"]),
+    ("{level: percentile, target: {meetings: 0}, blend: {level: 0.5, target: 0.5}}", ["目标值 meetings 应为正数"]),
+    ("{level: percentile, target: {meetings: 12}, blend: {level: 1}}", ["blend 中没有 target"]),
+    ("{level: percentile, blend: {level: 0.5, target: 0.5}}", ["须设 scoring.target"]),
+    ("{level: percentile, target: {meetings: 12}, blend: {target: 1}}", ["不含 level", "“attendees”", "没有可计分的部分"]),
+    ("{level: percentile, blend: {level: 1}, rated_share: 0.6}", ["定量指标", "不设 rated_share"]),
+    ("{level: percentile, blend: {level: 1}, min_sample: 30}", ["不是问卷指标", "不设 min_sample"]),
+])
+def test_bad_scoring_rules_are_refused_naming_file_line_and_indicator(tree, scoring, words):
+    new = "" if scoring is None else f"            scoring: {scoring}\n"
+    line = edit(tree / "indicators/2022.yaml", SCORING_14 + AFTER_14, new + AFTER_14)
+    if scoring is None:  # a missing rule is blamed on the indicator itself
+        text = (tree / "indicators/2022.yaml").read_text(encoding="utf-8")
+        line = text[: text.index("- no: 14")].count("\n") + 1
+    assert_names(error_for(tree), "2022.yaml", line, "指标 14「产改工作推进会、现场会、经验交流会」", *words)
+
+
+def test_mixed_and_survey_indicators_need_their_own_scoring_keys(tree):
+    path = tree / "indicators/2022.yaml"
+    mixed = ("            scoring: {level: percentile, blend: {level: 1}, rated_share: 0.6}\n"
+             "            evidence_kinds: [policy, summary, statistics]")
+    line = edit(path, mixed, mixed.replace("rated_share: 0.6", "rated_share: 1"))
+    assert_names(error_for(tree), "2022.yaml", line, "指标 3", "rated_share", "0 与 1 之间")
+    edit(path, mixed.replace("rated_share: 0.6", "rated_share: 1"), mixed)
+    survey = ("{level: score, blend: {level: 1}, min_sample: 100}\n            source: survey\n"
+              "            evidence_kinds: [statistics]\n            measures:\n"
+              "              - {key: satisfaction_score, label: 产业工人满意度得分")
+    line = edit(path, survey, survey.replace("min_sample: 100", "min_sample: 1"))
+    assert_names(error_for(tree), "2022.yaml", line, "指标 83", "min_sample", "不小于 2")
+    edit(path, survey.replace("min_sample: 100", "min_sample: 1"), survey.replace("level: score", "level: percentile"))
+    assert_names(error_for(tree), "2022.yaml", line, "指标 83", "应为 score")
+
+
+def test_a_target_rule_loads_and_a_measure_without_definition_is_refused(tree):
+    path = tree / "indicators/2022.yaml"
+    edit(path, SCORING_14 + AFTER_14, "            scoring: {level: percentile, target: {meetings: 12}, "
+                                      "blend: {level: 0.5, target: 0.5}}\n" + AFTER_14)
+    indicator = load_system(2022, rubrics_dir=tree).get(14)
+    assert indicator.scoring.targets() == {"meetings": 12.0} and dict(indicator.scoring.blend) == {"level": 0.5, "target": 0.5}
+    clear_cache()
+    line = edit(path, "growth: true, share: false,\n                 definition: 上述会议实际参会人数之和（含视频分会场人数，同一人参加多次按次累计）}",
+                "growth: true, share: false}")
+    assert_names(error_for(tree), "2022.yaml", line, "指标 14", "attendees", "统计口径 definition")
+
+
+def test_every_measure_says_how_it_is_counted(base):
+    for ind in base.indicators:
+        for m in ind.measures:
+            assert len(m.definition) >= 10, (ind.no, m.key)

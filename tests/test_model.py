@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy.exc import DatabaseError
 from sqlmodel import select
 
+from conftest import PASSWORD
 from evidence.models import (AuditEvent, CategoryDecision, Collection, CollectionEntry, CollectionSection, Document,
                              DocumentVersion, EvidenceLink, Passage, Rating, RatingRevision, Round, SelfAssessment,
                              SelfAssessmentItem, SpotCheck, StoredFile, SurveyResult, Unit)
@@ -92,16 +93,16 @@ def test_audit_log_is_append_only(db_session):
 def test_password_is_hashed_with_argon2(db_session, make_user):
     from evidence.accounts import verify_password
     user = make_user("someone", "office")
-    assert user.password_hash.startswith("$argon2id$") and "password-123" not in user.password_hash
-    assert verify_password(user, "password-123") and not verify_password(user, "wrong-password")
+    assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
+    assert verify_password(user, PASSWORD) and not verify_password(user, "wrong-password")
 
 
 def test_province_user_must_have_a_unit(db_session):
     from evidence.accounts import AccountError, create_user
     with pytest.raises(AccountError, match="绑定"):
-        create_user(db_session, "p", "password-123", "province")
+        create_user(db_session, "p", PASSWORD, "province")
     with pytest.raises(AccountError, match="未知单位"):
-        create_user(db_session, "p", "password-123", "province", unit_code="XX")
+        create_user(db_session, "p", PASSWORD, "province", unit_code="XX")
 
 
 def test_one_consensus_per_item(db_session, make_user):

@@ -72,3 +72,35 @@ def test_missing_cjk_font_warns_and_still_draws(monkeypatch):
         assert charts.category_distribution({"优秀": 1}).startswith(PNG_MAGIC)
     finally:
         charts.cjk_font_name.cache_clear()
+
+
+@pytest.mark.parametrize("draw", [
+    lambda: charts.year_over_year({}, {}, year=2024, fmt="svg"),
+    lambda: charts.year_over_year({"优秀": 0}, {"良好": 0}, year=2024, fmt="svg"),
+    lambda: charts.category_distribution({}, fmt="svg"),
+    lambda: charts.radar({}, fmt="svg"),
+])
+def test_an_empty_chart_says_so_instead_of_drawing_bare_axes(draw):
+    svg = draw()
+    assert "暂无数据" in svg  # matplotlib keeps drawn text as a comment beside its outline
+    assert 'id="patch_2"' not in svg and 'id="xtick_1"' not in svg  # no bars, no axis ticks
+
+
+def test_a_unit_scoring_zero_is_drawn_not_called_empty():
+    assert "暂无数据" not in charts.radar({k: 0.0 for k in LEVEL1_INDICATORS}, fmt="svg")
+
+
+def _legend_colours(svg: str) -> list[str]:
+    import re
+    legend = svg.split('<g id="legend_1">', 1)[1]
+    return [c.lower() for c in re.findall(r"(?:fill|stroke): ?(#[0-9a-fA-F]{6})", legend)
+            if c.lower() not in ("#ffffff", "#000000", "#cccccc")]
+
+
+def test_legend_swatches_differ_year_from_year_and_unit_from_average():
+    svg = charts.year_over_year({"优秀": 3, "良好": 10}, {"优秀": 2, "良好": 12}, year=2024, fmt="svg")
+    assert len(set(_legend_colours(svg))) == 2
+    maxima = {k: 20.0 for k in LEVEL1_INDICATORS}
+    radar = charts.radar({k: 12.0 for k in LEVEL1_INDICATORS}, maxima=maxima,
+                         reference={k: 10.0 for k in LEVEL1_INDICATORS}, label="江苏省", fmt="svg")
+    assert len(set(_legend_colours(radar))) == 2

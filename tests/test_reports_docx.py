@@ -282,3 +282,10 @@ def test_report_without_units_still_writes_a_sensible_document(tmp_path):
     assert "2023年度尚无评价考核结果。" in texts
     assert "本年度未开展抽查评估。" in texts
     assert len(document.tables[0].rows) == 1  # header only
+
+
+def test_units_are_counted_as_provinces_and_the_bingtuan_apart():
+    from reports.zhuanbao import units_phrase
+    assert units_phrase(["JS", "ZJ", "BT"]) == "2个省（区、市）和新疆生产建设兵团"
+    assert units_phrase(["JS"]) == "1个省（区、市）"
+    assert units_phrase(["BT"]) == "新疆生产建设兵团"  # never "0个省（区、市）和…"

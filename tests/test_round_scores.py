@@ -108,3 +108,93 @@ def test_points_stay_within_weight_and_add_up_to_the_total(levels, values, bases
         assert all(0 <= r.points <= r.weight for r in unit.indicators if r.points is not None)
         assert sum(points) == pytest.approx(unit.total, abs=1e-3)
         assert 0 <= unit.total <= 100
+
+
+# --- each rule of a measure, through measure_fraction and score_round ---------------------------
+
+def test_growth_bands_give_the_fraction_of_the_highest_threshold_reached():
+    rule = Scoring(level="percentile", growth=((0.10, 1.0), (0.05, 0.6), (0.0, 0.3)), blend=(("growth", 1.0),))
+    fractions = {value: measure_fraction(COUNT, rule, MeasureValue(value, 100), [])[0] for value in (110, 108, 101, 95)}
+    assert fractions == {110: 1.0, 108: 0.6, 101: 0.3, 95: 0.0}  # a decline below every band earns nothing
+    assert "较基期+8.0%" in measure_fraction(COUNT, rule, MeasureValue(108, 100), [])[1]
+
+
+def test_level_bands_in_both_directions():
+    share = Measure("s", "占比", "%", growth=False, share=True)
+    banded = Scoring(level=((50.0, 1.0), (30.0, 0.5)), blend=(("level", 1.0),))
+    assert [measure_fraction(share, banded, MeasureValue(v), [])[0] for v in (60, 40, 10)] == [1.0, 0.5, 0.0]
+    # less is better: the bands are ceilings (at most 5% → full, at most 10% → half)
+    turnover = Measure("t", "离职率", "%", growth=True, share=True, direction="lower")
+    ceilings = Scoring(level=((5.0, 1.0), (10.0, 0.5)), blend=(("level", 1.0),))
+    assert [measure_fraction(turnover, ceilings, MeasureValue(v), [])[0] for v in (4, 8, 12)] == [1.0, 0.5, 0.0]
+    # and its growth counts a fall as improvement: from 10% down to 8% is +20%
+    falling = Scoring(level="percentile", growth=GROWTH, blend=(("growth", 1.0),))
+    assert measure_fraction(turnover, falling, MeasureValue(8, 10), [])[0] == 1.0
+    assert measure_fraction(turnover, falling, MeasureValue(12, 10), [])[0] == 0.0
+    assert measure_fraction(turnover, falling, MeasureValue(3, 0), [])[0] == 0.0  # up from nothing is worse
+
+
+def test_target_attainment_in_both_directions_and_renormalised_blend():
+    target = Scoring(level="percentile", target=(("n", 200.0),), blend=(("level", 0.5), ("target", 0.5)))
+    # level: beats one of two others (0.5); target: 100 of 200 (0.5)
+    assert measure_fraction(COUNT, target, MeasureValue(100, 90), [50, 150])[0] == pytest.approx(0.5)
+    assert measure_fraction(COUNT, target, MeasureValue(400, 90), [50, 150])[0] == pytest.approx(1.0)  # capped at 1
+    assert "目标完成50%" in measure_fraction(COUNT, target, MeasureValue(100, 90), [50, 150])[1]
+    lower = Measure("n", "离职率", "%", growth=False, share=True, direction="lower")
+    only_target = Scoring(level="percentile", target=(("n", 5.0),), blend=(("target", 1.0),))
+    assert measure_fraction(lower, only_target, MeasureValue(4), [])[0] == 1.0
+    assert measure_fraction(lower, only_target, MeasureValue(10), [])[0] == pytest.approx(0.5)
+    other = Measure("m", "其他", "个", growth=False, share=False)  # no target of its own: level only, renormalised
+    assert measure_fraction(other, target, MeasureValue(100), [50, 150])[0] == pytest.approx(0.5)
+
+
+def test_a_target_set_in_the_rubric_file_scores_through_score_round(tmp_path):
+    import shutil
+
+    from rubrics.indicators import RUBRICS_DIR, load_system
+    shutil.copytree(RUBRICS_DIR / "indicators", tmp_path / "indicators")
+    path = tmp_path / "indicators" / "2022.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = ("scoring: {level: percentile, growth: [[0.15, 1.0], [0.08, 0.8], [0.03, 0.6], [0.0, 0.4], [-0.05, 0.2]], "
+           "blend: {level: 0.4, growth: 0.6}}\n            source: statistics\n            evidence_kinds: [notice, "
+           "summary, statistics]\n            measures:\n              - {key: meetings")
+    assert text.count(old) == 1
+    rule = "scoring: {level: percentile, target: {meetings: 20, attendees: 1000}, blend: {level: 0.4, target: 0.6}}"
+    path.write_text(text.replace(old, rule + old[old.index("\n"):]), encoding="utf-8")
+    system = load_system(2022, rubrics_dir=tmp_path)
+    values = {("JS", 14, "meetings"): MeasureValue(10, 8), ("JS", 14, "attendees"): MeasureValue(1500, 1000),
+              ("SH", 14, "meetings"): MeasureValue(30, 30), ("SH", 14, "attendees"): MeasureValue(500, 600)}
+    js, sh = (next(r for r in u.indicators if r.no == 14) for u in score_round(system, UNITS[:2], {}, values))
+    # JS: meetings 0.4×0 + 0.6×(10/20) = 0.3, attendees 0.4×1 + 0.6×1 = 1.0 → mean 0.65
+    # SH: meetings 0.4×1 + 0.6×1 = 1.0, attendees 0.4×0 + 0.6×0.5 = 0.3 → mean 0.65
+    assert js.points == pytest.approx(system.get(14).weight * 0.65) and "目标完成50%" in js.basis
+    assert sh.points == pytest.approx(js.points)
+
+
+def test_a_rating_outside_the_rubric_is_refused():
+    from rounds.scoring import ScoringError
+    with pytest.raises(ScoringError, match="超出0–4"):
+        score_round(SYSTEM, UNITS[:1], {("JS", 1): RatingInput(consensus=5)}, {})
+
+
+def test_points_per_first_level_indicator_and_the_hundred_point_scale():
+    ratings = {("JS", ind.no): RatingInput(consensus=4) for ind in SYSTEM.indicators if ind.level1 == "组织领导"}
+    unit = score_round(SYSTEM, UNITS[:1], ratings, {})[0]
+    organisation = sum(i.weight for i in SYSTEM.indicators if i.level1 == "组织领导")
+    scored = sum(i.weight for i in SYSTEM.indicators if i.level1 == "组织领导" and i.kind == "qualitative")
+    assert unit.level1_points() == {"组织领导": pytest.approx(scored)}  # mixed ones wait for their values
+    assert unit.percent == pytest.approx(100 * scored / 100) and scored < organisation
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=40), min_size=1, max_size=5))
+def test_pooled_batches_give_the_index_of_all_their_responses(batches):
+    from rounds.scoring import batch_of, pooled_index
+    everything = [score for batch in batches for score in batch]
+    pooled, direct = pooled_index([batch_of(b) for b in batches]), survey_index(everything)
+    assert pooled.n == direct.n == len(everything)
+    assert pooled.index == pytest.approx(direct.index, abs=1e-9)
+    if direct.low is None:
+        assert pooled.low is None
+    else:
+        assert pooled.low == pytest.approx(direct.low, abs=1e-6) and pooled.high == pytest.approx(direct.high, abs=1e-6)

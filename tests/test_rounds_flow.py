@@ -1,4 +1,5 @@
 """A whole round through the web app: self-assessment → spot-check → ratings → categories → outputs."""
+import re
 from datetime import date
 
 import docx
@@ -42,6 +43,13 @@ def test_self_assessment_computes_growth_locks_and_reopens(make_user, login, set
         "level_4": "4", "narrative_4": "省委书记主持召开专题会议",
         "value_23_" + _first_measure(23): "120", "base_23_" + _first_measure(23): "100", "action": "submit"},
         follow_redirects=True)
+    # 提交并锁定 saves and asks for confirmation first: nothing is locked yet
+    assert "确认提交并锁定" in r.text and "已提交" not in r.text
+    with session_scope(settings.database_url) as session:
+        assert session.exec(select(SelfAssessment)).one().status == "draft"
+    fingerprint = re.search(r'name="fingerprint" value="([0-9a-f]+)"', r.text).group(1)
+    r = c.post("/self-assessment/2023/submit", data={"csrf_token": c.csrf, "fingerprint": fingerprint},
+               follow_redirects=True)
     assert "自评已提交" in r.text
     with session_scope(settings.database_url) as session:
         sa = session.exec(select(SelfAssessment)).one()

@@ -7,77 +7,18 @@ from rounds.categories import (
     HONOUR_QUOTA, RECTIFICATION, CategoryError, category_for, decide_category, flags_for,
     thresholds_for_year, validate_thresholds,
 )
-from rounds.scoring import (
-    IndicatorSpec, QuantRule, RatingInput, ScoringError, agreement, agreement_for, growth_rate, rating_value,
-    score_unit, specs_from_system,
-)
-
-SPECS = [
-    IndicatorSpec(1, "组织领导", 10),
-    IndicatorSpec(2, "组织领导", 5),
-    IndicatorSpec(3, "思想引领", 5, kind="quantitative"),
-]
-WORKERS = QuantRule("workers", [(0.0, 0.3), (0.10, 1.0), (0.05, 0.6)])
+from rounds.scoring import RatingInput, ScoringError, agreement, agreement_for, rating_value
 
 
-# --- scores -------------------------------------------------------------------------
+# --- ratings (the score computation itself is tested in test_round_scores.py) ---------------
 
 def test_consensus_beats_the_mean_of_independent_ratings():
     assert rating_value(RatingInput(consensus=3, independent=(4, 4))) == 3
     assert rating_value(RatingInput(independent=(4, 3))) == 3.5
+    assert rating_value(RatingInput(self_assessed=2)) == 2
+    assert rating_value(RatingInput(independent=(3,), self_assessed=1)) == 3  # reviewers before the self-assessment
     assert rating_value(RatingInput()) is None
     assert rating_value(None) is None
-
-
-def test_weighted_score_per_level1_and_missing_indicator_is_reported_not_zero():
-    score = score_unit("JS", SPECS, {1: RatingInput(3, (4, 4)), 2: RatingInput(None, (4, 3))})
-    assert score.indicators[1].points == pytest.approx(7.5)      # 10 × 3 / 4
-    assert score.indicators[2].points == pytest.approx(4.375)    # 5 × 3.5 / 4
-    assert score.indicators[1].source == "consensus" and score.indicators[2].source == "mean"
-    assert score.missing == [3] and not score.complete
-    assert score.by_level1["思想引领"].missing == [3]
-    assert score.by_level1["组织领导"].points == pytest.approx(11.875)
-    assert score.total == pytest.approx(11.875)
-    assert (score.total_weight, score.scored_weight) == (20, 15)
-    assert score.percent == pytest.approx(100 * 11.875 / 20)
-
-
-def test_quantitative_indicator_is_scored_by_growth_bands_against_2022():
-    ratings = {1: RatingInput(4), 2: RatingInput(4)}
-    def points(value):
-        return score_unit("JS", SPECS, ratings, rules={3: WORKERS}, measures={"workers": value},
-                          base_measures={"workers": 100}).indicators[3]
-    assert points(110).points == pytest.approx(5.0)   # +10% → full marks
-    assert points(108).points == pytest.approx(3.0)   # +8% → 60%
-    assert points(101).points == pytest.approx(1.5)   # growth → 30%
-    assert points(95).points == 0                      # decline → nothing
-    assert points(108).source == "rule" and points(108).value == pytest.approx(0.08)
-
-
-def test_quant_rule_falls_back_to_the_rating_when_the_measure_is_missing():
-    score = score_unit("JS", SPECS, {3: RatingInput(2)}, rules={3: WORKERS}, measures={"workers": 120})
-    assert score.indicators[3].source == "consensus"
-    assert score.indicators[3].points == pytest.approx(2.5)
-    assert score.missing == [1, 2]
-
-
-def test_share_rules_by_level_or_by_change_in_points():
-    share = QuantRule("share", [(0.5, 1.0), (0.3, 0.5)], basis="level")
-    assert share.fraction(0.4) == 0.5 and share.fraction(0.6) == 1.0 and share.fraction(0.1) == 0
-    points = QuantRule("share", [(2.0, 1.0)], basis="change")
-    assert points.fraction(33.0, base=30.0) == 1.0 and points.fraction(31.0, base=30.0) == 0
-    with pytest.raises(ScoringError, match="基期"):
-        WORKERS.fraction(110)
-
-
-def test_growth_rate_and_bad_inputs():
-    assert growth_rate(120, 100) == pytest.approx(0.2)
-    with pytest.raises(ScoringError, match="基期数值为0"):
-        growth_rate(5, 0)
-    with pytest.raises(ScoringError, match="超出"):
-        score_unit("JS", SPECS, {1: RatingInput(5)})
-    with pytest.raises(ScoringError):
-        QuantRule("x", [(0.1, 1.5)])
 
 
 # --- agreement ------------------------------------------------------------------------
@@ -218,13 +159,3 @@ def test_agreement_for_takes_unit_rater_cells_and_returns_alpha_and_kappa():
     alpha, kappa = agreement_for(cells)
     assert kappa == pytest.approx(29 / 34)
     assert alpha == pytest.approx(agreement(two_raters([1, 2, 3, 4, 4], [1, 2, 4, 4, 3])).alpha)
-
-
-def test_specs_from_the_indicator_system_use_the_top_rubric_value():
-    from types import SimpleNamespace as NS
-    system = NS(indicators=[NS(no=1, level1="组织领导", weight=2.5, kind="qualitative",
-                               rubric=("x",), level_values=(4, 3, 2, 1)),
-                            NS(no=53, level1="队伍壮大", weight=1.0, kind="quantitative", rubric=(), level_values=())])
-    specs = specs_from_system(system)
-    assert specs[0] == IndicatorSpec(1, "组织领导", 2.5, 4, "qualitative")
-    assert specs[1].max_value == 4 and specs[1].kind == "quantitative"

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 
 import anyio
 import pytest
@@ -10,24 +9,6 @@ import pytest
 from review_ui.guard import RequestGuard, body_limit
 
 HUGE = 300 * 1024 * 1024
-
-
-@pytest.fixture
-def server(app):
-    """The real app under a real uvicorn on loopback, in a thread."""
-    import uvicorn
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(500):
-        if srv.started:
-            break
-        threading.Event().wait(0.01)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield port
-    srv.should_exit = True
-    thread.join(timeout=10)
 
 
 def raw_headers_only(port: int, head: str) -> str:
@@ -182,3 +163,43 @@ def test_parallel_uploads_of_one_user_are_bounded(settings):
     statuses = anyio.run(main)
     assert sorted(statuses) == [200, 200, 429]
     assert len(entered) == 2
+
+
+def test_the_upload_bound_holds_across_processes(settings):
+    """Two guards (two web processes of `serve --workers 2`) share the bound; a process that dies frees its slots."""
+    import subprocess
+    import sys
+
+    from review_ui.guard import UploadSlots
+    folder = settings.work_dir / "upload-slots"
+    holder = subprocess.Popen([sys.executable, "-c", f"""
+import sys, time
+from review_ui.guard import UploadSlots
+with UploadSlots({str(folder)!r}, 2).take(7) as a, UploadSlots({str(folder)!r}, 2).take(7) as b:
+    print(a, b, flush=True)
+    time.sleep(60)
+"""], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().split() == ["0", "1"]  # another process holds both of user 7's slots
+        statuses = []
+
+        async def app(scope, receive, send):
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        for uid in (7, 8):
+            anyio.run(guard_for(settings, app), scope_for("/evidence/upload", {"csrf": "t", "uid": uid},
+                                                           [(b"x-csrf-token", b"t")]), receive, send)
+        assert statuses == [429, 200]  # user 7 waits; user 8 is not affected
+    finally:
+        holder.kill()
+        holder.wait()
+    with UploadSlots(folder, 2).take(7) as slot:
+        assert slot == 0  # the killed process's locks are gone with it

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rubrics.units import unit_name
 from rounds.spotcheck import (
     SpotcheckInputError, SpotcheckOverrideError, UnitHistory, apply_override,
     draw_spotcheck, quota,
@@ -72,10 +74,13 @@ def test_every_rule_holds_or_the_conflict_is_reported(units, seed, basis, data):
     for code in chosen:
         if by_code[code].checked_last_year:
             assert any("上年已被抽查" in r for r in result.reasons[code])
-            assert any(code in message for message in result.conflicts)
+            assert any(unit_name(code, short=True) in message for message in result.conflicts)
             if code not in forced:
                 pool = poor if code in poor else list(by_code)
                 assert all(c in chosen for c in pool if not by_code[c].checked_last_year)
+    # People read these: units by name, never by code.
+    for message in result.conflicts + [r for reasons in result.reasons.values() for r in reasons]:
+        assert not re.search(r"(?<![A-Za-z])[A-Z]{2}(?![A-Za-z])", message), message
     # Out because of last year's check is listed as excluded.
     assert set(result.excluded) == {c for c in by_code if c not in chosen and by_code[c].checked_last_year}
     # Every unit, in or out, says why.
@@ -170,7 +175,7 @@ def test_forced_unit_checked_last_year_is_in_and_the_conflict_said():
     units[0] = h(CODES[0], "良好", "优秀", "良好", checked=True)
     result = draw_spotcheck(units, seed=4)
     assert CODES[0] in result.selected
-    assert any(m.startswith(CODES[0]) and "连续抽查" in m for m in result.conflicts)
+    assert any(m.startswith(unit_name(CODES[0])) and "连续抽查" in m for m in result.conflicts)
 
 
 def test_office_can_name_extra_units():
@@ -180,7 +185,7 @@ def test_office_can_name_extra_units():
 
 @pytest.mark.parametrize("units, message", [
     ([], "为空"),
-    ([h("BJ"), h("BJ")], "单位重复：BJ"),
+    ([h("BJ"), h("BJ")], "单位重复：北京"),
     ([h("BJ", prev="很好")], "很好"),
     ([h("BJ", self_="Excellent")], "Excellent"),
 ])
@@ -220,7 +225,7 @@ def test_override_records_reasons_and_quota_breaches_without_touching_the_origin
     assert "BT" in changed_result.selected and drop not in changed_result.selected
     assert "人工调整纳入：协调小组会议审定" in changed_result.reasons["BT"]
     assert "人工调整移出：协调小组会议审定" in changed_result.reasons[drop]
-    assert any("BT" in m and "再次纳入" in m for m in changed_result.conflicts)
+    assert any("新疆生产建设兵团" in m and "再次纳入" in m for m in changed_result.conflicts)
     assert drop in result.selected and "BT" not in result.selected
 
     fewer = apply_override(result, remove=[drop], reason="协调小组会议审定")

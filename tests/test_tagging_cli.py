@@ -83,4 +83,4 @@ def test_tag_reports_an_unreadable_file_and_goes_on(tmp_path):
     rows = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     assert rows[0]["file"] == str(bad) and rows[0]["error"]
     assert 14 in [s["no"] for s in rows[1]["indicators"]]
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # like extract and ingest: a batch with a failed file

@@ -102,6 +102,13 @@ def test_error_pages_have_a_working_way_back(province):
     assert "evil.example" not in elsewhere.text and 'href="/"' in elsewhere.text
 
 
+def test_an_unknown_address_or_asset_is_a_chinese_page_not_json(province):
+    for path in ("/no-such-page", "/static/no-such-file.js"):
+        page = province.get(path)
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+        assert "页面或记录不存在" in page.text and "Not Found" not in page.text
+
+
 def test_every_page_varies_on_hx_request(office_client):
     for url in ("/search?q=工匠", "/evidence", "/"):
         assert "HX-Request" in office_client.get(url).headers.get("vary", ""), url
@@ -149,3 +156,18 @@ def test_sizes_read_the_chinese_way(n):
     assert unit in ("字节", "KB", "MB", "GB")
     assert not number.endswith(".0")
     assert float(number) >= 0
+
+
+def test_a_locked_database_is_a_chinese_503_with_retry_advice(settings, make_user, login, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    import review_ui.routes.home as home
+    make_user("office", "office")
+    office = login("office")
+
+    def locked(*args, **kwargs):
+        raise OperationalError("UPDATE …", {}, Exception("database is locked"))
+    monkeypatch.setattr(home, "worklist", locked)
+    r = office.get("/")
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert "系统正忙" in r.text and "重试" in r.text and "database is locked" not in r.text

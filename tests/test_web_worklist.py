@@ -140,3 +140,29 @@ def test_a_unit_filter_that_matches_nothing_says_so(office_client, add_evidence)
     assert "没有名为“火星”的单位" in unknown
     chip = office_client.get("/search", params={"q": "工匠学院", "unit": "ZJ"}).text
     assert "在所选条件（单位：浙江）下没有找到匹配的证据" in chip
+
+
+def test_office_home_shows_the_ingest_queue_and_warns_when_nothing_drains_it(settings, make_user, login):
+    import io
+
+    from evidence.models import Job
+    from ingest.submit import submit
+    make_user("office", "office")
+    with session_for(settings) as session:
+        for i in range(2):
+            submit(session, settings, io.BytesIO(f"省总工会成立产改协调小组{i}。".encode()), f"a{i}.txt",
+                   unit_code="JS", year=2023)
+        session.commit()
+    page = login("office").get("/").text
+    section = re.search(r'<section class="queue-health".*?</section>', page, re.S).group(0)
+    assert re.search(r"排队等待 <strong>2</strong> 个", section) and "不到 1 分钟" in section
+    assert "入库处理可能已停止" not in section
+    with session_for(settings) as session:  # an hour later, still nobody has taken them
+        for job in session.exec(select(Job)):
+            job.created_at = datetime.now(timezone.utc) - timedelta(hours=1)
+            session.add(job)
+        session.commit()
+    page = login("office").get("/").text
+    assert "入库处理可能已停止" in page and "系统管理员" in page
+    make_user("js", "province", unit="JS")
+    assert "入库处理可能已停止" not in login("js").get("/").text  # the office's concern only

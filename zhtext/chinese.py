@@ -8,6 +8,7 @@ offsets computed on the folded form are valid in the original text.
 from __future__ import annotations
 
 import functools
+import re
 import threading
 import unicodedata
 from pathlib import Path
@@ -45,6 +46,23 @@ def fold_width(text: str) -> str:
     return "".join(out)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """Each lone surrogate as U+FFFD, same length: a PDF's ToUnicode map decoded with
+    `surrogatepass` can leave one, and OpenCC, rjieba and UTF-8 storage refuse them."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+def repair_surrogates(text: str) -> str:
+    """Join surrogate pairs into their character and replace lone ones with U+FFFD.
+    Changes the length, so only for text before offsets are taken (extraction)."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def to_simplified(text: str) -> str:
     """Traditional → simplified, character for character.
 
@@ -53,6 +71,7 @@ def to_simplified(text: str) -> str:
     """
     if not text:
         return text
+    text = without_surrogates(text)
     with _t2s_lock:
         converted = _t2s().convert(text)
         if len(converted) == len(text):
@@ -107,11 +126,13 @@ class Segmenter:
 
     def tokenize(self, text: str) -> list[tuple[str, int, int]]:
         """(word, start, end) in character offsets, whitespace dropped."""
+        text = without_surrogates(text)
         with self._lock:
             toks = self._jieba.tokenize(text, "default", True)
         return [t for t in toks if not t[0].isspace()]
 
     def tokenize_for_search(self, text: str) -> list[tuple[str, int, int]]:
+        text = without_surrogates(text)
         with self._lock:
             toks = self._jieba.tokenize(text, "search", True)
         return [t for t in toks if not t[0].isspace()]

@@ -2,7 +2,7 @@
 
     extract_file(path)            in this process
     extract_file_sandboxed(path)  in a child process with memory and wall-time limits
-    expand_archive(path, limits)  ZIP upload → members (each then extracted on its own)
+    unpack_sandboxed(path, out_dir, limits)  ZIP upload → member files on disk (each then extracted on its own)
     split_passages(extraction)    paragraphs/chunks with exact offsets into extraction.text
 
 Stages: size check → sniff real type from bytes → format reader (raw page texts,
@@ -15,14 +15,14 @@ import time
 from pathlib import Path
 
 from ingest.clean import clean_pages
-from ingest.extract.archive import ArchiveMember, expand_archive, is_archive
+from ingest.extract.archive import UnpackedMember, is_archive, unpack_archive
 from ingest.extract.detect import sniff
 from ingest.extract.types import FORMATS, Extraction, ExtractionError, Limits, PageText, RawDocument
 from ingest.metadata import DOC_KINDS, Metadata, read_metadata
 from zhtext.passages import PassageSpan, split_passages
 
 __all__ = ["extract_file", "extract_file_sandboxed", "Extraction", "PageText", "Metadata", "Limits",
-           "ExtractionError", "ArchiveMember", "expand_archive", "is_archive", "split_passages",
+           "ExtractionError", "UnpackedMember", "unpack_archive", "unpack_sandboxed", "is_archive", "split_passages",
            "PassageSpan", "DOC_KINDS", "FORMATS", "detect_format", "build_extraction"]
 
 _EXT_FORMAT = {"pdf": "pdf", "docx": "docx", "doc": "doc", "wps": "wps", "rtf": "rtf", "odt": "odt",
@@ -45,6 +45,8 @@ def detect_format(path: Path, filename: str | None = None) -> str:
         raise ExtractionError("archive", "这是一个 ZIP 压缩包，请展开后逐个处理其中的文件。")
     if kind == "corrupt_zip":
         raise ExtractionError("corrupt", "文件已损坏（ZIP 结构无法读取）。")
+    if kind == "corrupt_ole":
+        raise ExtractionError("corrupt", "文件已损坏（Word/WPS 文件结构无法读取），请重新导出后上传。")
     if kind == "encrypted_office":
         raise ExtractionError("encrypted", "文件已加密（需要密码），无法读取。请上传未加密的版本。")
     if kind == "unknown:xls":
@@ -139,3 +141,10 @@ def extract_file(path: Path, *, filename: str | None = None, limits: Limits | No
 def extract_file_sandboxed(path: Path, *, filename: str | None = None, limits: Limits | None = None) -> Extraction:
     from ingest.sandbox import run_sandboxed
     return run_sandboxed(Path(path), filename=filename, limits=limits or Limits())
+
+
+def unpack_sandboxed(path: Path, out_dir: Path, limits: Limits | None = None) -> list[UnpackedMember]:
+    """A ZIP's members written to files in out_dir by a sandboxed child (memory and wall-time limits)."""
+    from ingest.sandbox import run_sandboxed
+    manifest = run_sandboxed(Path(path), filename=None, limits=limits or Limits(), unpack_to=Path(out_dir))
+    return [UnpackedMember(**m) for m in manifest]

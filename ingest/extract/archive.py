@@ -1,24 +1,47 @@
-"""ZIP uploads: one document per member, with the defences a public upload form needs."""
+"""ZIP uploads: unpacked to disk as a stream inside the sandbox, one document per member.
+
+`unpack_archive` runs in the sandboxed child (ingest/sandbox.py `unpack_sandboxed`): it writes
+each member to its own numbered file in a private folder, 1 MiB at a time, so no member is ever
+held in memory and a hostile archive can take down only the child. The parent (ingest/submit.py)
+then puts every member through the same file rules as a top-level upload.
+
+A whole archive is refused (nothing stored) when it is not safe to unpack at all: an unsafe path,
+a corrupt directory, more than `max_archive_members` files (inner archives included), more than
+`max_archive_total_bytes` unpacked, a compression ratio above `max_compression_ratio` over the
+whole archive or for any one member (small ones too), or a member that unpacks to more than its
+header claimed. A problem with one member (encrypted, damaged, nested too deep) is reported on
+that member's line and the others go on.
+"""
 from __future__ import annotations
 
-import io
 import posixpath
 import zipfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ingest.extract.types import ExtractionError, Limits
 
 UTF8_NAME_FLAG = 0x800
+ENCRYPTED_FLAG = 0x1
 SKIP_NAMES = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
 OFFICE_MARKERS = ("word/document.xml", "OFD.xml", "mimetype", "[Content_Types].xml")
 READ_CHUNK = 1024 * 1024
+# Ratios are taken over at least this many compressed bytes: a 3 KB blank form squeezed into 20
+# bytes is not a bomb, while 1 MiB squeezed into 1 KB (the "500 small members" trick) is.
+MEMBER_RATIO_FLOOR = 1024
+ARCHIVE_RATIO_FLOOR = 64 * 1024
+MB = 1024 * 1024
 
 
 @dataclass
-class ArchiveMember:
+class UnpackedMember:
+    """One member as the parent sees it: its name inside the archive (inner archives as
+    outer.zip!inner.txt), the file it was written to (None when not written), its size, and a
+    Chinese reason when this member alone could not be unpacked."""
     name: str
-    data: bytes
+    file: str | None
+    size: int
+    error: str = ""
 
 
 def is_archive(path: Path) -> bool:
@@ -57,66 +80,119 @@ def _check_name(name: str) -> None:
         raise ExtractionError("unsafe_path", f"压缩包中含有不安全的路径（{name}），已拒绝整个压缩包。")
 
 
-def expand_archive(path: Path | io.BytesIO, limits: Limits | None = None, *, _depth: int = 0,
-                   _budget: list | None = None) -> list[ArchiveMember]:
-    """Members of a ZIP (a Path, or a BytesIO for an inner zip), names decoded, unsafe archives refused."""
+def _bomb(reason: str) -> ExtractionError:
+    return ExtractionError("bomb", f"{reason}，疑似压缩炸弹，已拒绝整个压缩包，未保存任何文件。")
+
+
+class _Budget:
+    """What the whole upload may still unpack, shared by every nesting level so an inner
+    archive cannot multiply the allowance."""
+
+    def __init__(self, archive_size: int, limits: Limits):
+        self.limits = limits
+        by_ratio = int(limits.max_compression_ratio * max(archive_size, ARCHIVE_RATIO_FLOOR))
+        self.max_total = min(limits.max_archive_total_bytes, by_ratio)
+        self.by_ratio = by_ratio < limits.max_archive_total_bytes
+        self.declared = 0
+        self.written = 0
+        self.members = 0
+
+    def declare(self, infos: list[zipfile.ZipInfo]) -> None:
+        self.members += len(infos)
+        if self.members > self.limits.max_archive_members:
+            raise ExtractionError("too_many_members",
+                                  f"压缩包（含内层压缩包）内有 {self.members} 个以上文件，超过上限 "
+                                  f"{self.limits.max_archive_members} 个，已拒绝，未保存任何文件。")
+        self.declared += sum(i.file_size for i in infos)
+        self._check(self.declared)
+
+    def spend(self, n: int) -> None:
+        self.written += n
+        self._check(self.written)
+
+    def _check(self, total: int) -> None:
+        if total > self.max_total:
+            if self.by_ratio:
+                raise _bomb(f"压缩包解压后超过其自身大小的 {self.limits.max_compression_ratio:g} 倍")
+            raise _bomb(f"压缩包解压后超过 {self.limits.max_archive_total_bytes // MB} MB")
+
+
+def unpack_archive(path: Path, out_dir: Path, limits: Limits | None = None) -> list[dict]:
+    """Unpack a ZIP (and ZIPs inside it, to `max_archive_depth` levels) into numbered files
+    in out_dir; the manifest as plain dicts (it crosses the sandbox boundary as JSON)."""
     limits = limits or Limits()
-    # Shared across the nesting level so an inner zip cannot multiply the allowance.
-    budget = _budget if _budget is not None else [limits.max_archive_total_bytes, limits.max_archive_members]
+    path, out_dir = Path(path), Path(out_dir)
+    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    budget = _Budget(path.stat().st_size, limits)
+    members: list[UnpackedMember] = []
+    _unpack(path, out_dir, limits, budget, members, depth=1, prefix="")
+    return [asdict(m) for m in members]
+
+
+def _unpack(path: Path, out_dir: Path, limits: Limits, budget: _Budget, members: list[UnpackedMember], *,
+            depth: int, prefix: str) -> None:
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        raise ExtractionError("corrupt", "压缩包已损坏，无法打开。") from exc
+        where = f"中的 {prefix.rstrip('!')} " if prefix else ""
+        raise ExtractionError("corrupt", f"压缩包{where}已损坏，无法打开。") from exc
     except OSError as exc:
         raise ExtractionError("corrupt", f"压缩包无法读取（{exc.__class__.__name__}）。") from exc
-    members: list[ArchiveMember] = []
     with zf:
         infos = [i for i in zf.infolist() if not i.is_dir()]
-        if len(infos) > limits.max_archive_members:
-            raise ExtractionError("too_many_members",
-                                  f"压缩包内有 {len(infos)} 个文件，超过上限 {limits.max_archive_members} 个。")
-        declared = sum(i.file_size for i in infos)
-        if declared > limits.max_archive_total_bytes:
-            raise ExtractionError("bomb", f"压缩包解压后约 {declared // (1024 * 1024)} MB，超过上限，疑似压缩炸弹，已拒绝。")
+        for info in infos:  # every whole-archive refusal comes from the headers, before a byte is written
+            _check_name(member_name(info))
+            ratio = info.file_size / max(info.compress_size, MEMBER_RATIO_FLOOR)
+            if ratio > limits.max_compression_ratio:
+                raise _bomb(f"压缩包中的 {prefix}{member_name(info)} 压缩比异常（约 {ratio:.0f}:1）")
+        budget.declare(infos)
         for info in infos:
             name = member_name(info)
-            _check_name(name)
             if any(s in name for s in SKIP_NAMES) or posixpath.basename(name).startswith("~$"):
                 continue
-            if info.flag_bits & 0x1:
-                raise ExtractionError("encrypted", f"压缩包中的文件 {name} 已加密（需要密码），无法读取。")
-            if info.compress_size and info.file_size > 1024 * 1024 and \
-                    info.file_size / info.compress_size > limits.max_compression_ratio:
-                raise ExtractionError("bomb", f"压缩包中的 {name} 压缩比异常（{info.file_size // info.compress_size}:1），疑似压缩炸弹，已拒绝。")
-            if info.file_size > limits.max_bytes:
-                raise ExtractionError("too_large", f"压缩包中的 {name} 超过单个文件大小上限。")
-            data = _read_capped(zf, info, min(limits.max_bytes, budget[0]), name)
-            budget[0] -= len(data)
-            budget[1] -= 1
-            if budget[1] < 0:
-                raise ExtractionError("too_many_members", f"压缩包（含内层压缩包）文件数超过上限 {limits.max_archive_members} 个。")
-            if _depth == 0 and data[:4] == b"PK\x03\x04" and name.lower().endswith(".zip"):
-                inner = expand_archive(io.BytesIO(data), limits, _depth=1, _budget=budget)
-                members.extend(ArchiveMember(f"{name}!{m.name}", m.data) for m in inner)
+            full = prefix + name
+            if info.flag_bits & ENCRYPTED_FLAG:
+                members.append(UnpackedMember(full, None, info.file_size,
+                                              f"“{full}”已加密（需要密码），无法读取，未保存。请上传未加密的文件。"))
                 continue
-            members.append(ArchiveMember(name, data))
-    return members
+            if info.file_size > limits.max_bytes:  # the parent refuses it by size, with the common message
+                members.append(UnpackedMember(full, None, info.file_size))
+                continue
+            target = out_dir / f"{len(members):05d}"
+            problem = _write_member(zf, info, target, budget, full)
+            if problem:
+                target.unlink(missing_ok=True)
+                members.append(UnpackedMember(full, None, info.file_size, problem))
+                continue
+            if is_archive(target):
+                if depth >= limits.max_archive_depth:
+                    target.unlink()
+                    members.append(UnpackedMember(full, None, info.file_size,
+                                                  f"“{full}”是第 {depth + 1} 层压缩包，超过 {limits.max_archive_depth} 层的上限，"
+                                                  "未展开，未保存。请解开后再上传。"))
+                    continue
+                inner = target.with_name(target.name + ".zip")
+                target.rename(inner)
+                _unpack(inner, out_dir, limits, budget, members, depth=depth + 1, prefix=full + "!")
+                inner.unlink()
+                continue
+            members.append(UnpackedMember(full, target.name, target.stat().st_size))
 
 
-def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, name: str) -> bytes:
-    """Headers can lie about sizes; count what actually comes out."""
-    out = bytearray()
+def _write_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: _Budget, name: str) -> str:
+    """Stream one member to disk, counting what actually comes out (headers can lie);
+    '' when written, else why this member could not be read."""
+    written = 0
     try:
-        with zf.open(info) as fh:
-            while True:
-                chunk = fh.read(READ_CHUNK)
-                if not chunk:
-                    break
-                out += chunk
-                if len(out) > cap:
-                    raise ExtractionError("bomb", f"压缩包中的 {name} 解压后超过大小上限，疑似压缩炸弹，已拒绝。")
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise ExtractionError("corrupt", f"压缩包中的 {name} 已损坏，无法解压。") from exc
-    except NotImplementedError as exc:
-        raise ExtractionError("unsupported", f"压缩包中的 {name} 使用了不支持的压缩方式。") from exc
-    return bytes(out)
+        with zf.open(info) as src, open(target, "xb") as out:
+            while chunk := src.read(READ_CHUNK):
+                written += len(chunk)
+                if written > info.file_size:
+                    raise _bomb(f"压缩包中的 {name} 解压后比其声明的大小更大")
+                budget.spend(len(chunk))
+                out.write(chunk)
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile):
+        return f"“{name}”已损坏，无法解压，未保存。"
+    except NotImplementedError:
+        return f"“{name}”使用了不支持的压缩方式，无法解压，未保存。请用常见的 ZIP 压缩方式重新打包。"
+    return ""

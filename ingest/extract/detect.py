@@ -45,8 +45,8 @@ def sniff(path: Path, filename: str | None = None) -> str:
 def _ole_stream_names(path: Path) -> set[str]:
     """Which well-known streams an OLE compound file holds (directory entries are UTF-16 names)."""
     import mmap
-    wanted = {"EncryptedPackage": "encrypted", "WordDocument": "word", "Workbook": "excel", "Book": "excel",
-              "PowerPoint Document": "powerpoint"}
+    wanted = {"Root Entry": "root", "EncryptedPackage": "encrypted", "WordDocument": "word", "Workbook": "excel",
+              "Book": "excel", "PowerPoint Document": "powerpoint"}
     found: set[str] = set()
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         for name, label in wanted.items():
@@ -57,6 +57,8 @@ def _ole_stream_names(path: Path) -> set[str]:
 
 def _sniff_ole(path: Path, ext: str) -> str:
     streams = _ole_stream_names(path)
+    if not streams:
+        return "corrupt_ole"  # no "Root Entry" (every compound file has one), no known stream: noise
     if "encrypted" in streams:
         return "encrypted_office"  # a password-protected DOCX/XLSX is stored inside an OLE container
     if "word" not in streams and "excel" in streams:
@@ -109,7 +111,9 @@ def _looks_like_text(head: bytes) -> bool:
     # UTF-16 without BOM: every other byte is NUL for ASCII-heavy text.
     if len(head) >= 4 and (head[1::2].count(0) > len(head) * 0.3 or head[0::2].count(0) > len(head) * 0.3):
         return True
-    if b"\x00" in head:
-        return False
+    # A stray NUL or control character (a paste from another program) does not make text binary.
     controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
-    return controls <= len(head) * 0.02
+    if controls <= len(head) * 0.02 and head.count(0) <= max(2, len(head) // 200):
+        return True
+    from ingest.extract.text import utf16_without_bom
+    return utf16_without_bom(head) is not None  # Chinese UTF-16 has no NULs but many "control" bytes

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ingest.extract.text import decode_bytes
 from ingest.extract.types import ExtractionError, Limits, RawDocument
+from ingest.metadata import FIELD_MAX_CHARS
 
 NOISE_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg",
               "button", "select", "input", "template", "object", "embed")
@@ -35,6 +36,7 @@ def read_html(path: Path, limits: Limits) -> RawDocument:
     from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
     html = _decode_html(path.read_bytes())
+    html, repaired = _close_unclosed_title(html)
     tree = HTMLParser(html)
     title = _title(tree)
     meta = {}
@@ -59,12 +61,33 @@ def read_html(path: Path, limits: Limits) -> RawDocument:
     if page_title and not any(page_title in ln for ln in lines[:5]):
         lines.insert(0, page_title)
     raw = RawDocument(format="html", pages=["\n".join(lines)])
+    if repaired:
+        raw.warnings.append("网页的标题标签没有闭合（缺少 </title>），已按标题到下一个标签为止读取，其后的正文照常提取。")
     raw.hints["title"] = page_title
+    if len(page_title) > FIELD_MAX_CHARS["title"]:
+        # the whole of it stays in the text (first line); the title field keeps its start
+        raw.warnings.append(f"网页标题过长（{len(page_title)} 字），已只取前 {FIELD_MAX_CHARS['title']} 字作为标题，"
+                            "全文保留在正文中。")
     if meta.get("pubdate") or meta.get("publishdate"):
         raw.hints["date"] = meta.get("pubdate") or meta.get("publishdate")
     if meta.get("contentsource") or meta.get("source"):
         raw.hints["issuer"] = meta.get("contentsource") or meta.get("source")
     return raw
+
+
+_TITLE_OPEN = re.compile(r"<title\b[^>]*>", re.I)
+_TITLE_CLOSE = re.compile(r"</title\s*>", re.I)
+
+
+def _close_unclosed_title(html: str) -> tuple[str, bool]:
+    """An HTML parser reads everything after an unclosed <title> as the title (RCDATA): the whole
+    page would vanish into it. Close it at the next tag instead."""
+    opening = _TITLE_OPEN.search(html)
+    if opening is None or _TITLE_CLOSE.search(html, opening.end()):
+        return html, False
+    end = html.find("<", opening.end())
+    end = len(html) if end < 0 else end
+    return html[:end] + "</title>" + html[end:], True
 
 
 def _title(tree) -> str:

@@ -17,8 +17,9 @@ class Limits:
     timeout_s: float = 120
     memory_mb: int = 2048
     max_archive_members: int = 500
-    max_archive_total_bytes: int = 512 * MB  # members are returned in memory
-    max_compression_ratio: float = 200.0
+    max_archive_total_bytes: int = 512 * MB  # unpacked to disk, inner archives included
+    max_compression_ratio: float = 200.0  # over the whole archive and for every member
+    max_archive_depth: int = 2  # the upload and one archive inside it
     # OCR can be switched off (tests, quick previews); pages that would need it
     # are then reported through Extraction.needs_ocr instead of silently empty.
     ocr: bool = True

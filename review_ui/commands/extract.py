@@ -33,28 +33,30 @@ def _error(name: str, exc) -> dict:
 
 def _iter_results(paths: list[Path], limits):
     """One record per file; archives yield one record per member."""
-    from ingest.extract import ExtractionError, expand_archive, extract_file_sandboxed, is_archive
+    from ingest.extract import ExtractionError, extract_file_sandboxed, is_archive, unpack_sandboxed
     for path in paths:
         name = str(path)
         if not path.exists():
             yield {"file": name, "error": "文件不存在。", "code": "missing"}
             continue
         if is_archive(path):
-            try:
-                members = expand_archive(path, limits)
-            except ExtractionError as exc:
-                yield _error(name, exc)
-                continue
-            if not members:
-                yield {"file": name, "error": "压缩包中没有可处理的文件。", "code": "empty"}
-            for member in members:
-                member_name = f"{name}!{member.name}"
-                with tempfile.TemporaryDirectory(prefix="kaoping-member-") as tmp:
-                    tmp_path = Path(tmp) / "member"
-                    tmp_path.write_bytes(member.data)
+            with tempfile.TemporaryDirectory(prefix="kaoping-unpack-") as tmp:
+                try:
+                    members = unpack_sandboxed(path, Path(tmp), limits)
+                except ExtractionError as exc:
+                    yield _error(name, exc)
+                    continue
+                if not members:
+                    yield {"file": name, "error": "压缩包中没有可处理的文件。", "code": "empty"}
+                for member in members:
+                    member_name = f"{name}!{member.name}"
+                    if member.file is None:
+                        yield {"file": member_name, "error": member.error or "文件超过大小上限，未解压。",
+                               "code": "member"}
+                        continue
                     try:
                         yield _record(member_name, extract_file_sandboxed(
-                            tmp_path, filename=Path(member.name.split("!")[-1]).name, limits=limits))
+                            Path(tmp) / member.file, filename=Path(member.name.split("!")[-1]).name, limits=limits))
                     except ExtractionError as exc:
                         yield _error(member_name, exc)
             continue

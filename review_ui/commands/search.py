@@ -19,7 +19,7 @@ def _plain(snippet_html: str) -> str:
 
 @click.command()
 @click.argument("query")
-@click.option("--unit", help="只看某单位（如 JS）")
+@click.option("--unit", help="只看某单位（中文名称或代码，如 江苏 或 JS）")
 @click.option("--year", help="年度或范围（如 2023、2020..2022）")
 @click.option("--kind", help="材料类型")
 @click.option("--indicator", help="指标编号")
@@ -30,7 +30,9 @@ def search(ctx: click.Context, query: str, unit, year, kind, indicator, limit: i
     """全文检索证据段落（支持词、"短语"、AND/OR/NOT 与 单位:/年度:/类型:/指标: 等条件）。"""
     from index import EvidenceIndex
 
+    from .core import unit_code_of
     settings = Settings.load((ctx.obj or {}).get("data_dir"))
+    unit = unit_code_of(unit)
     ix = EvidenceIndex(settings.index_dir)
     status = ix.status()
     if not status["exists"]:

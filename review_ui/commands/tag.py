@@ -24,18 +24,11 @@ def _names() -> dict[int, str]:
     return names
 
 
-def _read(path: Path):
-    """(text, pages) of a file, through ingest.extract for every format it reads."""
-    try:
-        from ingest.extract import extract_file
-    except ImportError:
-        extract_file = None
-    if extract_file is not None:
-        extraction = extract_file(path, filename=path.name)
-        return extraction.text, extraction.page_starts
-    if path.suffix.lower() != ".txt":
-        raise click.ClickException(f"暂不能读取该格式：{path.name}")
-    return path.read_text(encoding="utf-8", errors="replace"), None
+def _read(path: Path, limits):
+    """(text, page starts) of a file, extracted in the sandbox with the same limits as ingest."""
+    from ingest.extract import extract_file_sandboxed
+    extraction = extract_file_sandboxed(path, filename=path.name, limits=limits)
+    return extraction.text, extraction.page_starts
 
 
 def _suggestion_dict(s) -> dict:
@@ -49,24 +42,26 @@ def _suggestion_dict(s) -> dict:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="每个文件输出一行 JSON")
 @click.option("--year", type=int, default=None, help="考核年度（有该年度的反馈模型时一并使用）")
-def tag(files: tuple[Path, ...], as_json: bool, year: int | None) -> None:
-    """为文件建议对应的三级指标（不写数据库）。"""
+@click.option("--timeout", type=float, default=120, show_default=True, help="单个文件的解析时限（秒）")
+@click.option("--memory-mb", type=int, default=2048, show_default=True, help="解析进程内存上限（MB）")
+def tag(files: tuple[Path, ...], as_json: bool, year: int | None, timeout: float, memory_mb: int) -> None:
+    """为文件建议对应的三级指标（不写数据库）。每个文件单独处理，一个失败不影响其余文件。"""
+    from ingest.extract import Limits
     from tagging import tag_text
+    limits = Limits(timeout_s=timeout, memory_mb=memory_mb)
     failed = 0
     for path in files:
         try:
-            text, pages = _read(path)
-        except click.ClickException:
-            raise
-        except Exception as exc:  # noqa: BLE001 - one unreadable file must not stop the rest
+            text, pages = _read(path, limits)
+            result = tag_text(text, pages=pages, year=year)
+        except Exception as exc:  # noqa: BLE001 - one file must not stop the rest
             failed += 1
-            reason = getattr(exc, "reason", None) or str(exc)
+            reason = getattr(exc, "reason", None) or f"标注时发生内部错误（{type(exc).__name__}）。"
             if as_json:
                 click.echo(json.dumps({"file": str(path), "error": reason}, ensure_ascii=False))
             else:
-                click.echo(f"{path}：无法读取（{reason}）", err=True)
+                click.echo(f"✗ {path}：{reason}")
             continue
-        result = tag_text(text, pages=pages, year=year)
         row = {
             "file": str(path),
             "indicators": [_suggestion_dict(s) for s in result.indicators],
@@ -84,8 +79,10 @@ def tag(files: tuple[Path, ...], as_json: bool, year: int | None) -> None:
             click.echo(f"      {s['reason']}")
         if row["candidates"]:
             click.echo("  候选：" + "；".join(f"[{s['no']}] {s['name']} {s['score']:.2f}" for s in row["candidates"]))
+    if not as_json:
+        click.echo(f"共 {len(files)} 个文件，其中 {failed} 个失败。" if failed else f"共 {len(files)} 个文件，全部完成。")
     if failed:
-        raise SystemExit(1)
+        raise SystemExit(2)
 
 
 ERRORS_SHOWN = 40

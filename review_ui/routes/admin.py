@@ -1,4 +1,4 @@
-"""Office administration: user accounts and the audit log (with a CSV export for Excel)."""
+"""Office administration: user accounts and their sessions, and the audit log (with a CSV export for Excel)."""
 from __future__ import annotations
 
 import csv
@@ -11,22 +11,21 @@ from fastapi.exceptions import HTTPException
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, func, select
 
-from evidence import audit
-from evidence.accounts import AccountError, create_user
+from evidence import accounts, audit, sessions
 from evidence.audit import ACTIONS
-from evidence.models import ROLES, AuditEvent, Unit, User
+from evidence.models import ROLES, AuditEvent, Unit, User, WebSession
+from reports.cells import formula_safe
+from rubrics.units import in_national_order
 
-from ..security import Forbidden, client_ip, require_role
-from ..audit_display import action_label, detail_lines, detail_text, object_label
-from ..web import db, local_time, render, user_of
+from ..security import Forbidden, require_role
+from ..audit_display import action_label, detail_lines, detail_text, object_label, object_link, object_names
+from ..web import db, local_time, redirect_with_message, render, settings_of, user_of
 from .evidence import parse_int
 
 router = APIRouter(prefix="/admin")
 
 AUDIT_PER_PAGE = 50
 CSV_MAX_ROWS = 100_000
-# Cells starting with these are formulas to Excel; a file name like "=HYPERLINK(...)" must stay text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def office_of(user: User = Depends(user_of)) -> User:
@@ -39,9 +38,19 @@ def office_of(user: User = Depends(user_of)) -> User:
 def users_page(request: Request, session: Session, *, status_code: int = 200, error: str = "", message: str = "",
                form: dict | None = None):
     users = session.exec(select(User).order_by(User.role, User.username)).all()
-    units = session.exec(select(Unit).order_by(Unit.code)).all()
+    units = in_national_order(session.exec(select(Unit)).all())
+    lifetimes = sessions.Lifetimes.of(settings_of(request))
+    live = {u.id: len(sessions.live_sessions(session, u.id, lifetimes)) for u in users}
     return render(request, "admin/users.html", status_code=status_code, users=users, units=units, roles=ROLES,
-                  unit_names={u.code: u.name for u in units}, error=error, message=message, form=form or {})
+                  unit_names={u.code: u.name for u in units}, error=error, message=message, form=form or {},
+                  live_sessions=live)
+
+
+def target_user(session: Session, user_id: int) -> User:
+    target = session.get(User, user_id) if 0 < user_id < 2 ** 62 else None
+    if target is None:
+        raise HTTPException(status_code=404, detail="用户不存在。")
+    return target
 
 
 @router.get("/users")
@@ -52,16 +61,17 @@ def users(request: Request, done: str = "", office: User = Depends(office_of), s
 
 @router.post("/users")
 def add_user(request: Request, username: str = Form(""), display_name: str = Form(""), password: str = Form(""),
-             role: str = Form(""), unit: str = Form(""), home_unit: str = Form(""),
+             role: str = Form(""), unit: str = Form(""), home_unit: str = Form(""), email: str = Form(""),
              office: User = Depends(office_of), session: Session = Depends(db)):
-    form = {"username": username, "display_name": display_name, "role": role, "unit": unit, "home_unit": home_unit}
+    form = {"username": username, "display_name": display_name, "role": role, "unit": unit, "home_unit": home_unit,
+            "email": email}
     try:
-        user = create_user(session, username, password, role, unit_code=unit or None,
-                           display_name=display_name.strip(), home_unit_code=home_unit or None)
-    except AccountError as exc:
+        user = accounts.create_user(session, username, password, role, unit_code=unit or None,
+                                    display_name=display_name.strip(), home_unit_code=home_unit or None, email=email)
+    except accounts.AccountError as exc:
         session.rollback()
         return users_page(request, session, status_code=400, error=str(exc), form=form)
-    audit.record(session, "user_add", user=office, object_type="user", object_id=user.id, ip=client_ip(request),
+    audit.record(session, "user_add", user=office, object_type="user", object_id=user.id,
                  detail={"username": user.username, "role": role, "unit": user.unit_code,
                          "home_unit": user.home_unit_code})
     session.commit()
@@ -71,17 +81,75 @@ def add_user(request: Request, username: str = Form(""), display_name: str = For
 @router.post("/users/{user_id}/active")
 def set_active(request: Request, user_id: int, active: str = Form(...), office: User = Depends(office_of),
                session: Session = Depends(db)):
-    target = session.get(User, user_id)
-    if target is None:
-        raise HTTPException(status_code=404, detail="用户不存在。")
+    target = target_user(session, user_id)
     make_active = active == "1"
     if target.id == office.id and not make_active:
         raise Forbidden("不能停用自己的账号。")
-    target.active = make_active
-    audit.record(session, "user_update", user=office, object_type="user", object_id=target.id, ip=client_ip(request),
-                 detail={"username": target.username, "active": make_active})
+    ended = accounts.set_active(session, target, make_active)
+    audit.record(session, "user_update", user=office, object_type="user", object_id=target.id,
+                 detail={"username": target.username, "active": make_active, "sessions_ended": ended})
     session.commit()
     return RedirectResponse("/admin/users?done=updated", status_code=303)
+
+
+@router.post("/users/{user_id}/role")
+def set_role(request: Request, user_id: int, role: str = Form(""), unit: str = Form(""),
+             office: User = Depends(office_of), session: Session = Depends(db)):
+    target = target_user(session, user_id)
+    if target.id == office.id:
+        raise Forbidden("不能修改自己的角色（请由另一位办公室人员修改）。")
+    try:
+        change = accounts.set_role(session, target, role, unit_code=unit or None)
+    except accounts.AccountError as exc:
+        session.rollback()
+        return users_page(request, session, status_code=400, error=str(exc))
+    audit.record(session, "user_update", user=office, object_type="user", object_id=target.id,
+                 detail={"username": target.username, **change})
+    session.commit()
+    return redirect_with_message(request, "/admin/users", f"已修改 {target.username} 的角色；其登录已全部结束。")
+
+
+@router.post("/users/{user_id}/password")
+def reset_password(request: Request, user_id: int, password: str = Form(""), office: User = Depends(office_of),
+                   session: Session = Depends(db)):
+    target = target_user(session, user_id)
+    try:
+        ended = accounts.set_password(session, target, password)
+    except accounts.AccountError as exc:
+        session.rollback()
+        return users_page(request, session, status_code=400, error=f"{target.username}：{exc}")
+    audit.record(session, "password_change", user=office, object_type="user", object_id=target.id,
+                 detail={"username": target.username, "sessions_ended": ended})
+    session.commit()
+    return redirect_with_message(request, "/admin/users", f"已为 {target.username} 设置新密码；其登录已全部结束。")
+
+
+@router.get("/users/{user_id}/sessions")
+def user_sessions(request: Request, user_id: int, office: User = Depends(office_of), session: Session = Depends(db)):
+    target = target_user(session, user_id)
+    live = sessions.live_sessions(session, target.id, sessions.Lifetimes.of(settings_of(request)))
+    return render(request, "admin/sessions.html", target=target, sessions=live,
+                  current=request.scope.get("kaoping.session_id"))
+
+
+@router.post("/users/{user_id}/sessions/end")
+def end_sessions(request: Request, user_id: int, session_id: str = Form(""), office: User = Depends(office_of),
+                 session: Session = Depends(db)):
+    """End one session of a user (session_id), or all of them (no session_id)."""
+    target = target_user(session, user_id)
+    one = parse_int(session_id)
+    if one:
+        row = session.get(WebSession, one)
+        if row is None or row.user_id != target.id:
+            raise HTTPException(status_code=404, detail="登录会话不存在。")
+        sessions.end(row, "office")
+        ended = 1
+    else:
+        ended = sessions.end_all(session, target.id, "office")
+    audit.record(session, "session_revoked", user=office, object_type="user", object_id=target.id,
+                 detail={"username": target.username, "sessions_ended": ended})
+    session.commit()
+    return redirect_with_message(request, f"/admin/users/{target.id}/sessions", f"已结束 {ended} 个登录会话。")
 
 
 # ── audit log ───────────────────────────────────────────────────────────────
@@ -124,17 +192,10 @@ def audit_log(request: Request, action: str = "", user: str = "", since: str = "
     names = {e.username for e in events if e.username}
     people = {u.username: u.display_name or u.username
               for u in session.exec(select(User).where(User.username.in_(names)))} if names else {}
-    user_ids = {int(e.object_id) for e in events if e.object_type == "user" and e.object_id.isdigit()}
-    user_names = {str(u.id): u.display_name or u.username
-                  for u in session.exec(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
     return render(request, "admin/audit.html", events=events, actions=ACTIONS, filters=filters, total=total,
-                  page=page_no, pages=pages, people=people, user_names=user_names, action_label=action_label, object_label=object_label,
+                  page=page_no, pages=pages, people=people, names=object_names(session, events),
+                  action_label=action_label, object_label=object_label, object_link=object_link,
                   detail_lines=detail_lines)
-
-
-def csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 @router.get("/audit.csv")
@@ -146,7 +207,7 @@ def audit_csv(action: str = "", user: str = "", since: str = "", until: str = ""
     writer.writerow(["编号", "时间（北京时间）", "用户", "操作", "操作代码", "对象类型", "对象编号", "详情",
                      "原始记录", "IP"])
     for e in session.exec(query):
-        writer.writerow([csv_cell(v) for v in (e.id, local_time(e.at, "%Y-%m-%d %H:%M:%S"), e.username,
+        writer.writerow([formula_safe(v) for v in (e.id, local_time(e.at, "%Y-%m-%d %H:%M:%S"), e.username,
                                                   action_label(e.action), e.action, e.object_type,
                                                   e.object_id, detail_text(e.detail), describe(e.detail), e.ip)])
     # The BOM makes Excel read the file as UTF-8 instead of the system code page (GBK).

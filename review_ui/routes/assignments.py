@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from review import assign as A
 from evidence.models import Assignment, Conflict, Unit, User
 from review.ratings import system_for_year
+from rubrics.units import in_national_order, national_rank
 
 from ..security import Forbidden, require_role
 from ..web import db, render, user_of
@@ -55,7 +56,7 @@ def rated_numbers(year: int) -> list[int]:
 
 def page_context(session: Session, year: int) -> dict:
     reviewers = list(session.exec(select(User).where(User.role == "reviewer").order_by(User.username)))
-    units = list(session.exec(select(Unit).order_by(Unit.code)))
+    units = in_national_order(session.exec(select(Unit)).all())
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     load: Counter = Counter()
     for a in A.assignments_of(session, year):
@@ -64,8 +65,8 @@ def page_context(session: Session, year: int) -> dict:
     by_id = {u.id: u for u in reviewers}
     rows = [{"reviewer": by_id.get(r), "reviewer_id": r, "unit": u, "count": len(nos), "numbers": compress(nos)}
             for (r, u), nos in sorted(groups.items(), key=lambda kv: (by_id[kv[0][0]].username if kv[0][0] in by_id
-                                                                       else "", kv[0][1]))]
-    conflicts = [{"conflict": c, "reviewer": by_id.get(c.user_id)} for c in A.conflicts_of(session)
+                                                                       else "", national_rank(kv[0][1])))]
+    conflicts = [{"conflict": c, "reviewer": by_id.get(c.user_id)} for c in conflicts_in_order(session)
                  if c.user_id in by_id]
     return {"year": year, "reviewers": reviewers, "units": units, "rows": rows, "load": load,
             "conflicts": conflicts, "kinds": A.CONFLICT_KINDS, "rated": rated_numbers(year),
@@ -89,23 +90,37 @@ def assignments_page(request: Request, year: str = "", done: str = "", user: Use
                                                      "lifted": "已撤销回避。"}.get(done, ""))
 
 
+def chosen_reviewer(session: Session, reviewer_id: str) -> User:
+    """The reviewer picked in an office form."""
+    reviewer = session.get(User, to_int(reviewer_id) or 0)
+    if reviewer is None:
+        raise A.AssignError("请选择评审专家。")
+    return reviewer
+
+
+def office_change(request: Request, session: Session, year_no: int, done: str, change):
+    """Run one change of the office's forms: committed and back to the page with its message, or
+    refused with the reason on the page and nothing changed."""
+    try:
+        change()
+        session.commit()
+    except A.AssignError as exc:
+        session.rollback()
+        return show(request, session, year_no, status_code=400, error=str(exc))
+    return RedirectResponse(f"/admin/assignments?year={year_no}&done={done}", status_code=303)
+
+
 @router.post("/admin/assignments")
 def assign_by_hand(request: Request, year: str = Form(""), reviewer_id: str = Form(""), unit: str = Form(""),
                    indicators: str = Form(""), user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     year_no = to_int(year) or default_year(session)
-    reviewer = session.get(User, to_int(reviewer_id) or 0)
-    try:
-        if reviewer is None:
-            raise A.AssignError("请选择评审专家。")
+
+    def change():
         rated = set(rated_numbers(year_no))
         numbers = parse_numbers(indicators) if indicators.strip() else sorted(rated)
-        A.assign(session, user, year_no, reviewer, unit, numbers, rated)
-        session.commit()
-    except A.AssignError as exc:
-        session.rollback()
-        return show(request, session, year_no, status_code=400, error=str(exc))
-    return RedirectResponse(f"/admin/assignments?year={year_no}&done=hand", status_code=303)
+        A.assign(session, user, year_no, chosen_reviewer(session, reviewer_id), unit, numbers, rated)
+    return office_change(request, session, year_no, "hand", change)
 
 
 def _spread_inputs(session: Session, year: str, units: list[str], indicators: str, per_item: str, cap: str):
@@ -139,9 +154,10 @@ def plan_view(session: Session, plan: A.Plan) -> dict:
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     for r, unit, no in plan.rows:
         groups[(r, unit)].append(no)
+    plan.unfilled.sort(key=lambda row: (national_rank(row[0]), row[1]))
     return {"plan": plan, "fingerprint": plan.fingerprint, "users": users,
             "groups": [{"reviewer": users.get(r), "unit": u, "count": len(nos), "numbers": compress(nos)}
-                       for (r, u), nos in sorted(groups.items())],
+                       for (r, u), nos in sorted(groups.items(), key=lambda kv: (kv[0][0], national_rank(kv[0][1])))],
             "unfilled": plan.unfilled, "load": sorted(plan.load.items(), key=lambda kv: -kv[1])}
 
 
@@ -182,16 +198,19 @@ def pin_conflict(request: Request, year: str = Form(""), reviewer_id: str = Form
                  reason: str = Form(""), user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     year_no = to_int(year) or default_year(session)
-    reviewer = session.get(User, to_int(reviewer_id) or 0)
-    try:
-        if reviewer is None:
-            raise A.AssignError("请选择评审专家。")
-        A.declare_conflict(session, user, reviewer, unit, reason)
-        session.commit()
-    except A.AssignError as exc:
-        session.rollback()
-        return show(request, session, year_no, status_code=400, error=str(exc))
-    return RedirectResponse(f"/admin/assignments?year={year_no}&done=conflict", status_code=303)
+    return office_change(request, session, year_no, "conflict", lambda: A.declare_conflict(
+        session, user, chosen_reviewer(session, reviewer_id), unit, reason))
+
+
+def conflicts_in_order(session: Session, reviewer_id: int | None = None) -> list[Conflict]:
+    """Conflicts by reviewer, each reviewer's units in the national order."""
+    return sorted(A.conflicts_of(session, reviewer_id), key=lambda c: (c.user_id, national_rank(c.unit_code)))
+
+
+def conflicts_page(request: Request, session: Session, user: User, status_code: int = 200, error: str = ""):
+    return render(request, "assignments/conflicts.html", status_code=status_code, error=error,
+                  conflicts=conflicts_in_order(session, user.id), units=in_national_order(session.exec(select(Unit)).all()),
+                  kinds=A.CONFLICT_KINDS)
 
 
 @router.get("/conflicts")
@@ -199,8 +218,7 @@ def my_conflicts(request: Request, user: User = Depends(user_of), session: Sessi
     require_role(user, "reviewer", "office")
     if user.role == "office":
         return RedirectResponse("/admin/assignments#conflicts", status_code=303)
-    return render(request, "assignments/conflicts.html", conflicts=A.conflicts_of(session, user.id),
-                  units=session.exec(select(Unit).order_by(Unit.code)).all(), kinds=A.CONFLICT_KINDS, error="")
+    return conflicts_page(request, session, user)
 
 
 @router.post("/conflicts")
@@ -212,9 +230,7 @@ def declare(request: Request, unit: str = Form(""), reason: str = Form(""), user
         session.commit()
     except A.AssignError as exc:
         session.rollback()
-        return render(request, "assignments/conflicts.html", status_code=400, error=str(exc),
-                      conflicts=A.conflicts_of(session, user.id),
-                      units=session.exec(select(Unit).order_by(Unit.code)).all(), kinds=A.CONFLICT_KINDS)
+        return conflicts_page(request, session, user, status_code=400, error=str(exc))
     return RedirectResponse("/conflicts", status_code=303)
 
 

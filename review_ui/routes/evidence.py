@@ -14,20 +14,21 @@ from fastapi.exceptions import HTTPException
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from sqlmodel import Session, func, select
 
-from evidence import audit
 from evidence.accounts import visible_units
-from evidence.models import (Document, DocumentVersion, Page, Passage, Round, TagSuggestion, Unit,
-                             User, utcnow)
+from evidence.models import Document, DocumentVersion, Page, Passage, Round, Unit, User
 from evidence.store import FileStore
-from review.evidence_policy import MAGIC_BYTES, file_refusal, human_size, upload_refusal, withdraw_refusal
+from review.evidence_policy import (WithdrawInvalid, WithdrawRefused, human_size, upload_refusal, withdraw_document,
+                                    withdraw_refusal)
 from review.document_history import FIND_MAX_CHARS, find_in_document, history as document_history
+from review.document_meta import (FIELDS as META_FIELDS, MetadataInvalid, MetadataRefused, correct_metadata,
+                                   edit_refusal as meta_edit_refusal, effective_for, effective_metadata)
 from rubrics.units import in_national_order
-from review.tags import DECISIONS, EvidenceAccessError, Verdicts, decide, visible_document
+from review.tags import DECISIONS, EvidenceAccessError, decide, passage_tags, visible_document, visible_documents
 from index.feed import open_index, update_index
 from ingest.submit import SubmitResult, retry as retry_version, submit
 
 from ..security import Forbidden, client_ip
-from ..web import db, default_year, highlight_terms, render, settings_of, user_of
+from ..web import db, default_year, highlight_terms, redirect_with_message, render, settings_of, user_of
 
 log = logging.getLogger("kaoping.web.evidence")
 router = APIRouter()
@@ -45,14 +46,14 @@ def doc_kinds() -> dict[str, str]:
 
 
 def indicator_names(year: int | None) -> dict[int, str]:
-    """Indicator names of the year's system (the latest one if that year has none)."""
-    from rubrics.indicators import load_system
-    for candidate in ((year, None) if year else (None,)):
-        try:
-            return {i.no: i.name for i in load_system(candidate).indicators}
-        except Exception as exc:  # names are a display aid: numbers alone still make sense
-            log.warning("indicator system %s unavailable: %s", candidate, exc)
-    return {}
+    """Indicator names of the system in force for the year (the latest system when no year is given)."""
+    from rubrics.indicators import load_system, system_in_force
+    try:
+        system = system_in_force(year) if year else load_system()
+    except Exception as exc:  # names are a display aid: numbers alone still make sense
+        log.warning("indicator system for %s unavailable: %s", year, exc)
+        return {}
+    return {i.no: i.name for i in system.indicators}
 
 
 MAX_ID = 2 ** 62  # beyond SQLite's integer range a lookup would raise instead of missing
@@ -89,13 +90,6 @@ def parse_indicator_hints(raw: str) -> list[int]:
     return sorted(set(numbers))
 
 
-def refusal_for(upload: UploadFile, limit: int) -> str:
-    """Why this upload is refused before it is stored, or '' if it may go on."""
-    head = upload.file.read(MAGIC_BYTES)
-    upload.file.seek(0)
-    return file_refusal(upload.filename or "", head, upload.size, limit)
-
-
 def open_index_or_none(request: Request):
     """The app's one EvidenceIndex (it caches a searcher and facet tables), or None if it cannot open."""
     index = getattr(request.app.state, "evidence_index", None)
@@ -110,22 +104,20 @@ def open_index_or_none(request: Request):
 
 
 def rows_for(session: Session, documents: list[Document]) -> list[dict]:
-    """Documents with their current version and the notices a submitter should read."""
+    """Documents with their current version, the notices a submitter should read (ingest's warnings,
+    a near-duplicate among them) and the documents those notices name, to link to."""
     version_ids = [d.current_version_id for d in documents if d.current_version_id]
     versions = {v.id: v for v in session.exec(select(DocumentVersion).where(DocumentVersion.id.in_(version_ids)))}
     related_ids = {d.near_duplicate_of for d in documents}
     related_ids.discard(None)
     related = {d.id: d for d in session.exec(select(Document).where(Document.id.in_(related_ids)))}
+    metas = effective_for(session, [(d, versions.get(d.current_version_id)) for d in documents])
     rows = []
     for d in documents:
         version = versions.get(d.current_version_id)
-        notices = []
-        warnings = list(version.warnings) if version else []
-        if d.near_duplicate_of in related and not any("高度相似" in w for w in warnings):
-            notices.append(f"与“{related[d.near_duplicate_of].filename}”（编号 {d.near_duplicate_of}）内容高度相似。")
-        same = [related[d.near_duplicate_of]] if d.near_duplicate_of in related else []
-        rows.append({"doc": d, "version": version, "state": version.state if version else "queued",
-                     "notices": notices + warnings, "related": same})
+        rows.append({"doc": d, "version": version, "meta": metas[d.id], "state": version.state if version else "queued",
+                     "notices": list(version.warnings) if version else [],
+                     "related": [related[d.near_duplicate_of]] if d.near_duplicate_of in related else []})
     return rows
 
 
@@ -136,9 +128,8 @@ def evidence_list(request: Request, unit: str | None = None, year: str | None = 
                   status: str = "active", page: str | None = None,
                   user: User = Depends(user_of), session: Session = Depends(db)):
     allowed = visible_units(session, user)
-    query = select(Document).join(DocumentVersion, DocumentVersion.id == Document.current_version_id, isouter=True)
-    if allowed is not None:
-        query = query.where(Document.unit_code.in_(allowed))
+    query = visible_documents(session, user, select(Document).join(
+        DocumentVersion, DocumentVersion.id == Document.current_version_id, isouter=True))
     if unit:
         if allowed is not None and unit not in allowed:
             raise Forbidden("您无权查看该单位的证据。")
@@ -150,8 +141,6 @@ def evidence_list(request: Request, unit: str | None = None, year: str | None = 
         query = query.where(DocumentVersion.state == state)
     if status in ("active", "withdrawn"):
         query = query.where(Document.status == status)
-    if user.role == "reviewer":  # withdrawn evidence is out of the review
-        query = query.where(Document.status == "active")
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     page_no = max(parse_int(page) or 1, 1)
     documents = session.exec(query.order_by(Document.id.desc()).offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).all()
@@ -204,10 +193,6 @@ def upload(request: Request, files: list[UploadFile] = File(default=[]), year: s
     for upload_file in files:
         if not upload_file.filename:
             continue
-        refusal = refusal_for(upload_file, settings.max_upload_bytes)
-        if refusal:
-            results.append({"filename": upload_file.filename, "error": refusal, "notices": [], "document_id": None})
-            continue
         outcome = submit(session, settings, upload_file.file, upload_file.filename, unit_code=unit_code,
                                   year=year_no, user=user, kind_hint=kind_hint, indicator_hints=hints)
         session.commit()
@@ -236,12 +221,7 @@ def flatten(outcome: SubmitResult) -> list[dict]:
 def state_rows(session: Session, user: User, document_ids: list[int]) -> list[dict]:
     if not document_ids:
         return []
-    allowed = visible_units(session, user)
-    query = select(Document).where(Document.id.in_(document_ids))
-    if allowed is not None:
-        query = query.where(Document.unit_code.in_(allowed))
-    if user.role == "reviewer":  # withdrawn evidence is out of reviewers' sight everywhere
-        query = query.where(Document.status == "active")
+    query = visible_documents(session, user, select(Document).where(Document.id.in_(document_ids)))
     return rows_for(session, list(session.exec(query.order_by(Document.id)).all()))
 
 
@@ -259,6 +239,11 @@ def states(request: Request, ids: str = "", user: User = Depends(user_of), sessi
 def view(request: Request, document_id: int, page: str | None = None, passage: str | None = None,
          find: str = "", q: str = "", user: User = Depends(user_of), session: Session = Depends(db)):
     document = document_or_404(session, user, document_id)
+    return viewer(request, session, user, document, page=page, passage=passage, find=find, q=q)
+
+
+def viewer(request: Request, session: Session, user: User, document: Document, *, page: str | None = None,
+           passage: str | None = None, find: str = "", q: str = "", status_code: int = 200, **extra):
     version = session.get(DocumentVersion, document.current_version_id) if document.current_version_id else None
     pages = session.exec(select(Page).where(Page.version_id == version.id).order_by(Page.no)).all() if version else []
     target_id = parse_int(passage)
@@ -276,39 +261,50 @@ def view(request: Request, document_id: int, page: str | None = None, passage: s
     uploader = session.get(User, document.uploaded_by) if document.uploaded_by else None
     find = find.strip()[:FIND_MAX_CHARS]
     found = find_in_document(session, version.id, find) if version and find else []
-    return render(request, "evidence/view.html", doc=document, find=find, found=found, q=q[:500],
-                  marks=highlight_terms(find, q), history=document_history(session, user, document), version=version, passages=passages,
+    kinds = doc_kinds()
+    related = session.get(Document, document.near_duplicate_of) if document.near_duplicate_of else None
+    return render(request, "evidence/view.html", status_code=status_code, doc=document, find=find, found=found,
+                  q=q[:500], marks=highlight_terms(find, q), version=version, passages=passages,
+                  history=document_history(session, user, document, kinds), meta=effective_metadata(session, document, version),
+                  meta_fields=META_FIELDS, meta_refusal=meta_edit_refusal(session, user, document, version),
                   page_no=page_no, page_count=page_count, page_is_ocr=page_is_ocr, target_id=target.id if target else None,
                   tags=tags, doc_tags=tags.get(None, []), can_decide=user.role in ("reviewer", "office"),
-                  kinds=doc_kinds(), uploader=uploader, unit=session.get(Unit, document.unit_code),
+                  kinds=kinds, uploader=uploader, unit=session.get(Unit, document.unit_code),
+                  related=[related] if related is not None and related.status == "active" else [],
                   withdraw_refusal=withdraw_refusal(session, user, document), names=names,
-                  ocr_pages=", ".join(str(n) for n in (version.ocr_pages if version else [])))
+                  ocr_pages=", ".join(str(n) for n in (version.ocr_pages if version else [])), **extra)
 
 
-def passage_tags(session: Session, document: Document, version: DocumentVersion | None, passage_ids: list[int],
-                 names: dict[int, str]) -> dict[int | None, list[dict]]:
-    """Tag chips per passage (None = the whole document): machine suggestions merged with
-    the latest human decision, plus indicators people confirmed that the machine missed."""
-    if version is None:
-        return {}
-    wanted = set(passage_ids) | {None}
-    chips: dict[int | None, dict[int, dict]] = {}
-    for s in session.exec(select(TagSuggestion).where(TagSuggestion.version_id == version.id)
-                          .order_by(TagSuggestion.score.desc())):
-        if s.passage_id not in wanted or s.indicator_no in chips.get(s.passage_id, {}):
-            continue
-        chips.setdefault(s.passage_id, {})[s.indicator_no] = {
-            "no": s.indicator_no, "name": names.get(s.indicator_no, ""), "reason": s.reason,
-            "terms": list(s.matched_terms), "status": "suggested" if s.suggested else "candidate",
-            "passage_id": s.passage_id, "score": s.score}
-    for (_doc, passage_id, no), decision in Verdicts.load(session, [document.id]).items():
-        if passage_id not in wanted:
-            continue
-        chip = chips.setdefault(passage_id, {}).setdefault(no, {
-            "no": no, "name": names.get(no, ""), "reason": "人工添加", "terms": [],
-            "passage_id": passage_id, "score": 0})
-        chip["status"] = "confirmed" if decision == "confirm" else "rejected"
-    return {pid: sorted(by_no.values(), key=lambda c: c["no"]) for pid, by_no in chips.items()}
+@router.post("/evidence/{document_id}/metadata")
+async def correct(request: Request, document_id: int, user: User = Depends(user_of), session: Session = Depends(db)):
+    """Correct the title, issuer, date, 文号 or kind; the search index is refreshed for this document."""
+    document = document_or_404(session, user, document_id)
+    form = await request.form()
+    values = {name: str(form.get(name, "")) for name in META_FIELDS if name in form}
+    try:
+        changed = correct_metadata(session, user, document, values, kinds=doc_kinds(), ip=client_ip(request))
+    except MetadataRefused as exc:
+        raise Forbidden(str(exc)) from None
+    except MetadataInvalid as exc:
+        session.rollback()
+        return viewer(request, session, user, document, status_code=400, meta_error=str(exc), meta_draft=values)
+    session.commit()
+    if changed:
+        reindex(request, document)
+    message = (f"已更正：{'、'.join(changed)}。检索和导出将使用更正后的信息，原提取值仍可查看。" if changed
+               else "文件信息没有变化。")
+    return redirect_with_message(request, f"/evidence/{document.id}", message)
+
+
+def reindex(request: Request, document: Document) -> None:
+    """Feed the document's current version to the index again; the index is best effort (kaoping reindex repairs)."""
+    index = open_index_or_none(request)
+    if index is None or document.current_version_id is None:
+        return
+    try:
+        update_index(settings_of(request), index, document.current_version_id)
+    except Exception:
+        log.exception("index update failed for document %s", document.id)
 
 
 @router.get("/evidence/{document_id}/download")
@@ -343,17 +339,12 @@ def retry(request: Request, document_id: int, user: User = Depends(user_of), ses
 def withdraw(request: Request, document_id: int, reason: str = Form(""), user: User = Depends(user_of),
              session: Session = Depends(db)):
     document = document_or_404(session, user, document_id)
-    refusal = withdraw_refusal(session, user, document)
-    if refusal:
-        raise Forbidden(refusal)
-    reason = reason.strip()
-    if not reason:
-        raise HTTPException(status_code=400, detail="请填写撤回原因。")
-    # Withdrawn evidence stays in the database for the record; only the search index forgets it.
-    document.status, document.withdrawn_at, document.withdrawn_by = "withdrawn", utcnow(), user.id
-    document.withdraw_reason = reason[:1000]
-    audit.record(session, "withdraw", user=user, object_type="document", object_id=document.id,
-                 detail={"filename": document.filename, "reason": document.withdraw_reason}, ip=client_ip(request))
+    try:
+        withdraw_document(session, user, document, reason, ip=client_ip(request))
+    except WithdrawRefused as exc:
+        raise Forbidden(str(exc)) from None
+    except WithdrawInvalid as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
     session.commit()
     index = open_index_or_none(request)
     if index is not None:
@@ -383,12 +374,7 @@ def tag_decision(request: Request, document_id: int, indicator_no: int = Form(..
     except EvidenceAccessError as exc:
         raise Forbidden(str(exc)) from None
     session.commit()
-    index = open_index_or_none(request)
-    if index is not None:
-        try:
-            update_index(settings_of(request), index, document.current_version_id)
-        except Exception:  # the decision is saved; the index catches up at the next rebuild
-            log.exception("index update after tag decision failed for document %s", document.id)
+    reindex(request, document)  # the decision is saved; the index catches up at the next rebuild if this fails
     version = session.get(DocumentVersion, document.current_version_id)
     chips = passage_tags(session, document, version, [target] if target else [], names).get(target, [])
     if request.headers.get("hx-request"):

@@ -8,6 +8,7 @@ from evidence.models import Round, User
 from review.worklist import worklist
 
 from ..web import db, render, user_of
+from .search import saved_rows
 
 router = APIRouter()
 
@@ -15,4 +16,4 @@ router = APIRouter()
 @router.get("/")
 def home(request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     rounds = session.exec(select(Round).order_by(Round.year.desc())).all()
-    return render(request, "home.html", work=worklist(session, user), rounds=rounds)
+    return render(request, "home.html", work=worklist(session, user), rounds=rounds, saved=saved_rows(session, user))

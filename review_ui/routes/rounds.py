@@ -1,21 +1,24 @@
 """The yearly round: dashboard, self-assessment, spot-check, categories and the outputs."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 from fastapi import APIRouter, Depends, Request
-from collections import Counter
-
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
+from evidence.models import CategoryDecision, Round, User, utcnow
+from review.links import passage_choices
 from rounds import workflow as R
-from review.links import citable_passage, link_passage, links_of
-from evidence.models import (CategoryDecision, Document, DocumentVersion, Passage, Round, SelfAssessment, Unit,
-                             User, EvidenceLink)
+from rounds.self_assessment import SelfAssessmentAccessError, form_state, read_self_assessment
+from rubrics.units import resolve_units, unit_name
 
-from ..security import require_role
-from ..web import DOCX, XLSX, db, generated_download, redirect_with_message, render, user_of
+from .. import self_assessment_form as F
+from ..security import Forbidden, require_role
+from ..web import (DOCX, XLSX, db, generated_download, highlight_terms, local_time, redirect_with_message, render,
+                   user_of)
+from .evidence import open_index_or_none
 
 router = APIRouter()
 
@@ -94,107 +97,189 @@ async def round_settings(year: int, request: Request, user: User = Depends(user_
 
 # ── Province: self-assessment ───────────────────────────────────────────────
 
+def _self_form_page(request: Request, state, *, values: dict | None = None, problems: dict | None = None,
+                    error: str = "", status_code: int = 200):
+    """The form, showing the stored values or (after a refusal) what was typed, with each problem beside
+    its field."""
+    shown = F.stored_values(state.system, state.sa, state.items)
+    shown.update(values or {})
+    context = {"error": error} if error else {}
+    return render(request, "rounds/self_assessment.html", status_code=status_code, state=state, rnd=state.rnd,
+                  sa=state.sa, system=state.system, values=shown, problems=F.problems_by_field(problems or {}),
+                  problem_nos={key[1] for key in (problems or {}) if len(key) > 1},
+                  categories=R.CATEGORY_ORDER, locked=state.locked, **context)
+
+
+def _no_round(year: int):
+    raise R.RoundError(f"{year} 年度的评价尚未建立。")
+
+
 @router.get("/self-assessment")
 def self_assessment_form(request: Request, year: int | None = None, user: User = Depends(user_of),
                          session: Session = Depends(db)):
     require_role(user, "province")
-    rnd = session.exec(select(Round).where(Round.year == year) if year else select(Round).order_by(Round.year.desc())).first()
-    if rnd is None:
+    state = form_state(session, user.unit_code, year)
+    if state is None:
         return render(request, "rounds/no_round.html")
-    sa = R.self_assessment(session, rnd.year, user.unit_code, create=False)
-    items = R.self_items(session, sa)
-    links = {no: links_of(session, "self_item", item.id) for no, item in items.items()}
-    system = R.system_for(rnd)
-    passages = session.exec(
-        select(Passage, Document).join(DocumentVersion, DocumentVersion.id == Passage.version_id)
-        .join(Document, Document.current_version_id == DocumentVersion.id)
-        .where(Document.unit_code == user.unit_code, Document.year == rnd.year, Document.status == "active")
-        .order_by(Document.id, Passage.seq).limit(300)).all()
-    return render(request, "rounds/self_assessment.html", rnd=rnd, sa=sa, items=items, links=links, system=system,
-                  passages=passages, categories=R.CATEGORY_ORDER, locked=sa.status == "submitted")
+    return _self_form_page(request, state)
+
+
+def _save_posted(session: Session, user: User, year: int, form) -> tuple[dict[tuple, str], str]:
+    """Read the post and store it as the draft. Returns the problems by field and a problem of the whole
+    (locked, past the deadline …); nothing is stored when there is either."""
+    try:
+        posted = F.read(R.system_for(R.get_round(session, year)), form)
+        R.save_self_assessment(session, user, year, **posted.save_arguments())
+    except R.SelfAssessmentInvalid as exc:
+        session.rollback()
+        return exc.problems, ""
+    except R.RoundError as exc:
+        session.rollback()
+        return {}, str(exc)
+    session.commit()
+    return {}, ""
 
 
 @router.post("/self-assessment/{year}")
 async def self_assessment_save(year: int, request: Request, user: User = Depends(user_of),
                                session: Session = Depends(db)):
+    """保存草稿, or 提交并锁定… which saves and then asks for confirmation (nothing is locked here)."""
     require_role(user, "province")
     form = await request.form()
-    rnd = R.get_round(session, year)
-    system = R.system_for(rnd)
-    levels, narratives, values = {}, {}, {}
+    problems, error = _save_posted(session, user, year, form)
+    if problems or error:
+        state = form_state(session, user.unit_code, year) or _no_round(year)
+        return _self_form_page(request, state, values=F.typed_values(form), problems=problems, status_code=400,
+                               error=error or f"有 {len(problems)} 处填写需要修改，已在下方标出；本次未保存，您填写的内容都还在。")
+    if form.get("action") in ("review", "submit"):
+        return RedirectResponse(f"/self-assessment/{year}/confirm", status_code=303)
+    return redirect_with_message(request, f"/self-assessment?year={year}", "已保存草稿。")
+
+
+@router.post("/self-assessment/{year}/autosave")
+async def self_assessment_autosave(year: int, request: Request, user: User = Depends(user_of),
+                                   session: Session = Depends(db)):
+    """The form saves itself as the user types (htmx, debounced): the answer is the status line, the
+    progress and the problems by field; the page keeps what was typed whatever happens."""
+    require_role(user, "province")
+    form = await request.form()
+    problems, error = _save_posted(session, user, year, form)
+    state = form_state(session, user.unit_code, year) or _no_round(year)
+    return render(request, "rounds/_autosave.html", state=state, system=state.system, error=error,
+                  problems=F.problems_by_field(problems), saved_at=local_time(utcnow(), "%H:%M:%S"),
+                  relist=bool(form.getlist("unlink")))
+
+
+@router.get("/self-assessment/{year}/confirm")
+def self_assessment_confirm(year: int, request: Request, user: User = Depends(user_of),
+                            session: Session = Depends(db)):
+    """The confirmation step before locking: what will be submitted, what is still empty."""
+    require_role(user, "province")
+    state = form_state(session, user.unit_code, year) or _no_round(year)
+    if state.locked:
+        return redirect_with_message(request, f"/self-assessment?year={year}", "自评已提交并锁定。")
+    return render(request, "rounds/self_confirm.html", state=state, rnd=state.rnd, sa=state.sa, system=state.system)
+
+
+@router.post("/self-assessment/{year}/submit")
+async def self_assessment_submit(year: int, request: Request, user: User = Depends(user_of),
+                                 session: Session = Depends(db)):
+    require_role(user, "province")
+    form = await request.form()
     try:
-        for ind in system.indicators:
-            raw = form.get(f"level_{ind.no}")
-            if raw not in (None, ""):
-                try:
-                    levels[ind.no] = int(raw)
-                except ValueError:
-                    raise R.RoundError(f"指标 {ind.no} 的自评等级应为数字。") from None
-            text = form.get(f"narrative_{ind.no}")
-            if text:
-                narratives[ind.no] = str(text)[:5000]
-            measures = {}
-            for m in ind.measures:
-                v, b = form.get(f"value_{ind.no}_{m.key}"), form.get(f"base_{ind.no}_{m.key}")
-                if v not in (None, "") or b not in (None, ""):
-                    try:
-                        measures[m.key] = {"value": float(v) if v else None, "base_value": float(b) if b else None}
-                    except ValueError:
-                        raise R.RoundError(f"指标 {ind.no}“{m.label}”应填写数字。") from None
-            if measures:
-                values[ind.no] = measures
-        sa = R.save_self_assessment(session, user, year, category=form.get("self_category") or None,
-                                    report=str(form.get("report", ""))[:50000], levels=levels,
-                                    narratives=narratives, values=values)
-        session.flush()
-        items = R.self_items(session, sa)
-        for key in form.getlist("link"):
-            if not key:
-                continue
-            no, _, pid = str(key).partition(":")
-            if not (no.isdigit() and pid.isdigit() and len(pid) < 12):
-                raise R.RoundError("证据关联的格式不对，请刷新页面后重试。")
-            passage = citable_passage(session, int(pid), user.unit_code, year)
-            if passage is None:
-                raise R.RoundError("只能关联本单位本年度的有效证据。")
-            item = items.get(int(no))
-            if item is None:
-                raise R.RoundError(f"请先填写指标 {no} 的自评，再关联证据。")
-            exists = session.exec(select(EvidenceLink).where(EvidenceLink.owner_kind == "self_item",
-                                                             EvidenceLink.owner_id == item.id,
-                                                             EvidenceLink.passage_id == passage.id)).first()
-            if not exists:
-                link_passage(session, "self_item", item.id, passage, user)
-        if form.get("action") == "submit":
-            R.submit_self_assessment(session, user, year)
+        R.submit_self_assessment(session, user, year, confirmed=str(form.get("fingerprint", "")))
         session.commit()
-    except (R.RoundError, KeyError) as exc:
+    except R.RoundError as exc:
         session.rollback()
-        return redirect_with_message(request, f"/self-assessment?year={year}", str(exc).strip("'\""), "error")
-    return redirect_with_message(request, f"/self-assessment?year={year}", "自评已提交并锁定。" if form.get("action") == "submit" else "已保存草稿。")
+        return redirect_with_message(request, f"/self-assessment/{year}/confirm", str(exc), "error")
+    return redirect_with_message(request, f"/self-assessment?year={year}", "自评已提交并锁定。")
+
+
+@router.get("/self-assessment/{year}/passages")
+def self_assessment_passages(year: int, request: Request, no: int, q: str = "", user: User = Depends(user_of),
+                             session: Session = Depends(db)):
+    """The passage picker: the unit's own evidence of the year, searched or suggested for indicator `no`."""
+    require_role(user, "province")
+    indicator = R.system_for(R.get_round(session, year)).get(no)
+    session.commit()  # hand the connection back while the index is queried
+    choices, note = passage_choices(session, user.unit_code, year, q, indicator_no=no,
+                                    index=open_index_or_none(request) if q.strip() else None)
+    fragment = bool(request.headers.get("hx-request"))
+    return render(request, "rounds/_picker.html" if fragment else "rounds/picker_page.html", year=year,
+                  indicator=indicator, q=q, choices=choices, note=note, terms=highlight_terms(q))
+
+
+@router.post("/self-assessment/{year}/links")
+async def self_assessment_link(year: int, request: Request, user: User = Depends(user_of),
+                               session: Session = Depends(db)):
+    """关联 in the picker: one passage to one indicator; htmx gets the indicator's updated list."""
+    require_role(user, "province")
+    form = await request.form()
+    no, passage = str(form.get("no", "")), str(form.get("passage", ""))
+    if not (no.isdigit() and passage.isdigit() and len(no) < 4 and len(passage) < 12):
+        raise R.RoundError("证据关联的格式不对，请刷新页面后重试。")
+    R.link_self_evidence(session, user, year, int(no), int(passage))
+    session.commit()
+    if not request.headers.get("hx-request"):
+        return redirect_with_message(request, f"/self-assessment?year={year}#ind-{no}", "已关联证据。")
+    state = form_state(session, user.unit_code, year)
+    return render(request, "rounds/_self_links.html", no=int(no), links=state.links.get(int(no), []),
+                  locked=state.locked, oob=False)
+
+
+@router.get("/rounds/{year}/self/{unit_code}")
+def self_assessment_reading(year: int, unit_code: str, request: Request, user: User = Depends(user_of),
+                            session: Session = Depends(db)):
+    """A unit's self-assessment to read and print: the office any unit, a reviewer the units assigned to
+    them (not conflicted), a province its own."""
+    reading = _readable(session, user, year, unit_code)
+    return render(request, "rounds/self_reading.html", r=reading, year=year)
+
+
+@router.get("/rounds/{year}/self/{unit_code}/export.docx")
+def self_assessment_docx(year: int, unit_code: str, request: Request, user: User = Depends(user_of),
+                         session: Session = Depends(db)):
+    from rounds.outputs import write_self_assessment
+    reading = _readable(session, user, year, unit_code)
+    return generated_download(f"{reading.unit_name}{year}年度自评{_demo_mark(session, year)}.docx",
+                              lambda out: write_self_assessment(session, reading, out), DOCX)
+
+
+def _readable(session: Session, user: User, year: int, unit_code: str):
+    try:
+        return read_self_assessment(session, user, year, unit_code)
+    except SelfAssessmentAccessError as exc:
+        raise Forbidden(str(exc)) from None
 
 
 @router.post("/rounds/{year}/self/{unit_code}/reopen")
 async def self_assessment_reopen(year: int, unit_code: str, request: Request, user: User = Depends(user_of),
                                  session: Session = Depends(db)):
+    require_role(user, "office")
     form = await request.form()
     try:
         R.reopen_self_assessment(session, user, year, unit_code, str(form.get("reason", "")))
         session.commit()
     except R.RoundError as exc:
         return redirect_with_message(request, f"/rounds/{year}", str(exc), "error")
-    return redirect_with_message(request, f"/rounds/{year}", f"已退回 {unit_code} 的自评。")
+    return redirect_with_message(request, f"/rounds/{year}", f"已退回{unit_name(unit_code)}的自评。")
 
 
 # ── Office: spot-check ──────────────────────────────────────────────────────
 
+def _typed_units(text) -> list[str]:
+    """Units as the office types them — 江苏、上海, 江苏省, JS, separated any way — as codes."""
+    codes, unknown = resolve_units(str(text or ""))
+    if unknown:
+        raise R.RoundError(f"无法识别的单位：{'、'.join(unknown)}（请填写单位名称，如 江苏、上海）。")
+    return codes
+
+
 @router.get("/rounds/{year}/spotcheck")
 def spotcheck_page(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
-    rnd = R.get_round(session, year)
-    sc = R.current_spotcheck(session, year)
-    units = {u.code: u for u in session.exec(select(Unit).order_by(Unit.code))}
-    return render(request, "rounds/spotcheck.html", rnd=rnd, sc=sc, units=units)
+    from rounds.status import spotcheck_page as page
+    return render(request, "rounds/spotcheck.html", **page(session, year))
 
 
 @router.post("/rounds/{year}/spotcheck")
@@ -217,9 +302,8 @@ async def spotcheck_action(year: int, request: Request, user: User = Depends(use
             if sc is None:
                 raise R.RoundError("尚未生成抽查名单。")
             if action == "override":
-                split = lambda v: [c.strip().upper() for c in str(v or "").replace("，", ",").split(",") if c.strip()]
-                R.override_spotcheck(session, user, sc, add=split(form.get("add")), remove=split(form.get("remove")),
-                                     reason=str(form.get("reason", "")))
+                R.override_spotcheck(session, user, sc, add=_typed_units(form.get("add")),
+                                     remove=_typed_units(form.get("remove")), reason=str(form.get("reason", "")))
                 message = "已调整抽查名单。"
             elif action == "approve":
                 approved = _date(form.get("approved_at"), "审定日期") or date.today()
@@ -255,14 +339,21 @@ async def categories_decide(year: int, request: Request, user: User = Depends(us
 def report_download(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     from rounds.outputs import write_year_report
-    return generated_download(f"{year}年度专报.docx", lambda out: write_year_report(session, year, out), DOCX)
+    return generated_download(f"{year}年度专报{_demo_mark(session, year)}.docx",
+                              lambda out: write_year_report(session, year, out), DOCX)
 
 
 @router.get("/rounds/{year}/scores.xlsx")
 def scores_download(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     from rounds.outputs import write_score_table
-    return generated_download(f"{year}年度评分表.xlsx", lambda out: write_score_table(session, year, out), XLSX)
+    return generated_download(f"{year}年度评分表{_demo_mark(session, year)}.xlsx",
+                              lambda out: write_score_table(session, year, out), XLSX)
+
+
+def _demo_mark(session: Session, year: int) -> str:
+    """Files made from demo data say so in their name, before anyone opens them."""
+    return "（演示数据）" if R.get_round(session, year).is_demo else ""
 
 
 # ── Charts on the web pages (the 专报 carries the same ones as PNG) ─────────

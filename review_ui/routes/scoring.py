@@ -14,14 +14,15 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session, select
 
 from review import ratings as R
-from review.evidence_rank import ranked_evidence
+from review.item_screen import item_links_only, passage_key, screen_context
+from review.items import list_rows
+from rounds.self_assessment import claimed_item
 from tagging.evidence_rank import rank_passages
 from evidence.accounts import conflicted_units
-from review.links import links_of
-from evidence.models import Assignment, Document, Passage, Unit, User
+from evidence.models import Document, Passage, Unit, User
 from review.tags import DECISIONS, EvidenceAccessError, decide
 from index.feed import open_index, update_index
-from rubrics.units import in_national_order, national_rank
+from rubrics.units import in_national_order
 
 from ..security import Forbidden
 from ..web import db, default_year, render, settings_of, user_of
@@ -62,115 +63,6 @@ def item_or_refuse(session: Session, user: User, year: int, unit: str, indicator
         raise HTTPException(status_code=404, detail=str(exc)) from None
 
 
-def list_rows(session: Session, user: User, year: int, unit: str = "", level1: int | None = None,
-              status: str = "") -> list[dict]:
-    """The items this user works on for the year, with the status they may know."""
-    system = R.system_for_year(year)
-    rated = {i.no: i for i in system.rated_indicators()}
-    if user.role == "reviewer":
-        blocked = conflicted_units(session, user) | ({user.home_unit_code} if user.home_unit_code else set())
-        items = {it for it in R.assigned_items(session, year, user.id) if it[0] not in blocked}
-    elif unit:
-        items = {(unit, no) for no in rated}
-    else:
-        items = R.assigned_items(session, year) | set(R.ratings_by_item(session, year))
-    by_item = R.ratings_by_item(session, year, sorted({u for u, _ in items}))
-    units = {u.code: u for u in session.exec(select(Unit))}
-    rows = []
-    for unit_code, no in sorted(items, key=lambda it: (national_rank(it[0]), it[1])):
-        indicator = rated.get(no)
-        if indicator is None or (unit and unit_code != unit) or (level1 and indicator.level1_no != level1):
-            continue
-        state = R.item_status(by_item.get((unit_code, no), []), user)
-        if status and state != status:
-            continue
-        rows.append({"unit": units.get(unit_code), "unit_code": unit_code, "indicator": indicator,
-                     "status": state, "label": R.STATUS_LABELS[state]})
-    return rows
-
-
-def screen_context(session: Session, user: User, year: int, unit: str, indicator, form: dict | None = None) -> dict:
-    view = R.item_view(session, user, year, unit, indicator.no)
-    own = view.own
-    own_links = links_of(session, "rating", own.id) if own else []
-    candidates = R.candidate_passages(session, year, unit, indicator.no)
-    linked_keys = {f"{link.passage_id}:{link.start}:{link.end}" for link in own_links}
-    reviewers = {u.id: u for u in session.exec(select(User).where(User.role.in_(("reviewer", "office"))))}
-    others = [{"rating": r, "reviewer": reviewers.get(r.reviewer_id),
-               "links": links_of(session, "rating", r.id)} for r in view.others]
-    consensus = ({"rating": view.consensus, "reviewer": reviewers.get(view.consensus.reviewer_id),
-                  "links": links_of(session, "rating", view.consensus.id)} if view.consensus else None)
-    form = form or {
-        "level": own.level_value if own else None, "rationale": own.rationale if own else "",
-        "links": sorted(linked_keys), "base_revision": own.revision if own else 0}
-    return {
-        "panel": panel_status(session, year, unit, indicator.no) if user.role == "office" else [],
-        "extra_links": extra_links(session, own_links, candidates, form["links"], year, unit),
-        "year": year, "unit": session.get(Unit, unit), "indicator": indicator, "view": view, "own": own,
-        "own_links": own_links, "candidates": candidates, "others": others, "consensus": consensus,
-        "ranked": ranked_evidence(session, year, unit, indicator.no, rank_passages),
-        "form": form, "checked": set(form["links"]), "history": R.history(session, own) if own else [],
-        "source_labels": R.SOURCE_LABELS, "status_labels": R.STATUS_LABELS, "threshold": R.DISAGREEMENT_SPREAD,
-        "is_office": user.role == "office", "passage_key": passage_key, "users": reviewers,
-        "nav": neighbours(session, user, year, unit, indicator.no),
-    }
-
-
-def panel_status(session: Session, year: int, unit: str, indicator_no: int) -> list[dict]:
-    """For the office: each assigned reviewer and how far they are, so it knows whom to wait for."""
-    ratings = {r.reviewer_id: r for r in R.item_ratings(session, year, unit, indicator_no) if r.kind == "independent"}
-    assigned = session.exec(select(User).join(Assignment, Assignment.reviewer_id == User.id).where(
-        Assignment.year == year, Assignment.unit_code == unit, Assignment.indicator_no == indicator_no)
-        .order_by(User.username)).all()
-    return [{"reviewer": u, "state": ("submitted" if ratings[u.id].status == "submitted" else "draft")
-             if u.id in ratings else "todo"} for u in assigned]
-
-
-def extra_links(session: Session, own_links: list, candidates: list, wanted: list[str], year: int,
-                unit: str) -> list[dict]:
-    """Links shown inside the form: the rating's links and the requested ones not already listed as candidates.
-
-    Requested ones come from the user's own (possibly refused) form post, so each is shown only if it is
-    evidence of this very item: a refused save must not become a way to read another unit's passages.
-    """
-    shown = {passage_key(c.passage) for c in candidates}
-    rows = []
-    for link in own_links:
-        key = f"{link.passage_id}:{link.start}:{link.end}"
-        if key not in shown:
-            shown.add(key)
-            rows.append({"key": key, "page": link.page_no, "quote": link.quote, "status": link.status})
-    for key in wanted:
-        if key in shown:
-            continue
-        try:
-            pid, start, end = R.parse_link_spec(key)
-        except R.RatingError:
-            continue
-        try:
-            passage = R.item_passage(session, year, unit, pid)
-        except (R.RatingError, R.RatingAccessError):
-            continue
-        start, end = (passage.start, passage.end) if start is None else (start, end)
-        offset = start - passage.start
-        shown.add(key)
-        rows.append({"key": key, "page": passage.page_no, "quote": passage.text[offset:offset + end - start],
-                     "status": "ok"})
-    return rows
-
-
-def _is_item_passage(session: Session, year: int, unit: str, spec: str) -> bool:
-    try:
-        R.item_passage(session, year, unit, R.parse_link_spec(spec)[0])
-        return True
-    except (R.RatingError, R.RatingAccessError):
-        return False
-
-
-def passage_key(passage: Passage) -> str:
-    return f"{passage.id}:{passage.start}:{passage.end}"
-
-
 # ── pages ───────────────────────────────────────────────────────────────────
 
 @router.get("/scoring")
@@ -195,25 +87,16 @@ def scoring_screen(request: Request, year: int, unit: str, indicator_no: int, sa
     submitted = "合议结论已提交。" if user.role == "office" else "评分已提交。"
     notice = {"draft": "草稿已保存。", "submitted": submitted}.get(saved, "")
     return render(request, "scoring/screen.html", notice=notice, error="",
-                  **screen_context(session, user, year, unit, indicator))
+                  **screen_context(session, user, year, unit, indicator, rank_passages, claimed_item))
 
 
-def neighbours(session: Session, user: User, year: int, unit: str, indicator_no: int) -> dict:
-    """Where this item sits in the user's list (same order as /scoring), and the items either side,
-    so a reviewer goes from one item to the next without returning to the list."""
-    rows = list_rows(session, user, year)
-    keys = [(r["unit_code"], r["indicator"].no) for r in rows]
-    here = keys.index((unit, indicator_no)) if (unit, indicator_no) in keys else None
-    if here is None:
-        return {"position": None, "total": len(rows), "prev": None, "next": None, "next_open": None}
-    following = rows[here + 1:] + rows[:here]
-    next_open = next((r for r in following if r["status"] in ("todo", "draft")), None)
-    return {"position": here + 1, "total": len(rows), "prev": rows[here - 1] if here > 0 else None,
-            "next": rows[here + 1] if here + 1 < len(rows) else None, "next_open": next_open}
-
-
-def _store(request: Request, session: Session, user: User, year: int, unit: str, indicator_no: int, *,
-           level: str, rationale: str, link: list[str], base_revision: str, submit: bool):
+@router.post("/scoring/{year}/{unit}/{indicator_no}/save")
+@router.post("/scoring/{year}/{unit}/{indicator_no}/submit")
+def store(request: Request, year: int, unit: str, indicator_no: int, level: str = Form(""),
+          rationale: str = Form(""), link: list[str] = Form(default=[]), base_revision: str = Form("0"),
+          user: User = Depends(user_of), session: Session = Depends(db)):
+    """Save a draft (…/save) or submit (…/submit): one path, the address says which."""
+    submit = request.url.path.endswith("/submit")
     indicator = item_or_refuse(session, user, year, unit, indicator_no)
     form = {"level": to_int(level), "rationale": rationale, "links": link, "base_revision": to_int(base_revision) or 0}
     if level and form["level"] is None:
@@ -230,7 +113,7 @@ def _store(request: Request, session: Session, user: User, year: int, unit: str,
             error, status = str(exc), 409
         except R.ForeignEvidence as exc:  # refused, but the reviewer keeps what they typed
             session.rollback()
-            form["links"] = [k for k in link if _is_item_passage(session, year, unit, k)]
+            form["links"] = item_links_only(session, year, unit, link)
             error, status = str(exc), 403
         except R.RatingAccessError as exc:
             session.rollback()
@@ -239,28 +122,12 @@ def _store(request: Request, session: Session, user: User, year: int, unit: str,
             session.rollback()
             error, status = str(exc), 400
     # Re-show what the reviewer typed so a refusal never loses their rationale.
-    context = screen_context(session, user, year, unit, indicator, form=form)
+    context = screen_context(session, user, year, unit, indicator, rank_passages, claimed_item, form=form)
     if status == 409:
         # The stale form is kept for copying, but the next attempt must start from the stored revision.
         context["form"]["base_revision"] = context["own"].revision if context["own"] else 0
         context["stale"] = True
     return render(request, "scoring/screen.html", status_code=status, notice="", error=error, **context)
-
-
-@router.post("/scoring/{year}/{unit}/{indicator_no}/save")
-def save(request: Request, year: int, unit: str, indicator_no: int, level: str = Form(""),
-         rationale: str = Form(""), link: list[str] = Form(default=[]), base_revision: str = Form("0"),
-         user: User = Depends(user_of), session: Session = Depends(db)):
-    return _store(request, session, user, year, unit, indicator_no, level=level, rationale=rationale, link=link,
-                  base_revision=base_revision, submit=False)
-
-
-@router.post("/scoring/{year}/{unit}/{indicator_no}/submit")
-def submit(request: Request, year: int, unit: str, indicator_no: int, level: str = Form(""),
-           rationale: str = Form(""), link: list[str] = Form(default=[]), base_revision: str = Form("0"),
-           user: User = Depends(user_of), session: Session = Depends(db)):
-    return _store(request, session, user, year, unit, indicator_no, level=level, rationale=rationale, link=link,
-                  base_revision=base_revision, submit=True)
 
 
 @router.get("/scoring/{year}/{unit}/{indicator_no}/search")

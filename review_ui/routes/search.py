@@ -15,11 +15,13 @@ from sqlmodel import Session, select
 
 from evidence.accounts import visible_units
 from evidence.models import DocumentVersion, Passage, Unit, User
+from review.saved_searches import (PARAMS, SavedSearchError, clean_params, delete_search, saved_searches,
+                                   save_search, search_url)
 from review.tags import EvidenceAccessError, visible_document
 from rubrics.units import resolve_unit
 
-from ..security import Forbidden
-from ..web import db, render, user_of
+from ..security import Forbidden, client_ip
+from ..web import db, redirect_with_message, render, user_of
 from .evidence import MAX_ID, doc_kinds, indicator_names, open_index_or_none, parse_int
 
 log = logging.getLogger("kaoping.web.search")
@@ -58,6 +60,8 @@ def search(request: Request, q: str = "", unit: str = "", year: str = "", kind: 
                "indicator": parse_int(indicator) or "", "sort": sort if sort in SORTS else "relevance"}
     page_no = max(parse_int(page) or 1, 1)
     units = unit_names(session)
+    kinds = {**doc_kinds(), "collection": "案例汇编", "briefing": "简报"}
+    saved = saved_rows(session, user, units, kinds)
     session.commit()  # hand the connection back to the pool while the index is queried
     result, notice, query_error = None, "", ""
     if allowed == []:
@@ -79,12 +83,67 @@ def search(request: Request, q: str = "", unit: str = "", year: str = "", kind: 
                 log.exception("search failed")
                 notice = INDEX_UNAVAILABLE
     context = dict(filters=filters, result=result, notice=notice, query_error=query_error, page=page_no,
-                   sorts=SORTS, kinds={**doc_kinds(), "collection": "案例汇编", "briefing": "简报"},
-                   units=units,
+                   sorts=SORTS, kinds=kinds, units=units, saved=saved,
                    indicators=indicator_names(filters["year"] or None), link=link_builder(filters))
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "search-results":
         return render(request, "search/_results.html", **context)
     return render(request, "search/index.html", **context)
+
+
+def describe(params: dict, units: dict[str, str], kinds: dict[str, str]) -> str:
+    """A saved search's words and filters as a person reads them: 检索词：工匠；单位：江苏；年度：2023."""
+    parts = []
+    if params.get("q"):
+        parts.append(f"检索词：{params['q']}")
+    if params.get("unit"):
+        parts.append(f"单位：{units.get(params['unit'], params['unit'])}")
+    if params.get("year"):
+        parts.append(f"年度：{params['year']}")
+    if params.get("kind"):
+        parts.append(f"类型：{kinds.get(params['kind'], params['kind'])}")
+    if params.get("indicator"):
+        parts.append(f"指标：{params['indicator']}")
+    if params.get("sort") in SORTS:
+        parts.append(f"按{SORTS[params['sort']]}排序")
+    return "；".join(parts)
+
+
+def saved_rows(session: Session, user: User, units: dict[str, str] | None = None,
+               kinds: dict[str, str] | None = None) -> list[dict]:
+    """This user's saved searches with their address and a readable summary (search page and 工作台)."""
+    units = units if units is not None else unit_names(session)
+    kinds = kinds if kinds is not None else {**doc_kinds(), "collection": "案例汇编", "briefing": "简报"}
+    return [{"id": s.id, "name": s.name, "url": search_url(s), "summary": describe(s.params, units, kinds)}
+            for s in saved_searches(session, user)]
+
+
+@router.post("/search/saved")
+async def save(request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
+    """Save the search on the page under a name of the user's choosing."""
+    form = await request.form()
+    params = {key: str(form.get(key, "")) for key in PARAMS}
+    params["unit"] = resolve_unit(params["unit"]) or params["unit"]
+    try:
+        saved = save_search(session, user, str(form.get("name", "")), params, ip=client_ip(request))
+        session.commit()
+    except SavedSearchError as exc:
+        session.rollback()
+        return redirect_with_message(request, link_builder(clean_params(params))(), str(exc), "error")
+    return redirect_with_message(request, search_url(saved), f"已保存检索“{saved.name}”，可在检索页和工作台直接打开。")
+
+
+@router.post("/search/saved/{search_id}/delete")
+async def delete_saved(search_id: int, request: Request, user: User = Depends(user_of),
+                       session: Session = Depends(db)):
+    form = await request.form()
+    back = "/" if form.get("next") == "/" else "/search"
+    try:
+        saved = delete_search(session, user, search_id, ip=client_ip(request))
+        session.commit()
+    except SavedSearchError as exc:
+        session.rollback()
+        return redirect_with_message(request, back, str(exc), "error")
+    return redirect_with_message(request, back, f"已删除保存的检索“{saved.name}”。")
 
 
 def unit_names(session: Session) -> dict[str, str]:
