@@ -100,3 +100,11 @@ def test_a_call_to_act_is_halved_but_the_same_act_reported_counts():
 def test_a_reform_meeting_counts_however_its_name_is_put_together():
     text = "某市产业工人队伍建设改革协调推进会召开\n\n9月10日，某市推进产业工人队伍建设改革协调推进会召开，各单位交流了工作经验。"
     assert 14 in suggested(text)
+
+
+def test_a_statistics_table_of_measured_values_is_read_not_dropped_as_a_menu():
+    from tagging.prepare import is_site_chrome
+    row = "| 制造业 | 152.14 | 197.82 | 238.99 |"
+    assert not is_site_chrome(row) and is_site_chrome("上一页 | 1 | 2 | 3 | 4 | 下一页")
+    table = "| 按行业分城镇单位在岗职工人数 | | |\n| 单位:万人 | | |\n" + row + "\n| 采矿业 | 3.49 | 4.14 | 4.69 |"
+    assert 55 in suggested(table)
