@@ -22,7 +22,7 @@ ACTIONS = {
     "login": "登录", "login_failed": "登录失败", "login_throttled": "登录受限", "logout": "退出",
     "session_revoked": "结束登录会话",
     "upload": "上传证据", "upload_refused": "拒收文件", "withdraw": "撤回证据", "retry": "重新处理",
-    "tag_confirm": "确认指标标注", "tag_reject": "否决指标标注",
+    "tag_confirm": "确认指标标注", "tag_reject": "否决指标标注", "tagger_retrain": "重新训练自动标引模型",
     "rating_save": "保存评分草稿", "rating_submit": "提交评分", "rating_consensus": "记录合议结论",
     "assign": "分配评审任务", "unassign": "取消评审任务", "conflict": "登记回避",
     "user_add": "新增用户", "user_update": "修改用户", "password_change": "修改密码",

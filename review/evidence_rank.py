@@ -3,8 +3,10 @@
 The database side of tagging/evidence_rank.py (passed in as `rank`, since
 review/ knows records, not the tagger): it reads the unit's active
 evidence for the year (only that unit's: a reviewer sees what the item shows),
-the ingest tagger's stored passage scores and the reviewers' latest decisions,
-and returns the best few.  Confirmed passages lead, rejected ones are left out.
+the ingest tagger's stored passage scores and the reviewers' decisions as they
+stand (review.tags.Verdicts: the one rule for "latest decision wins", a
+passage's own decision before its document's), and returns the best few.
+Confirmed passages lead, rejected ones are left out.
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from typing import Callable
 
 from sqlmodel import Session, select
 
-from evidence.models import Document, Passage, TagDecision, TagSuggestion
+from evidence.models import Document, Passage, TagSuggestion
+from review.tags import Verdicts
 
 TOP_SHOWN = 5
 
@@ -43,23 +46,19 @@ def ranked_evidence(session: Session, year: int, unit_code: str, indicator_no: i
                                  .order_by(Passage.seq, Passage.version_id).limit(MAX_PASSAGES)))
     if not passages:
         return []
-    latest: dict[int, str] = {}
-    for d in session.exec(select(TagDecision).where(
-            TagDecision.document_id.in_([doc.id for doc in documents.values()]),
-            TagDecision.indicator_no == indicator_no, TagDecision.passage_id != None)  # noqa: E711
-            .order_by(TagDecision.id)):
-        latest[d.passage_id] = d.decision
+    verdicts = Verdicts.load(session, [doc.id for doc in documents.values()], indicator_no)
     known = {s.passage_id: (s.score, s.reason) for s in session.exec(select(TagSuggestion).where(
         TagSuggestion.version_id.in_(list(documents)), TagSuggestion.indicator_no == indicator_no,
         TagSuggestion.passage_id != None))}  # noqa: E711
     by_id = {p.id: p for p in passages}
+    decision = {p.id: verdicts.of(documents[p.version_id].id, p.id, indicator_no) for p in passages}
     ranked = rank([p.text for p in passages], indicator_no, keys=[p.id for p in passages],
-                           year=year, known=known)
-    ranked = [r for r in ranked if latest.get(r.key) != "reject"]
-    ranked.sort(key=lambda r: (latest.get(r.key) != "confirm", -r.score))
+                  year=year, known=known)
+    ranked = [r for r in ranked if decision[r.key] != "reject"]
+    ranked.sort(key=lambda r: (decision[r.key] != "confirm", -r.score))
     out = []
     for r in ranked[:limit]:
         passage = by_id[r.key]
-        reason = "评审人员已确认。" if latest.get(r.key) == "confirm" else r.reason
-        out.append(RankedEvidence(passage, documents[passage.version_id], r.score, reason, latest.get(r.key)))
+        reason = "评审人员已确认。" if decision[r.key] == "confirm" else r.reason
+        out.append(RankedEvidence(passage, documents[passage.version_id], r.score, reason, decision[r.key]))
     return out

@@ -38,6 +38,7 @@ ROUTE_MODULES = [
     "review_ui.routes.assignments",
     "review_ui.routes.progress",
     "review_ui.routes.admin",
+    "review_ui.routes.tagger",
     "review_ui.routes.rounds",
     "review_ui.routes.statistics",
     "review_ui.routes.surveys",

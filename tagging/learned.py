@@ -1,144 +1,116 @@
-"""Learning from reviewers: a per-year model over passages, blended with the rules.
+"""The learned part of the tagger: is this indicator evidenced here, or only mentioned?
 
-Feedback is `(passage_text, indicator_no, confirmed)`.  For every indicator
-with enough examples of both kinds we fit a one-vs-rest logistic regression
-over character 2–3-grams of the folded text (hashed, so the feature space needs
-no stored vocabulary).  The rules keep the upper hand while feedback is scarce:
-an indicator's blend weight is n / (n + BLEND_HALF) for its n feedback records,
-capped at BLEND_CAP.
+Two layers, both learned from labelled documents (the development set: which
+indicators each document evidences, and the phrase that shows it) and from
+reviewers' confirmations and rejections of passages:
 
-Storage is portable: one `.npz` of plain numeric arrays plus a JSON header,
-read with `allow_pickle=False`, so loading runs no code and a library upgrade
-cannot break or exploit a saved model.  Prediction is arithmetic on those
-arrays (hashing → sublinear tf × idf → l2 → linear → sigmoid).
+- a text model (tagging/textmodel.py): the passage's words and character
+  n-grams → a score per indicator;
+- a combiner: one logistic regression shared by all indicators over general
+  features of a (document, indicator) pair — how the rules fired, the text
+  model's score and rank, closeness to the indicator's meaning
+  (tagging/meaning.py), evidence-versus-call cues of the best passage
+  (tagging/cues.py), the indicator's share among the training documents.
+
+The rules decide what they find (the model never removes a rule suggestion:
+that cost recall under cross-validation); the model adds an indicator the
+rules did not reach at `add_at` or above, and orders the candidates.  The
+threshold, like every weight, is fitted on the training documents only
+(tagging/training.py), so cross-validated figures are honest for the learned
+part.
+
+Storage is portable: one `.npz` of plain numeric arrays (text-model columns,
+idf, sparse weights) plus a JSON header (features, coefficients, scaling,
+priors, threshold, what it was trained on), read with `allow_pickle=False`.
+A damaged file, a file of another format or for other features is ignored.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import zipfile
-from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-MODEL_FORMAT = "lr2"
-BLEND_HALF = 40
-BLEND_CAP = 0.6
-MIN_POSITIVES = 3
-MIN_NEGATIVES = 3
-# A passage confirmed for another indicator is a weaker negative than an
-# explicit rejection: it may simply not have been looked at for this one.
-IMPLICIT_NEGATIVE_WEIGHT = 0.3
-N_FEATURES = 2 ** 20
-NGRAMS = (2, 3)
+from tagging.textmodel import N_FEATURES, NGRAMS, TextModel
+
+MODEL_FORMAT = "lr3"
+FEATURES = ("rule_doc", "rule_best", "strong", "title", "support", "planned", "fact", "calls",
+            "closeness", "closeness_rank", "text", "text_rank", "prior", "domain", "commentary", "n_rule")
+# The model trained on the whole development set, shipped with the code.
+SHIPPED_PATH = Path(__file__).resolve().parent / "models" / f"tagger.{MODEL_FORMAT}.npz"
+# Prior of an indicator never seen in training: log of half a document in the training count.
+PRIOR_SMOOTHING = 0.5
 
 
-def _hasher():
-    from sklearn.feature_extraction.text import HashingVectorizer
-    from zhtext.chinese import fold
-    return HashingVectorizer(analyzer="char", ngram_range=NGRAMS, preprocessor=fold, n_features=N_FEATURES,
-                             alternate_sign=False, norm=None)
+def hash_text(text: str) -> str:
+    """A document's fingerprint, to know whether a model was trained on it (never its text)."""
+    return hashlib.sha256((text or "").encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 @dataclass
 class LearnedModel:
-    year: int
-    idf: np.ndarray                   # float32[N_FEATURES]
-    classifiers: dict[int, tuple[np.ndarray, np.ndarray, float]]   # no → (feature indices, weights, intercept)
-    feedback_counts: dict[int, int]
-    n_records: int
-    digest: str
+    text: TextModel
+    coef: np.ndarray
+    intercept: float
+    mean: np.ndarray
+    scale: np.ndarray
+    priors: dict[int, float]
+    add_at: float
     meta: dict = field(default_factory=dict)
 
     @property
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        h.update(json.dumps(self._header(), sort_keys=True, ensure_ascii=False).encode())
+        for arr in (self.text.columns, self.text.idf, self.text.weights.data, self.text.weights.indices):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        return h.hexdigest()[:10]
+
+    @property
     def version(self) -> str:
-        return f"{MODEL_FORMAT}-{self.year}-{self.digest}"
+        scope = self.meta.get("year") or "devset"
+        return f"{MODEL_FORMAT}-{scope}-{self.digest}"
 
-    def blend_weight(self, no: int) -> float:
-        if no not in self.classifiers:
-            return 0.0
-        n = self.feedback_counts.get(no, 0)
-        return min(BLEND_CAP, n / (n + BLEND_HALF))
+    @property
+    def trained_on(self) -> set[str]:
+        """Fingerprints (hash_text) of the documents it was trained on."""
+        return set(self.meta.get("documents") or [])
 
-    def _matrix(self, texts: list[str]):
-        from sklearn.preprocessing import normalize
-        counts = _hasher().transform(texts).tocsr().astype(np.float64)
-        counts.data = np.log(counts.data) + 1.0          # sublinear tf
-        counts = counts.multiply(self.idf.astype(np.float64)).tocsr()
-        return normalize(counts, norm="l2")
+    def prior(self, no: int) -> float:
+        return self.priors.get(no, self.priors.get(0, math.log(PRIOR_SMOOTHING / 100)))
 
-    def passage_scores(self, texts: list[str]) -> dict[int, np.ndarray]:
-        """Indicator → probability per passage, for the indicators it learned."""
-        if not texts or not self.classifiers:
-            return {}
-        matrix = self._matrix(texts)
-        out = {}
-        for no, (idx, weights, intercept) in self.classifiers.items():
-            z = matrix[:, idx] @ weights.astype(np.float64) + intercept
-            out[no] = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
-        return out
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        z = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
+    def contributions(self, row: np.ndarray) -> dict[str, float]:
+        """Each feature's share of the decision for one row (for explaining)."""
+        return {name: float(c * (v - m) / s)
+                for name, c, v, m, s in zip(FEATURES, self.coef, row, self.mean, self.scale)}
 
-def _idf(counts, n_docs: int) -> np.ndarray:
-    """Smoothed idf as sklearn computes it; features never seen get the maximum."""
-    df = np.bincount(counts.indices, minlength=N_FEATURES)
-    return (np.log((1 + n_docs) / (1 + df)) + 1.0).astype(np.float32)
+    # ------------------------------------------------------------ storage
+    def _header(self) -> dict:
+        return {"format": MODEL_FORMAT, "features": list(FEATURES), "n_features": N_FEATURES,
+                "ngrams": list(NGRAMS), "nos": self.text.nos, "coef": [float(c) for c in self.coef],
+                "intercept": float(self.intercept), "mean": [float(v) for v in self.mean],
+                "scale": [float(v) for v in self.scale],
+                "priors": {str(k): float(v) for k, v in sorted(self.priors.items())},
+                "add_at": float(self.add_at),
+                "default_idf": float(self.text.default_idf), "meta": self.meta}
 
 
-def train(records: list[tuple[str, int, bool]], year: int) -> LearnedModel:
-    from sklearn.linear_model import LogisticRegression
-    records = [(str(t), int(n), bool(c)) for t, n, c in records if str(t).strip()]
-    counts = Counter(n for _, n, _ in records)
-    texts = sorted({t for t, _, _ in records})
-    index = {t: i for i, t in enumerate(texts)}
-    classifiers: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
-    idf = np.ones(N_FEATURES, dtype=np.float32)
-    if texts:
-        raw = _hasher().transform(texts).tocsr()
-        idf = _idf(raw, len(texts))
-        model = LearnedModel(year, idf, {}, {}, 0, "")
-        matrix = model._matrix(texts)
-        confirmed_for: dict[int, set[int]] = defaultdict(set)
-        rejected_for: dict[int, set[int]] = defaultdict(set)
-        for t, n, c in records:
-            (confirmed_for if c else rejected_for)[n].add(index[t])
-        all_confirmed = set().union(*confirmed_for.values()) if confirmed_for else set()
-        used = np.unique(raw.indices)   # only features some feedback passage has can carry weight
-        compact = matrix[:, used]
-        for no in sorted(counts):
-            pos = confirmed_for[no]
-            explicit_neg = rejected_for[no] - pos
-            implicit_neg = all_confirmed - pos - explicit_neg
-            if len(pos) < MIN_POSITIVES or len(explicit_neg) + len(implicit_neg) < MIN_NEGATIVES:
-                continue
-            rows = sorted(pos) + sorted(explicit_neg) + sorted(implicit_neg)
-            y = np.array([1] * len(pos) + [0] * (len(explicit_neg) + len(implicit_neg)))
-            w = np.array([1.0] * (len(pos) + len(explicit_neg)) + [IMPLICIT_NEGATIVE_WEIGHT] * len(implicit_neg))
-            clf = LogisticRegression(C=4.0, class_weight="balanced", max_iter=1000)
-            clf.fit(compact[rows], y, sample_weight=w)
-            coef = clf.coef_[0]
-            keep = np.flatnonzero(coef)
-            classifiers[no] = (used[keep].astype(np.int64), coef[keep].astype(np.float32), float(clf.intercept_[0]))
-    digest = hashlib.sha256(repr(sorted(records)).encode("utf-8")).hexdigest()[:10]
-    return LearnedModel(year, idf, classifiers, dict(counts), len(records), digest)
-
-
-def model_path(directory: Path | str, year: int) -> Path:
-    return Path(directory) / f"tagger-{year}.{MODEL_FORMAT}.npz"
-
-
-def save_model(model: LearnedModel, directory: Path | str) -> Path:
-    path = model_path(directory, model.year)
+def save_model(model: LearnedModel, path: Path | str) -> Path:
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = {"format": MODEL_FORMAT, "year": model.year, "digest": model.digest, "n_records": model.n_records,
-              "feedback_counts": {str(k): v for k, v in model.feedback_counts.items()},
-              "classifiers": {str(no): c[2] for no, c in model.classifiers.items()},
-              "n_features": N_FEATURES, "ngrams": list(NGRAMS), "meta": model.meta}
-    arrays = {"header": np.array(json.dumps(header, ensure_ascii=False)), "idf": model.idf}
-    for no, (idx, weights, _) in model.classifiers.items():
-        arrays[f"idx_{no}"], arrays[f"w_{no}"] = idx, weights
+    w = model.text.weights.tocsr()
+    arrays = {"header": np.array(json.dumps(model._header(), ensure_ascii=False)),
+              "columns": model.text.columns.astype(np.int64), "idf": model.text.idf.astype(np.float32),
+              "w_data": w.data.astype(np.float32), "w_indices": w.indices.astype(np.int32),
+              "w_indptr": w.indptr.astype(np.int64), "intercepts": model.text.intercepts.astype(np.float32)}
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("wb") as fh:
         np.savez_compressed(fh, **arrays)
@@ -146,31 +118,37 @@ def save_model(model: LearnedModel, directory: Path | str) -> Path:
     return path
 
 
-def load_model(directory: Path | str, year: int) -> LearnedModel | None:
-    """The saved model for `year`, or None if absent, damaged or of another format."""
-    path = model_path(directory, year)
-    if not path.exists():
+def load_model(path: Path | str | None = None) -> LearnedModel | None:
+    """The model at `path` (default: the shipped one), or None when it is absent,
+    damaged, of another format or made for other features."""
+    from scipy import sparse
+    path = Path(path) if path else SHIPPED_PATH
+    if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(str(data["header"]))
-            if header.get("format") != MODEL_FORMAT or header.get("n_features") != N_FEATURES \
-                    or tuple(header.get("ngrams") or ()) != NGRAMS:
+            if not isinstance(header, dict) or header.get("format") != MODEL_FORMAT \
+                    or tuple(header.get("features") or ()) != FEATURES \
+                    or header.get("n_features") != N_FEATURES or tuple(header.get("ngrams") or ()) != NGRAMS:
                 return None
-            classifiers = {int(no): (data[f"idx_{no}"].astype(np.int64), data[f"w_{no}"], float(b))
-                           for no, b in header["classifiers"].items()}
-            idf = data["idf"]
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
+            nos = [int(n) for n in header["nos"]]
+            columns = data["columns"].astype(np.int64)
+            weights = sparse.csr_matrix((data["w_data"], data["w_indices"], data["w_indptr"]),
+                                        shape=(len(columns), len(nos)))
+            text = TextModel(columns, data["idf"].astype(np.float32), float(header["default_idf"]), weights,
+                             data["intercepts"].astype(np.float32), nos)
+            model = LearnedModel(text, np.array(header["coef"], dtype=float), float(header["intercept"]),
+                                 np.array(header["mean"], dtype=float), np.array(header["scale"], dtype=float),
+                                 {int(k): float(v) for k, v in header["priors"].items()},
+                                 float(header["add_at"]), dict(header.get("meta") or {}))
+            if len(model.coef) != len(FEATURES) or len(model.mean) != len(FEATURES) or columns.max(initial=0) >= N_FEATURES:
+                return None
+            return model
+    except (OSError, EOFError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile):
         return None  # a damaged file: the rules alone are better than a crash
-    return LearnedModel(int(header["year"]), idf, classifiers,
-                        {int(k): int(v) for k, v in header["feedback_counts"].items()},
-                        int(header["n_records"]), str(header["digest"]), dict(header.get("meta") or {}))
 
 
-def retrain(records: list[tuple[str, int, bool]], year: int, directory: Path | str) -> LearnedModel:
-    """Train the year's model from all its feedback so far and save it; the
-    next `default_tagger(year, directory)` (or tag_text with
-    KAOPING_TAGGER_MODELS) picks it up because its version changed."""
-    model = train(records, year)
-    save_model(model, directory)
-    return model
+def model_path(directory: Path | str, year: int) -> Path:
+    """Where the model retrained for a year (development set + that year's reviews) lives."""
+    return Path(directory) / f"tagger-{year}.{MODEL_FORMAT}.npz"

@@ -19,6 +19,12 @@ _HTML_NOISE = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9:-]{0,20}(?:[\s/][^<>\n]{0,20
                          r"|&(?:nbsp|amp|lt|gt|quot|ldquo|rdquo|mdash|hellip|#\d{2,5});")
 # A pinyin gloss after Chinese text: （chǎn gǎi） or (chan gai).  Only letters,
 # tone marks and spaces inside, so real parentheticals like (2023) survive.
+# Junk a bad converter leaves between characters: brackets holding only a symbol
+# or emoji, as in 进(🅾)入.
+_SYMBOL_IN_BRACKETS = re.compile(r"[（(][^\w%（）()\n]{1,4}[)）]")
+# Anonymisation marks (XX市、**同志、○○公司) stand for one name: the copy reads
+# them as "某", so "XX市委书记" and "某市委书记" match alike and no rule sees "XX".
+_ANONYMISED = re.compile(r"(?<![A-Za-z])(?:[Xx×]{2,}|\*{2,}|[○〇]{2,})(?![A-Za-z])")
 _PINYIN_GLOSS = re.compile(r"(?<=[\u4e00-\u9fff])[（(]\s*[a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü][a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü\s'’-]{0,60}[)）]")
 
 
@@ -42,7 +48,7 @@ class MatchingCopy:
         return self.origin[start], self.origin[end - 1] + 1
 
 
-_ANY_NOISE = re.compile(r"[\s<&（(]")
+_ANY_NOISE = re.compile(r"[\s<&（(Xx×*○〇]")
 
 
 def matching_copy(original: str) -> MatchingCopy:
@@ -50,9 +56,14 @@ def matching_copy(original: str) -> MatchingCopy:
     if not _ANY_NOISE.search(folded):
         return MatchingCopy(folded, list(range(len(folded))))  # clean text: nothing to remove
     drop = bytearray(len(folded))
-    for pattern in (_HTML_NOISE, _PINYIN_GLOSS):
+    for pattern in (_HTML_NOISE, _PINYIN_GLOSS, _SYMBOL_IN_BRACKETS):
         for m in pattern.finditer(folded):
             drop[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    stand_ins: dict[int, str] = {}
+    for m in _ANONYMISED.finditer(folded):
+        if not any(drop[m.start():m.end()]):
+            stand_ins[m.start()] = "某"
+            drop[m.start() + 1:m.end()] = b"\x01" * (m.end() - m.start() - 1)
     # Whitespace runs: delete them when either neighbour is Chinese; otherwise
     # keep one space (English words must stay apart).
     i, n = 0, len(folded)
@@ -73,5 +84,5 @@ def matching_copy(original: str) -> MatchingCopy:
         else:
             i += 1
     origin = [k for k, flag in enumerate(drop) if not flag]
-    text = "".join(" " if folded[k].isspace() else folded[k] for k in origin)
+    text = "".join(stand_ins.get(k) or (" " if folded[k].isspace() else folded[k]) for k in origin)
     return MatchingCopy(text, origin)

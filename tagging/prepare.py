@@ -92,12 +92,15 @@ def is_site_chrome(line: str) -> bool:
 
 _FIGURE = re.compile(r"\d")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{4,}")
+_MEASURE = re.compile(r"^\d+\.\d+%?$")
 
 
 def is_table_row(cells: list[str]) -> bool:
-    """A row of a table (序号 | 单位 | 事项 | 年份): a figure and a phrase of content. Menus and
-    breadcrumbs are short labels without figures; a pager has figures but no phrase."""
-    return any(_FIGURE.search(c) for c in cells) and any(_CJK_RUN.search(c) for c in cells)
+    """A row of a table (序号 | 单位 | 事项 | 年份): a figure and a phrase of content, or
+    measured values (| 制造业 | 152.14 | 197.82 |). Menus and breadcrumbs are short labels
+    without figures; a pager has whole page numbers but no phrase."""
+    return (any(_FIGURE.search(c) for c in cells) and any(_CJK_RUN.search(c) for c in cells)) \
+        or sum(1 for c in cells if _MEASURE.match(c)) >= 2
 
 
 def drop_site_chrome(items: list[Passage]) -> list[Passage]:

@@ -47,6 +47,11 @@ class Rule:
     source: str        # the pattern as written in the YAML, shown in reasons
     regex: re.Pattern
     literals: tuple[str, ...] | None = None  # one of these must occur for a match (prefilter)
+    concept: str = ""  # rules of one concept count once per passage (default: the pattern itself)
+
+    @property
+    def key(self) -> str:
+        return self.concept or self.source
 
     @property
     def needs_word_boundary(self) -> bool:
@@ -63,6 +68,8 @@ class IndicatorRules:
     context: re.Pattern | None
     negatives: list[re.Pattern]
     synonyms: dict[str, str] = field(default_factory=dict)
+    # words one of which must occur somewhere in the document (not just the passage)
+    document_context: re.Pattern | None = None
 
 
 @dataclass(frozen=True)
@@ -101,9 +108,9 @@ def _union(patterns: list[str], where: str) -> re.Pattern | None:
     return _compile("|".join(f"(?:{p})" for p in patterns), where)
 
 
-def _rule(kind: str, pattern: str, where: str) -> Rule:
+def _rule(kind: str, pattern: str, where: str, source: str | None = None, concept: str = "") -> Rule:
     literals = required_literals(pattern)
-    return Rule(kind, pattern, _compile(pattern, where), tuple(literals) if literals else None)
+    return Rule(kind, source or pattern, _compile(pattern, where), tuple(literals) if literals else None, concept)
 
 
 def load_rulebook(path: Path | str | None = None) -> RuleBook:
@@ -119,12 +126,15 @@ def load_rulebook(path: Path | str | None = None) -> RuleBook:
         spec = spec or {}
         where = f"指标 {no}"
         rules = []
+        # Terms that all name one thing (竞赛、大赛、比武) are one mention however many appear.
+        one_concept = f"{no}:terms" if spec.get("terms_one_concept") else ""
         for kind in ("strong", "terms", "weak"):
             for pattern in spec.get(kind) or []:
-                rules.append(_rule(kind, str(pattern), where))
+                rules.append(_rule(kind, str(pattern), where, concept=one_concept if kind == "terms" else ""))
         for short, full in (spec.get("synonyms") or {}).items():
-            # An abbreviation counts as its full form does: as an indicator term.
-            rules.append(_rule("terms", re.escape(str(short)), where))
+            # An abbreviation counts as its full form does: as an indicator term, and
+            # as the same one ("职工代表大会（以下简称职代会）" is one mention, not two).
+            rules.append(_rule("terms", re.escape(str(short)), where, source=str(full), concept=one_concept))
         indicators[no] = IndicatorRules(
             no=no,
             name=str(spec.get("name") or ""),
@@ -132,6 +142,7 @@ def load_rulebook(path: Path | str | None = None) -> RuleBook:
             context=_union(spec.get("context"), where),
             negatives=[_compile(str(p), where) for p in spec.get("negative") or []],
             synonyms={str(k): str(v) for k, v in (spec.get("synonyms") or {}).items()},
+            document_context=_union(spec.get("document_context"), where),
         )
     digest = hashlib.sha256(raw).hexdigest()[:10]
     return RuleBook(indicators=indicators, domain=_union(data.get("domain"), "domain"),
@@ -214,6 +225,8 @@ def scan(book: RuleBook, joined: str, bounds: list[int]) -> ScanResult:
             return False
 
         per_passage: dict[int, list[Hit]] = {}
+        if ind.document_context is not None and not ind.document_context.search(joined):
+            continue  # e.g. a central-media report counts for 88 only when it is about 产改
         for rule in ind.rules:
             if not may_match(rule.literals, joined):
                 continue
@@ -265,9 +278,9 @@ def passage_score(hits: list[Hit], context_present: bool) -> tuple[float, list[H
     for h in sorted(hits, key=lambda h: (order.index(h.rule.kind), h.start - h.end)):
         if h.rule.kind != "strong" and (not context_present or inside_counted(h)):
             continue
-        if h.rule.source in seen_rules:
-            continue  # the same pattern twice in one passage is one piece of evidence
-        seen_rules.add(h.rule.source)
+        if h.rule.key in seen_rules:
+            continue  # the same pattern (or concept) twice in one passage is one piece of evidence
+        seen_rules.add(h.rule.key)
         counted.append(h)
         kind = h.rule.kind if context_present else "terms"
         weights.append(WEIGHTS[kind] * (PLANNED_FACTOR if h.planned else 1.0))

@@ -78,8 +78,9 @@ def test_unrelated_government_notice_gets_at_most_one_suggestion():
 
 
 def test_support_from_more_passages_raises_the_document_score():
-    one = tag_text("开展“安康杯”竞赛，排查治理事故隐患1.8万项。")
-    two = tag_text("开展“安康杯”竞赛，排查治理事故隐患1.8万项。\n\n"
+    # 安康杯 is a safety-awareness contest (79); a safety inspection is supervision (78)
+    one = tag_text("开展安全生产专项检查，排查治理事故隐患1.8万项。")
+    two = tag_text("开展安全生产专项检查，排查治理事故隐患1.8万项。\n\n"
                    "各级工会开展职业健康专项检查，督促企业落实主体责任，职工劳动条件得到改善。")
     score = lambda r: next(s.score for s in r.ranked() if s.no == 78)
     assert score(two) > score(one)

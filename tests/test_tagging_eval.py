@@ -53,11 +53,15 @@ def test_a_devset_directory_is_read_with_its_why_phrases(tmp_path):
     items = load_eval_set(tmp_path)
     assert [i.id for i in items] == ["x1", "x2"]
     assert items[0].why[14] == "推进会在某市召开" and items[1].kind == "unrelated"
-    result = CliRunner().invoke(main, ["tag-eval", "--set", str(tmp_path), "--folds", "2", "--json"])
+    result = CliRunner().invoke(main, ["tag-eval", "--set", str(tmp_path), "--folds", "2", "--learned", "cv", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)["全部"]
-    assert report["folds"] == 2 and report["n_items"] == 2
+    assert report["folds"] == 2 and report["n_items"] == 2 and "每折只用其余各折训练" in report["method"]
     assert report["per_area"] and all(r["passage"] or r["type"] == "miss" for r in report["errors"])
+    assert "rules_only" in json.loads(result.output)["全部"]
+    # a set the shipped model never saw is measured with the shipped model as it is
+    default = json.loads(CliRunner().invoke(main, ["tag-eval", "--set", str(tmp_path), "--json"]).output)["全部"]
+    assert "未用本评测集任何文件训练" in default["method"]
 
 
 @needs_devset

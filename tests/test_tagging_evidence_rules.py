@@ -2,10 +2,6 @@
 from __future__ import annotations
 
 from tagging import tag_text
-from tagging.calibration import load_calibration, save_calibration
-from tagging.tagger import Tagger
-from tagging.training import fitter
-from tagging.evaluate import EvalItem, cross_validate
 
 HEAD = "某市推进产业工人队伍建设改革工作会议召开\n\n"
 
@@ -52,22 +48,63 @@ def test_a_rule_never_matches_across_two_passages():
             assert p.text in text
 
 
-def test_a_calibration_round_trips_through_json_and_a_foreign_file_is_ignored(tmp_path):
-    items = [EvalItem(f"d{i}", HEAD + "今年以来，市总工会举办全市职工职业技能竞赛12场，参赛职工3000余人。"
-                      + ("县委副书记王某主持会议并讲话。" if i % 2 else ""), [47, 4] if i % 2 else [47])
-             for i in range(8)]
-    tagger = fitter()(items)
-    cal = tagger.calibration
-    path = save_calibration(cal, tmp_path / "calibration.json")
-    loaded = load_calibration(path)
-    assert loaded is not None and loaded.version == cal.version
-    assert path.read_text(encoding="utf-8").lstrip().startswith("{")   # JSON, not pickle
-    text = items[1].text
-    assert [s.score for s in Tagger(calibration=loaded).tag_text(text).ranked()] == \
-        [s.score for s in tagger.tag_text(text).ranked()]
-    (tmp_path / "other.json").write_text('{"format": "cal0", "coef": []}', encoding="utf-8")
-    assert load_calibration(tmp_path / "other.json") is None
-    (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
-    assert load_calibration(tmp_path / "broken.json") is None
-    report = cross_validate(items, folds=4, fit=fitter())
-    assert report.n_items == 8
+def test_a_central_media_report_on_the_reform_is_media_evidence_by_its_own_source_line():
+    report = "来源：工人日报  2024-05-06\n\n本报讯 某省推进产业工人队伍建设改革，今年以来新建职工学校3所。"
+    assert 88 in suggested(report)
+    not_reform = "来源：工人日报  2024-05-06\n\n本报讯 某市举办职工篮球赛，参赛队伍16支。"
+    assert 88 not in suggested(not_reform)
+    provincial = "来源：某某省日报  2024-05-06\n\n本报讯 某省推进产业工人队伍建设改革，今年以来新建职工学校3所。"
+    assert 88 not in suggested(provincial)
+
+
+def test_commentary_that_reports_nothing_gets_at_most_one_suggestion():
+    calls = ["要坚持以党建为引领，加强产业工人队伍思想政治工作，提高产业工人党员比例。",
+             "要健全职工代表大会制度，推动民主管理制度落到实处。",
+             "应当拓宽产业工人参政议政渠道，支持优秀产业工人在群团组织挂职兼职。",
+             "必须在劳动模范评选中增加一线产业工人名额比例。",
+             "要组织开展技能竞赛，畅通技能人才成长通道。",
+             "要关注产业工人思想动态，及时回应利益诉求。",
+             "加强职业技能培训，完善技能人才评价制度。",
+             "要弘扬劳模精神、劳动精神、工匠精神，营造尊重劳动的社会氛围。"]
+    article = "强化产业工人队伍思想政治引领\n\n" + "\n\n".join(calls)
+    assert len(tag_text(article).indicators) <= 1
+
+
+def test_anonymisation_marks_read_as_a_name_and_map_back_to_the_original():
+    from tagging.normalize import matching_copy
+    original = "XX市委副书记**主持召开××县产改推进会，XXL尺码不变"
+    copy = matching_copy(original)
+    assert copy.text == "某市委副书记某主持召开某县产改推进会，XXL尺码不变"
+    at = copy.text.index("某县")
+    s, e = copy.span_to_original(at, at + 2)
+    assert original[s:e] == "××县"
+
+
+def test_naming_competitions_several_ways_is_still_one_mention():
+    text = HEAD + "工会围绕产业工人队伍建设改革，把劳动竞赛、技能大赛、岗位比武作为提升技能的重要抓手。"
+    assert 47 not in suggested(text)
+
+
+def test_an_abbreviation_and_its_full_form_are_one_mention():
+    text = HEAD + "本办法所称职工董事，由职工代表大会（以下简称职代会）选举产生。"
+    assert 67 not in suggested(text)
+
+
+def test_a_call_to_act_is_halved_but_the_same_act_reported_counts():
+    call = HEAD + "会议要求，各地要成立推进产业工人队伍建设改革协调小组。"
+    done = HEAD + "2023年3月，市委成立推进产业工人队伍建设改革协调小组，由市委副书记任组长。"
+    assert 7 not in suggested(call)
+    assert 7 in suggested(done)
+
+
+def test_a_reform_meeting_counts_however_its_name_is_put_together():
+    text = "某市产业工人队伍建设改革协调推进会召开\n\n9月10日，某市推进产业工人队伍建设改革协调推进会召开，各单位交流了工作经验。"
+    assert 14 in suggested(text)
+
+
+def test_a_statistics_table_of_measured_values_is_read_not_dropped_as_a_menu():
+    from tagging.prepare import is_site_chrome
+    row = "| 制造业 | 152.14 | 197.82 | 238.99 |"
+    assert not is_site_chrome(row) and is_site_chrome("上一页 | 1 | 2 | 3 | 4 | 下一页")
+    table = "| 按行业分城镇单位在岗职工人数 | | |\n| 单位:万人 | | |\n" + row + "\n| 采矿业 | 3.49 | 4.14 | 4.69 |"
+    assert 55 in suggested(table)

@@ -472,22 +472,26 @@ def retag(ctx, year: int) -> None:
 
 @click.command("train-tagger")
 @click.option("--year", required=True, type=int)
+@click.option("--set", "labelled", type=click.Path(exists=True, path_type=Path), default=None,
+              help="同时学习的标注材料目录（开发集格式；默认取环境变量 KAOPING_TAGGER_SET）")
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True, help="交叉验证折数")
 @click.pass_context
-def train_tagger(ctx, year: int) -> None:
-    """用评审专家对该年度标注的确认和否决训练学习模型（与规则合并使用）。"""
-    from evidence.db import session_scope
-    from review.tags import feedback_records
-    from tagging.learned import retrain
+def train_tagger(ctx, year: int, labelled: Path | None, folds: int) -> None:
+    """用评审专家对该年度标注的确认和否决（及标注材料）重新训练学习模型；交叉验证更好才替换。"""
+    from review_ui.tagger_training import retrain_tagger
     settings = require_initialised(ctx)
-    with session_scope(settings.database_url) as session:
-        records = feedback_records(session, year)
-    if not records:
-        raise KaopingError(f"{year} 年度还没有评审专家确认或否决的标注，无法训练。")
-    settings.models_dir.mkdir(exist_ok=True)
-    retrain(records, year, settings.models_dir)
-    confirmed = sum(1 for _, _, ok in records if ok)
-    click.echo(f"已用 {len(records)} 条反馈（确认 {confirmed}，否决 {len(records) - confirmed}）训练 {year} 年度模型。"
-               f"运行 kaoping retag --year {year} 让新模型生效。")
+    click.echo(f"正在训练并做 {folds} 折交叉验证，请稍候……")
+    try:
+        outcome = retrain_tagger(settings, year, labelled=str(labelled) if labelled else None, folds=folds)
+    except ValueError as exc:
+        raise KaopingError(str(exc)) from None
+    click.echo(f"材料：标注文件 {outcome.n_documents} 份，评审反馈 {outcome.n_feedback} 条"
+               f"（上次训练后新增 {outcome.n_new_feedback} 条）；{outcome.folds} 折交叉验证。")
+    click.echo(f"  训练前：{outcome.before.line()}")
+    click.echo(f"  训练后：{outcome.after.line()}")
+    click.echo(outcome.message)
+    if outcome.replaced:
+        click.echo(f"运行 kaoping retag --year {year} 让已入库的材料用新模型重新标引。")
 
 
 @click.command()
