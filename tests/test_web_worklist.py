@@ -54,6 +54,75 @@ def test_reviewer_home_counts_items_to_score(settings, make_user, login):
     assert listing.count("/scoring/2023/JS/") == 2
 
 
+def cards(page: str) -> list[tuple[str, str, int, str]]:
+    """(address, what, count, badge) of every card on a 工作台."""
+    found = []
+    for href, body in re.findall(r'<li class="task[^"]*">\s*<a href="([^"]+)">(.*?)</a>', page, re.S):
+        what = re.search(r'task-what">(.*?)<', body).group(1)
+        count = re.search(r'task-count">(\d+)', body)
+        badge = re.search(r'task-state">(.*?)<', body)
+        found.append((href.replace("&amp;", "&"), what, int(count.group(1)) if count else -1,
+                      badge.group(1) if badge else ""))
+    return found
+
+
+def rows_listed(client, href: str) -> int:
+    page = client.get(href).text
+    return len(re.findall(r'<tr class="status-', page))
+
+
+def test_every_scoring_count_on_a_home_page_is_the_number_of_rows_its_link_lists(settings, make_user, login):
+    """One rule for an item's status: after a disputed submission and after the office's consensus,
+    each card's count is what its list shows, and 已提交 counts every submitted item."""
+    add_round(settings, days=40)
+    reviewer = make_user("expert", "reviewer")
+    other = make_user("other", "reviewer")
+    make_user("office", "office")
+    expert = login("expert")
+    first = cards(expert.get("/").text)
+    assert [c for c in first if c[1] == "已提交"] == []  # nothing submitted: no 已提交 card claiming 已完成
+    with session_for(settings) as session:
+        for no in (4, 7, 11, 13):
+            session.add(Assignment(year=2023, reviewer_id=reviewer.id, unit_code="JS", indicator_no=no))
+        for no, mine, theirs in ((4, 1, 4), (7, 3, 3)):  # 4: disputed; 7: agreed
+            for who, level in ((reviewer, mine), (other, theirs)):
+                session.add(Rating(year=2023, unit_code="JS", indicator_no=no, indicator_version="2022.1",
+                                   reviewer_id=who.id, level_value=level, status="submitted"))
+        session.add(Rating(year=2023, unit_code="JS", indicator_no=11, indicator_version="2022.1",
+                           reviewer_id=reviewer.id, level_value=2, status="draft"))
+        session.commit()
+    home = cards(expert.get("/").text)
+    by_what = {c[1]: c for c in home}
+    assert by_what["待评分"][2] == 1 and by_what["草稿未提交"][2] == 1 and by_what["已提交"][2] == 2
+    assert by_what["有分歧、等待合议"][2] == 1 and by_what["已提交"][3] == ""  # a record, not a task
+    for href, what, count, _ in home:
+        assert rows_listed(expert, href) == count, what
+    with session_for(settings) as session:  # the office records the consensus of the disputed item
+        office = session.exec(select(User).where(User.username == "office")).one()
+        session.add(Rating(year=2023, unit_code="JS", indicator_no=4, indicator_version="2022.1", reviewer_id=office.id,
+                           kind="consensus", level_value=2, status="submitted"))
+        session.commit()
+    home = cards(expert.get("/").text)
+    assert {c[1]: c[2] for c in home}["已提交"] == 2 and "有分歧、等待合议" not in {c[1] for c in home}
+    for href, what, count, _ in home:
+        assert rows_listed(expert, href) == count, what
+    office_client = login("office")
+    for href, what, count, _ in cards(office_client.get("/").text):
+        if href.startswith("/scoring"):
+            assert rows_listed(office_client, href) == count, what
+
+
+def test_an_empty_filtered_list_says_what_there_is(settings, make_user, login):
+    add_round(settings, days=40)
+    reviewer = make_user("expert", "reviewer")
+    with session_for(settings) as session:
+        session.add(Assignment(year=2023, reviewer_id=reviewer.id, unit_code="JS", indicator_no=4))
+        session.commit()
+    page = login("expert").get("/scoring?year=2023&status=consensus").text
+    assert "没有符合筛选条件的评审项（共 1 项）" in page and "还没有分配给您" not in page
+    assert "显示 0 项，共 1 项" in page
+
+
 def test_office_home_counts_disputes_awaiting_consensus(settings, make_user, login):
     add_round(settings, days=40)
     office = make_user("office", "office")
