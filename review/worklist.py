@@ -116,10 +116,16 @@ def _version_states(session: Session, year: int, unit_code: str | None) -> dict[
 
 def _province(session: Session, user: User, rnd: Round, today: date) -> list[Task]:
     states = _version_states(session, rnd.year, user.unit_code)
-    uploaded = sum(states.values())
+    # Evidence that is in counts: stored and searchable, or on its way there. A failed file is not
+    # evidence yet (it has its own card below), so it neither counts nor makes the task done.
+    indexed = states.get("indexed", 0)
+    busy = sum(n for s, n in states.items() if s in UNFINISHED)
+    failed = states.get("failed", 0)
+    parts = [f"已入库 {indexed} 份" if indexed else "尚无入库的证据"] + ([f"正在处理 {busy} 份"] if busy else []) \
+        + ([f"另有 {failed} 份处理失败"] if failed else [])
     deadline = evidence_deadline(session, rnd.year)
-    tasks = [_dated(Task(f"上传 {rnd.year} 年度证据", uploaded, "份", _link("/evidence", year=rnd.year),
-                         detail=f"已上传 {uploaded} 份" if uploaded else "尚未上传", done=uploaded > 0, key="upload"),
+    tasks = [_dated(Task(f"上传 {rnd.year} 年度证据", indexed + busy, "份", _link("/evidence", year=rnd.year),
+                         detail="，".join(parts), done=indexed > 0, key="upload"),
                     deadline.due if deadline else None, today)]
     sa = session.exec(select(SelfAssessment).where(SelfAssessment.year == rnd.year,
                                                    SelfAssessment.unit_code == user.unit_code)).first()
@@ -134,11 +140,9 @@ def _province(session: Session, user: User, rnd: Round, today: date) -> list[Tas
               f"未开始（共 {total} 项）")
     tasks.append(_dated(Task(f"提交 {rnd.year} 年度自评报告和自评类别", filled, "项", "/self-assessment", detail=detail,
                              done=submitted, key="self_assessment"), rnd.self_assessment_due, today))
-    failed = states.get("failed", 0)
     if failed:
         tasks.append(Task("处理失败、需重新上传或重试的文件", failed, "份",
                           _link("/evidence", year=rnd.year, state="failed")))
-    busy = sum(n for s, n in states.items() if s in UNFINISHED)
     if busy:
         tasks.append(Task("正在处理的文件", busy, "份", _link("/evidence", year=rnd.year), done=True,
                           detail="处理完成后即可检索"))

@@ -34,10 +34,25 @@ def test_province_home_counts_link_to_the_lists_they_count_and_remind_of_a_close
     make_user("js", "province", unit="JS")
     add_evidence("JS", "通知.txt", TEXT)
     page = login("js").get("/").text
-    assert 'href="/evidence?year=2023"' in page and "已上传 1 份" in page
+    assert 'href="/evidence?year=2023"' in page and "已入库 1 份" in page
     assert 'href="/self-assessment"' in page and "还剩 5 天" in page
     assert "提醒：" in page and "还剩 5 天截止" in page  # the self-assessment is not submitted yet
     assert "江苏省" in page and ">JS<" not in page
+
+
+def test_a_failed_file_is_not_counted_as_uploaded_evidence(settings, make_user, login, add_evidence):
+    add_round(settings, days=5)
+    make_user("js", "province", unit="JS")
+    add_evidence("JS", "损坏.pdf", b"%PDF-1.4 broken")
+    home = login("js").get("/").text
+    upload = re.search(r'<li class="task([^"]*)">\s*<a href="/evidence\?year=2023">(.*?)</a>', home, re.S)
+    assert "done" not in upload.group(1) and re.search(r"task-count\">0", upload.group(2))
+    assert "尚无入库的证据" in upload.group(2) and "另有 1 份处理失败" in upload.group(2)
+    assert "待完成" in upload.group(2) and "处理失败、需重新上传或重试的文件" in home
+    add_evidence("JS", "通知.txt", TEXT)
+    home = login("js").get("/").text
+    upload = re.search(r'<li class="task([^"]*)">\s*<a href="/evidence\?year=2023">(.*?)</a>', home, re.S)
+    assert "done" in upload.group(1) and "已入库 1 份" in upload.group(2)
 
 
 def test_reviewer_home_counts_items_to_score(settings, make_user, login):
