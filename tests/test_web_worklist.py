@@ -250,3 +250,14 @@ def test_office_home_shows_the_ingest_queue_and_warns_when_nothing_drains_it(set
     assert "入库处理可能已停止" in page and "系统管理员" in page
     make_user("js", "province", unit="JS")
     assert "入库处理可能已停止" not in login("js").get("/").text  # the office's concern only
+
+
+def test_an_empty_queue_and_a_round_without_a_spotcheck_list_read_as_such(settings, make_user, login):
+    add_round(settings, days=40)
+    make_user("office", "office")
+    office = login("office")
+    home = office.get("/").text
+    assert "目前没有排队的文件" in home and "已等待 无" not in home
+    dashboard = office.get("/rounds/2023").text
+    row = re.search(r"<tr><td>抽查单位评分完成</td>(.*?)</tr>", dashboard, re.S).group(1)
+    assert "0/0" not in row and "待抽查名单确定后计数" in row and "未开始" in row and "进行中" not in row
