@@ -219,11 +219,47 @@ def test_a_unit_is_found_by_its_chinese_name_in_the_query_and_the_filter(office_
 def test_a_unit_filter_that_matches_nothing_says_so(office_client, add_evidence):
     add_evidence("JS", "江苏工匠学院.txt", TEXT)
     empty = office_client.get("/search", params={"q": "工匠学院 unit:浙江"}).text
-    assert "江苏工匠学院.txt" not in empty and "没有匹配的证据" in empty
+    assert "江苏工匠学院.txt" not in empty and "在所选条件（单位：浙江）下还没有可检索的证据" in empty
+    assert "不限条件时有 1 条结果" in empty
     unknown = office_client.get("/search", params={"q": "工匠学院 单位:火星"}).text
     assert "没有名为“火星”的单位" in unknown
     chip = office_client.get("/search", params={"q": "工匠学院", "unit": "ZJ"}).text
-    assert "在所选条件（单位：浙江）下没有找到匹配的证据" in chip
+    assert "在所选条件（单位：浙江）下还没有可检索的证据" in chip
+
+
+def test_nothing_found_tells_a_unit_without_evidence_from_words_not_in_its_evidence(office_client, add_evidence):
+    add_evidence("JS", "江苏工匠学院.txt", TEXT)
+    add_evidence("SH", "上海职代会.txt", "上海市总工会关于职工代表大会制度建设的通知。\n\n各区县总工会要推进厂务公开。")
+    words = office_client.get("/search", params={"q": "工匠", "unit": "SH"}).text
+    assert "所选条件（单位：上海）下有 " in words and "但其中没有与“工匠”匹配的段落" in words
+    assert "还没有可检索的证据" not in words and "不限条件时有 1 条结果" in words
+    assert 'action="/search/saved"' not in words  # nothing to save
+
+
+def test_a_condition_typed_into_the_words_becomes_a_chip(office_client, add_evidence):
+    add_evidence("JS", "江苏工匠学院.txt", TEXT)
+    typed = office_client.get("/search", params={"q": "工匠学院 单位:江苏"}, follow_redirects=False)
+    assert typed.status_code == 303
+    assert typed.headers["location"] == "/search?q=%E5%B7%A5%E5%8C%A0%E5%AD%A6%E9%99%A2&unit=JS&sort=relevance"
+    page = office_client.get(typed.headers["location"]).text
+    assert 'class="chip">单位：江苏' in page and 'value="工匠学院"' in page
+    by_htmx = office_client.get("/search", params={"q": "工匠学院 单位:江苏 年度:2023"},
+                                headers={"HX-Request": "true", "HX-Target": "search-results"})
+    assert by_htmx.status_code == 200 and "unit=JS" in by_htmx.headers["HX-Push-Url"]
+    assert "year=2023" in by_htmx.headers["HX-Push-Url"] and 'hx-swap-oob="true"' in by_htmx.text
+    for kept in ("工匠 OR 单位:江苏", "工匠 -单位:江苏", "工匠 单位:火星"):  # left to the query language
+        assert office_client.get("/search", params={"q": kept}, follow_redirects=False).status_code == 200
+
+
+def test_a_hit_opened_from_search_leads_back_to_the_search(office_client, add_evidence):
+    add_evidence("JS", "江苏工匠学院.txt", TEXT)
+    results = office_client.get("/search", params={"q": "工匠学院", "unit": "JS"}).text
+    href = re.search(r'<h3><a href="([^"]+)"', results).group(1).replace("&amp;", "&")
+    assert "back=/search%3Fq%3D" in href
+    viewer = office_client.get(href).text
+    assert "← 返回检索结果" in viewer and 'href="/search?q=%E5%B7%A5%E5%8C%A0%E5%AD%A6%E9%99%A2&amp;unit=JS' in viewer
+    doc = re.search(r"/evidence/(\d+)\?", href).group(1)
+    assert "返回检索结果" not in office_client.get(f"/evidence/{doc}?back=https://evil.example/").text
 
 
 def test_office_home_shows_the_ingest_queue_and_warns_when_nothing_drains_it(settings, make_user, login):
