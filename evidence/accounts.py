@@ -37,7 +37,12 @@ _dummy_hash: str | None = None
 
 
 class AccountError(ValueError):
-    pass
+    """A refused account change, worded for the web page and the command line alike; `field` names the
+    input it concerns ("unit", "home_unit") so the command line can add which option sets it."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
 
 
 def password_problem(password: str, *, username: str = "", display_name: str = "", unit_code: str | None = None) -> str:
@@ -103,12 +108,13 @@ def _check_role(session: Session, role: str, unit_code: str | None, home_unit_co
     if role not in ROLES:
         raise AccountError(f"未知角色：{role}（可选：{'、'.join(ROLES)}）")
     if role == "province" and not unit_code:
-        raise AccountError("省级填报人员必须绑定一个单位（--unit）。")
+        raise AccountError("省级填报人员必须绑定一个单位，请指定其所属单位。", field="unit")
     if role != "province" and unit_code:
-        raise AccountError("只有省级填报人员绑定单位；评审专家的所在省份请用 home_unit。")
+        raise AccountError("只有省级填报人员绑定所属单位；评审专家请改为指定其所在省份（用于自动回避）。", field="unit")
     for code in (unit_code, home_unit_code):
         if code and session.get(Unit, code) is None:
-            raise AccountError(f"未知单位代码：{code}（见 kaoping units）")
+            raise AccountError("指定的单位不存在，请从 32 个单位中选择。",
+                               field="unit" if code == unit_code else "home_unit")
 
 
 def create_user(session: Session, username: str, password: str, role: str, *, unit_code: str | None = None,

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from evidence import audit
 from evidence.models import Assignment, Conflict, Unit, User
+from rubrics.units import unit_name
 
 CONFLICT_KINDS = {"home": "本人所在单位", "declared": "本人申报回避", "pinned": "办公室指定回避"}
 DEFAULT_PER_ITEM = 2
@@ -56,7 +57,7 @@ def declare_conflict(session: Session, actor: User, reviewer: User, unit_code: s
     if actor.role not in ("reviewer", "office"):
         raise AssignError("您无权登记回避。")
     if session.get(Unit, unit_code) is None:
-        raise AssignError(f"未知单位代码：{unit_code}")
+        raise AssignError("请选择单位。" if not unit_code else "所选单位不存在，请从列表中选择。")
     kind = "pinned" if actor.role == "office" else "declared"
     existing = session.exec(select(Conflict).where(Conflict.user_id == reviewer.id,
                                                    Conflict.unit_code == unit_code)).first()
@@ -69,8 +70,7 @@ def declare_conflict(session: Session, actor: User, reviewer: User, unit_code: s
         conflict = Conflict(user_id=reviewer.id, unit_code=unit_code, kind=kind, reason=reason.strip()[:500],
                             created_by=actor.id)
         session.add(conflict)
-    removed = session.exec(select(Assignment).where(Assignment.reviewer_id == reviewer.id,
-                                                    Assignment.unit_code == unit_code)).all()
+    removed = assignments_in_unit(session, reviewer.id, unit_code)
     for a in removed:
         audit.record(session, "unassign", user=actor, object_type="assignment", object_id=a.id,
                      detail={"year": a.year, "reviewer": reviewer.username, "unit": unit_code,
@@ -81,6 +81,13 @@ def declare_conflict(session: Session, actor: User, reviewer: User, unit_code: s
                          "reason": conflict.reason, "removed_assignments": len(removed)})
     session.flush()
     return conflict
+
+
+def assignments_in_unit(session: Session, reviewer_id: int, unit_code: str) -> list[Assignment]:
+    """A reviewer's tasks for one unit, every year: what registering a conflict with the unit cancels."""
+    return list(session.exec(select(Assignment).where(Assignment.reviewer_id == reviewer_id,
+                                                      Assignment.unit_code == unit_code)
+                             .order_by(Assignment.year, Assignment.indicator_no)))
 
 
 def lift_conflict(session: Session, actor: User, conflict: Conflict) -> None:
@@ -117,10 +124,10 @@ def assign(session: Session, actor: User, year: int, reviewer: User, unit_code: 
     if reviewer.role != "reviewer" or not reviewer.active:
         raise AssignError("只能把评审任务分配给在用的评审专家账号。")
     if session.get(Unit, unit_code) is None:
-        raise AssignError(f"未知单位代码：{unit_code}")
+        raise AssignError("请选择单位。" if not unit_code else "所选单位不存在，请从列表中选择。")
     if is_conflicted(session, reviewer, unit_code):
-        raise AssignError(f"{reviewer.display_name or reviewer.username} 与 {unit_code} 存在回避关系"
-                          f"（含本人所在单位），不能分配。")
+        raise AssignError(f"{reviewer.display_name or reviewer.username}与{unit_name(unit_code)}存在回避关系"
+                          f"（本人所在省份或已登记回避），不能分配。")
     wrong = sorted(set(indicator_nos) - rated)
     if wrong:
         raise AssignError(f"指标 {'、'.join(map(str, wrong))} 不是需要评审评档的指标（只分配定性和混合指标）。")
@@ -240,7 +247,7 @@ def apply_plan(session: Session, actor: User, plan: Plan, fingerprint: str) -> l
     created = []
     for reviewer_id, unit, no in plan.rows:
         if unit in conflicts.get(reviewer_id, set()):  # defence in depth: the plan never proposes this
-            raise AssignError(f"{unit} 与评审专家存在回避关系，不能分配。")
+            raise AssignError(f"{unit_name(unit)}与评审专家存在回避关系，不能分配。")
         a = Assignment(year=plan.year, reviewer_id=reviewer_id, unit_code=unit, indicator_no=no, created_by=actor.id)
         session.add(a)
         created.append(a)

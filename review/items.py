@@ -16,6 +16,24 @@ from review import ratings as R
 from rubrics.units import national_rank
 
 
+# What each status filter of the list shows: one item state (ratings.item_status) or a group of them.
+# The 工作台 counts with the same table (status_counts), so a count is always the number of rows its link
+# shows. "done" is a reviewer's submitted work whatever followed: no dispute, a dispute, a consensus.
+STATUS_FILTERS: dict[str, tuple[str, frozenset[str]]] = {
+    "todo": ("未开始", frozenset({"todo"})),
+    "draft": ("草稿", frozenset({"draft"})),
+    "open": ("未提交（未开始和草稿）", frozenset({"todo", "draft"})),
+    "submitted": ("已提交、无分歧", frozenset({"submitted"})),
+    "disputed": ("有分歧", frozenset({"disputed"})),
+    "consensus": ("已合议", frozenset({"consensus"})),
+    "done": ("已提交（含有分歧、已合议）", frozenset({"submitted", "disputed", "consensus"})),
+}
+
+
+def status_filter_labels() -> dict[str, str]:
+    return {key: label for key, (label, _) in STATUS_FILTERS.items()}
+
+
 def blocked_units(session: Session, user: User) -> set[str]:
     """Units a reviewer may not rate: declared conflicts and their home unit."""
     return conflicted_units(session, user) | ({user.home_unit_code} if user.home_unit_code else set())
@@ -23,7 +41,8 @@ def blocked_units(session: Session, user: User) -> set[str]:
 
 def list_rows(session: Session, user: User, year: int, unit: str = "", level1: int | None = None,
               status: str = "") -> list[dict]:
-    """The items this user works on for the year, with the status they may know."""
+    """The items this user works on for the year, with the status they may know; `status` is a key of
+    STATUS_FILTERS (an unknown one filters nothing)."""
     system = R.system_for_year(year)
     rated = {i.no: i for i in system.rated_indicators()}
     if user.role == "reviewer":
@@ -41,11 +60,19 @@ def list_rows(session: Session, user: User, year: int, unit: str = "", level1: i
         if indicator is None or (unit and unit_code != unit) or (level1 and indicator.level1_no != level1):
             continue
         state = R.item_status(by_item.get((unit_code, no), []), user)
-        if status and state != status:
+        if status in STATUS_FILTERS and state not in STATUS_FILTERS[status][1]:
             continue
         rows.append({"unit": units.get(unit_code), "unit_code": unit_code, "indicator": indicator,
                      "status": state, "label": R.STATUS_LABELS[state]})
     return rows
+
+
+def status_counts(session: Session, user: User, year: int) -> dict[str, int]:
+    """How many of this user's items each status filter shows ("all" for the whole list)."""
+    states = [row["status"] for row in list_rows(session, user, year)]
+    counts = {key: sum(1 for s in states if s in members) for key, (_, members) in STATUS_FILTERS.items()}
+    counts["all"] = len(states)
+    return counts
 
 
 def neighbours(session: Session, user: User, year: int, unit: str, indicator_no: int) -> dict:

@@ -12,12 +12,12 @@ from urllib.parse import urlencode
 
 from sqlmodel import Session, func, select
 
-from evidence.accounts import conflicted_units
 from evidence.jobs import QueueHealth, queue_health
 from evidence.models import Document, DocumentVersion, Round, SelfAssessment, SelfAssessmentItem, SpotCheck, User
 from evidence.states import UNFINISHED
 from review import ratings as R
 from review.evidence_policy import evidence_deadline
+from review.items import status_counts
 
 CHINA = timezone(timedelta(hours=8))
 REMIND_WITHIN_DAYS = 7  # a deadline this close (and not met) is shown as a reminder above the tasks
@@ -38,15 +38,23 @@ class Task:
     due: date | None = None
     days_left: int | None = None
     done: bool = False
+    info: bool = False  # a record of what is done (已提交 …), not something owed: no 已完成/待完成 state
     key: str = ""  # which deadline a dated task is about (upload, self_assessment, review…): e-mail reminders
 
     @property
+    def state(self) -> str:
+        """The badge: 已完成, 已逾期, 待完成 — or nothing for a record."""
+        if self.info:
+            return ""
+        return "已完成" if self.done else "已逾期" if self.overdue else "待完成"
+
+    @property
     def overdue(self) -> bool:
-        return not self.done and self.days_left is not None and self.days_left < 0
+        return not self.done and not self.info and self.days_left is not None and self.days_left < 0
 
     @property
     def urgent(self) -> bool:
-        return not self.done and self.days_left is not None and 0 <= self.days_left <= REMIND_WITHIN_DAYS
+        return not self.done and not self.info and self.days_left is not None and 0 <= self.days_left <= REMIND_WITHIN_DAYS
 
 
 @dataclass
@@ -108,10 +116,16 @@ def _version_states(session: Session, year: int, unit_code: str | None) -> dict[
 
 def _province(session: Session, user: User, rnd: Round, today: date) -> list[Task]:
     states = _version_states(session, rnd.year, user.unit_code)
-    uploaded = sum(states.values())
+    # Evidence that is in counts: stored and searchable, or on its way there. A failed file is not
+    # evidence yet (it has its own card below), so it neither counts nor makes the task done.
+    indexed = states.get("indexed", 0)
+    busy = sum(n for s, n in states.items() if s in UNFINISHED)
+    failed = states.get("failed", 0)
+    parts = [f"已入库 {indexed} 份" if indexed else "尚无入库的证据"] + ([f"正在处理 {busy} 份"] if busy else []) \
+        + ([f"另有 {failed} 份处理失败"] if failed else [])
     deadline = evidence_deadline(session, rnd.year)
-    tasks = [_dated(Task(f"上传 {rnd.year} 年度证据", uploaded, "份", _link("/evidence", year=rnd.year),
-                         detail=f"已上传 {uploaded} 份" if uploaded else "尚未上传", done=uploaded > 0, key="upload"),
+    tasks = [_dated(Task(f"上传 {rnd.year} 年度证据", indexed + busy, "份", _link("/evidence", year=rnd.year),
+                         detail="，".join(parts), done=indexed > 0, key="upload"),
                     deadline.due if deadline else None, today)]
     sa = session.exec(select(SelfAssessment).where(SelfAssessment.year == rnd.year,
                                                    SelfAssessment.unit_code == user.unit_code)).first()
@@ -126,11 +140,9 @@ def _province(session: Session, user: User, rnd: Round, today: date) -> list[Tas
               f"未开始（共 {total} 项）")
     tasks.append(_dated(Task(f"提交 {rnd.year} 年度自评报告和自评类别", filled, "项", "/self-assessment", detail=detail,
                              done=submitted, key="self_assessment"), rnd.self_assessment_due, today))
-    failed = states.get("failed", 0)
     if failed:
         tasks.append(Task("处理失败、需重新上传或重试的文件", failed, "份",
                           _link("/evidence", year=rnd.year, state="failed")))
-    busy = sum(n for s, n in states.items() if s in UNFINISHED)
     if busy:
         tasks.append(Task("正在处理的文件", busy, "份", _link("/evidence", year=rnd.year), done=True,
                           detail="处理完成后即可检索"))
@@ -138,34 +150,31 @@ def _province(session: Session, user: User, rnd: Round, today: date) -> list[Tas
 
 
 def _reviewer(session: Session, user: User, rnd: Round, today: date) -> list[Task]:
-    blocked = conflicted_units(session, user) | ({user.home_unit_code} if user.home_unit_code else set())
-    items = {it for it in R.assigned_items(session, rnd.year, user.id) if it[0] not in blocked}
-    by_item = R.ratings_by_item(session, rnd.year, sorted({u for u, _ in items}))
-    counts: dict[str, int] = {}
-    for item in items:
-        state = R.item_status(by_item.get(item, []), user)
-        counts[state] = counts.get(state, 0) + 1
-    open_items = counts.get("todo", 0) + counts.get("draft", 0)
-    tasks = [_dated(Task("待评分", counts.get("todo", 0), "项", _link("/scoring", year=rnd.year, status="todo"),
-                         detail=f"共分配 {len(items)} 项", done=not open_items, key="review"), rnd.review_due, today)]
-    if counts.get("draft"):
+    counts = status_counts(session, user, rnd.year)  # the same rule as the list each card links to
+    total, open_items = counts["all"], counts["open"]
+    if not total:
+        return [_dated(Task("待评分", 0, "项", _link("/scoring", year=rnd.year), detail="尚未分配评审任务", info=True,
+                            key="review"), rnd.review_due, today)]
+    tasks = [_dated(Task("待评分", counts["todo"], "项", _link("/scoring", year=rnd.year, status="todo"),
+                         detail=f"共分配 {total} 项", done=not open_items, key="review"), rnd.review_due, today)]
+    if counts["draft"]:
         tasks.append(_dated(Task("草稿未提交", counts["draft"], "项", _link("/scoring", year=rnd.year, status="draft"),
                                  key="review_draft"),
                             rnd.review_due, today))
-    if counts.get("disputed"):
+    if counts["disputed"]:
         tasks.append(Task("有分歧、等待合议", counts["disputed"], "项",
-                          _link("/scoring", year=rnd.year, status="disputed"), done=True,
+                          _link("/scoring", year=rnd.year, status="disputed"), info=True,
                           detail="由协调小组办公室组织合议"))
-    tasks.append(Task("已提交", counts.get("submitted", 0) + counts.get("consensus", 0), "项",
-                      _link("/scoring", year=rnd.year, status="submitted"), done=True))
+    parts = [f"其中{label} {counts[key]} 项" for key, label in (("disputed", "有分歧"), ("consensus", "已合议"))
+             if counts[key]]
+    tasks.append(Task("已提交", counts["done"], "项", _link("/scoring", year=rnd.year, status="done"), info=True,
+                      detail="，".join(parts)))
     return tasks
 
 
 def _office(session: Session, user: User, rnd: Round, today: date) -> list[Task]:
-    by_item = R.ratings_by_item(session, rnd.year)
-    items = R.assigned_items(session, rnd.year) | set(by_item)
-    states = [R.item_status(by_item.get(item, []), user) for item in items]
-    disputed = states.count("disputed")
+    counts = status_counts(session, user, rnd.year)
+    disputed = counts["disputed"]
     tasks = [_dated(Task("有分歧、待合议的评审项", disputed, "项", _link("/scoring", year=rnd.year, status="disputed"),
                          done=not disputed, key="consensus"), rnd.review_due, today)]
     proposal = session.exec(select(SpotCheck).where(SpotCheck.year == rnd.year).order_by(SpotCheck.id.desc())).first()
@@ -187,6 +196,7 @@ def _office(session: Session, user: User, rnd: Round, today: date) -> list[Task]
                              detail=f"{submitted}/{UNIT_COUNT} 个单位", done=submitted >= UNIT_COUNT,
                              key="self_assessments"),
                         rnd.self_assessment_due, today))
-    unscored = states.count("todo") + states.count("draft")
-    tasks.append(Task("尚未提交评分的评审项", unscored, "项", "/progress", done=not unscored))
+    unscored = counts["open"]
+    tasks.append(Task("尚未提交评分的评审项", unscored, "项", _link("/scoring", year=rnd.year, status="open"),
+                      done=not unscored))
     return tasks

@@ -7,7 +7,7 @@ import os
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -214,8 +214,28 @@ def error_page(request: Request, status: int, message: str):
                             headers={"HX-Reswap": "innerHTML", "HX-Retarget": "#flash"})
     if wants_json(request):  # the upload script shows this message on the file's own row
         return JSONResponse({"error": message, "results": []}, status_code=status)
-    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message, "back": back_link(request),
-                                                              "user": getattr(request.state, "user", None)}, status_code=status)
+    back = back_link(request)
+    user = None if status == 401 else page_user(request)
+    return templates.TemplateResponse(request, "error.html", {
+        "status": status, "message": message, "back": back, "user": user,
+        # a login that ended: log in again and come back to the page the form was on
+        "login_again": f"/login?{urlencode({'next': back})}" if status == 401 else ""}, status_code=status)
+
+
+def page_user(request: Request):
+    """The logged-in user for an error page: set by the route's dependency, or — for an address no route
+    answers — looked up from the live session, so the page keeps the menu and the user's name."""
+    user = getattr(request.state, "user", None)
+    uid = request.scope.get("session", {}).get("uid") if user is None else None
+    if uid is None:
+        return user
+    from sqlmodel import Session as DbSession
+
+    from evidence.db import get_engine
+    from evidence.models import User
+    with DbSession(get_engine(request.app.state.settings.database_url), expire_on_commit=False) as session:
+        found = session.get(User, uid)
+    return found if found is not None and found.active else None
 
 
 def wants_json(request: Request) -> bool:

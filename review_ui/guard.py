@@ -46,6 +46,7 @@ UPLOAD_PATH = "/evidence/upload"
 LOGIN_BODY_LIMIT = 16 * 1024  # a user name, a password and a token
 FORM_BODY_LIMIT = 2 * MB  # the longest form is a self-assessment report or a rating's reasons
 MULTIPART_OVERHEAD = 1 * MB  # boundaries, part headers and the small fields beside the file
+LOGIN_ENDED = "您的登录已结束（已退出，或长时间未操作），本次操作未生效。请重新登录后再试。"
 SURVEY_BODY_LIMIT = 16 * 1024  # an anonymous survey answer: a score per item, a page token, a honeypot
 
 
@@ -107,14 +108,16 @@ class RequestGuard:
         if is_public_form(method, path):  # no session by design; the route checks its page token
             return self.length_refusal(headers, limit)
         session = scope.get("session") or {}
+        if path != LOGIN_PATH and session.get("uid") is None:
+            # Nobody is logged in (logged out in another tab, or idle too long): that is the cause to
+            # name, not the token that no longer matches. Nothing is done for a visitor either way.
+            return 401, LOGIN_ENDED
         expected = session.get("csrf")
         if not expected:  # no session at all: the form cannot carry a valid token
             return 403, CSRF_FAILED
         sent = headers.get("x-csrf-token")
         if sent is not None and not hmac.compare_digest(str(expected), sent):
             return 403, CSRF_FAILED
-        if path != LOGIN_PATH and session.get("uid") is None:
-            return 401, "请先登录。"
         return self.length_refusal(headers, limit)
 
     @staticmethod

@@ -137,6 +137,22 @@ def _jump(value: float, before: float | None) -> float | None:
     return ratio if ratio > JUMP_FACTOR or ratio < 1 / JUMP_FACTOR else None
 
 
+_CHINESE_DIGITS = dict(zip(range(2, 11), "二三四五六七八九十"))
+
+
+def change_text(ratio: float, when: str) -> str:
+    """A jump beyond JUMP_FACTOR as people say it, each direction in its own words:
+    增长到4.2倍（超过3倍） / 下降95%（不足上年的三分之一）."""
+    if ratio >= 1:
+        times = f"{ratio:.0f}" if ratio >= 100 else f"{ratio:.1f}"
+        return f"增长到{times}倍（超过{JUMP_FACTOR:g}倍）"
+    drop = (1 - ratio) * 100  # never shown as 100%: the value is not zero (a zero is never flagged)
+    percent = f"{drop:.0f}%" if drop < 99.5 else f"{drop:.1f}%" if drop < 99.95 else "超过99.9%"
+    factor = _CHINESE_DIGITS.get(int(JUMP_FACTOR)) if float(JUMP_FACTOR).is_integer() else None
+    fraction = f"{factor}分之一" if factor else f"1/{JUMP_FACTOR:g}"
+    return f"下降{percent}（不足{when}的{fraction}）"
+
+
 def plausibility_flags(measure, value: float | None, base: float | None, others: Mapping[str, float],
                        previous: float | None = None) -> list[str]:
     """Reasons to double-check a value that is allowed but unusual, in Chinese.
@@ -148,7 +164,7 @@ def plausibility_flags(measure, value: float | None, base: float | None, others:
     for before, when in ((previous, "上年"), (base, "基期")):
         ratio = _jump(value, before)
         if ratio is not None:
-            flags.append(f"较{when}（{plain(before)}{measure.unit}）变化为{ratio:.1f}倍，超过{JUMP_FACTOR:g}倍")
+            flags.append(f"较{when}（{plain(before)}{measure.unit}）{change_text(ratio, when)}")
     peers = [v for v in others.values() if v is not None]
     z = robust_z(value, peers)
     if z is not None and abs(z) > ROBUST_Z:

@@ -22,6 +22,7 @@ class Step:
     due: date | None
     done: int
     owed: int
+    waiting_for: str = ""  # what must happen before anything is owed (the spot-check list), said instead of 0/0
 
     @property
     def complete(self) -> bool:
@@ -30,10 +31,14 @@ class Step:
     def state(self, today: date) -> str:
         if self.complete:
             return "已完成"
+        if not self.owed and self.waiting_for:
+            return "未开始"
         return "已逾期" if self.due and today > self.due else "进行中"
 
     @property
     def count(self) -> str:
+        if not self.owed and self.waiting_for:
+            return self.waiting_for
         return f"{self.done}/{self.owed}"
 
 
@@ -68,7 +73,8 @@ def dashboard(session: Session, year: int, today: date | None = None) -> dict:
     steps = [
         Step("年度自评", rnd.self_assessment_due, sum(r["sa_state"] == "已提交" for r in rows), n),
         Step("确定抽查名单", rnd.spotcheck_due, int(bool(sc and sc.status == "approved")), 1),
-        Step("抽查单位评分完成", rnd.review_due, sum(scores[c].complete for c in checked), len(checked) or 0),
+        Step("抽查单位评分完成", rnd.review_due, sum(scores[c].complete for c in checked), len(checked),
+             waiting_for="待抽查名单确定后计数"),
         Step("全部指标计分", rnd.review_due, sum(r["result"].complete for r in rows), n),
         Step("类别认定", rnd.review_due, len([r for r in rows if r["category"]]), n),
     ]

@@ -485,11 +485,15 @@ def unit_scores(session: Session, year: int) -> dict[str, dict]:
 class CategoryOutcome:
     decisions: list[CategoryDecision]
     pending: list[str]  # spot-checked units whose review is not complete: not categorised yet
+    without_self: list[str] = dataclasses.field(default_factory=list)  # neither checked nor self-assessed
 
     def message(self) -> str:
         text = f"已认定 {len(self.decisions)} 个单位的类别。"
         if self.pending:
             text += f"以下抽查单位评分尚未完成，暂不认定（也可由办公室直接认定并说明理由）：{unit_names(self.pending)}。"
+        if self.without_self:
+            text += (f"以下 {len(self.without_self)} 个单位未被抽查、也尚未提交自评类别，暂不认定"
+                     f"（也可由办公室直接认定并说明理由）：{unit_names(self.without_self)}。")
         return text
 
 
@@ -539,6 +543,8 @@ def decide_categories(session: Session, user: User, year: int, adjustments: dict
                 "spotcheck" if code in checked else ("initial" if d.computed is None else "self"))
             basis = "；".join([d.basis, *d.notes])
         else:
+            if row is None:
+                outcome.without_self.append(code)
             continue
         if category not in CATEGORY_ORDER:
             raise RoundError(f"未知类别：{category}")

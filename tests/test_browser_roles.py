@@ -15,39 +15,16 @@ from review_ui.commands.core import initialise
 from review_ui.demo import DEMO_PASSWORD, demo_years, load_demo
 
 LAST_YEAR, THIS_YEAR = demo_years()  # the demo's closed round and its open one
-from rubrics.indicators import load_units
 
 from browser_support import Steps, browser, live_server
+from readable import readable_problems
 
 VIEWPORT = {"width": 1366, "height": 768}
 UPLOADED = "江苏省工匠学院建设情况汇报.txt"
 UPLOAD_TEXT = ("江苏省工匠学院建设情况汇报\n\n苏产改办〔2023〕7号\n\n"
                "2023年，全省新建省级工匠学院8家，开展职业技能竞赛210场，培养高技能人才1.2万名。")
 
-# Latin text a person may legitimately read: format and size names, the search syntax's OR, and
-# Chinese document-number prefixes never contain Latin letters, so they need no entry.
-ALLOWED_WORDS = {"PDF", "Word", "WPS", "Excel", "ZIP", "OCR", "KB", "MB", "GB", "OR", "DOCX", "XLSX"}
-RAW_ID = re.compile(r"\b(?:user|collection|document|passage|version|entry)[-_ ]?\d+\b|用户 ?\d+\b"
-                    r"|(?<!指标)编号[ ：:（(]*\d+|条目 ?\d+|None|null|undefined", re.I)
-# A file name's extension is the format's name, like PDF above; the name before it is still checked.
-EXTENSION = re.compile(r"(?<=[^\s.])\.(?:txt|pdf|docx?|wps|xlsx?|ofd|zip|html?|jpe?g|png|tiff?|rtf|odt|md|csv)(?![A-Za-z0-9])", re.I)
-UNIT_CODES = {u.code for u in load_units()}
 USERNAMES = ("office", "reviewer1", "reviewer2", "js", "sh")  # login names the office chose
-
-
-def readable_problems(text: str, excused: tuple[str, ...]) -> list[str]:
-    """English words, unit codes and raw ids in the visible text of a page. `excused` are names people
-    chose themselves (login names, a file they uploaded); the demo's own file names are not excused."""
-    for name in excused:
-        text = text.replace(name, "")
-    text = EXTENSION.sub("", text)
-    problems = [m.group(0) for m in RAW_ID.finditer(text)]
-    for word in re.findall(r"[A-Za-z][A-Za-z_]*", text):
-        if word in UNIT_CODES:
-            problems.append(f"单位代码 {word}")
-        elif word not in ALLOWED_WORDS:
-            problems.append(word)
-    return problems
 
 
 def test_the_checker_catches_what_it_should():

@@ -15,7 +15,7 @@ from evidence.config import Settings
 from evidence.db import session_scope
 from evidence.models import Document, Passage, SelfAssessment, SelfAssessmentItem, User
 from review_ui.commands.core import initialise
-from review_ui.demo import demo_file_names, demo_years, load_demo
+from review_ui.demo import DEMO_PASSWORD, demo_file_names, demo_years, load_demo
 from test_browser_roles import USERNAMES, VIEWPORT, Walk
 
 _, THIS_YEAR = demo_years()
@@ -129,6 +129,32 @@ def test_province_fills_links_confirms_and_locks(site):
         assert page.input_value("textarea[name=narrative_4]") == NARRATIVE + OFFLINE_WORDS
         assert _stored_item(settings, 4).narrative == NARRATIVE + OFFLINE_WORDS
         w.check("断网后恢复")
+
+        # the login ends in another tab while typing: the page says so (no English, no token talk),
+        # keeps the text, refuses to post the form away, and saves once a new login exists
+        other = w.context.new_page()
+        other.goto(f"{site['url']}/")
+        other.click("form.logout button")
+        other.wait_for_url("**/login")
+        page.locator("textarea[name=narrative_4]").press_sequentially("（退出后补充）")
+        page.wait_for_selector("#autosave-status.failed", timeout=15000)
+        ended = page.inner_text("#autosave-status")
+        assert "登录已结束" in ended and "CSRF" not in ended and "。。" not in ended
+        assert page.locator("#autosave-status a[href*='/login']").count() == 1
+        page.click("button[value=save]")
+        assert "/self-assessment" in page.url and page.input_value("textarea[name=narrative_4]").endswith("（退出后补充）")
+        w.check("登录已结束")
+        other.goto(site["url"] + page.locator("#autosave-status a").get_attribute("href"))
+        other.fill("input[name=username]", "js")
+        other.fill("input[name=password]", DEMO_PASSWORD)
+        other.click("button[type=submit]")
+        other.wait_for_url("**/session/renewed")
+        assert "请回到原来的标签页" in other.inner_text("main")
+        other.close()
+        page.bring_to_front()
+        page.evaluate("window.dispatchEvent(new Event('focus'))")
+        page.wait_for_selector("#autosave-status.saved", timeout=30000)
+        assert _stored_item(settings, 4).narrative.endswith("（退出后补充）")
 
         # the progress links to the first empty indicator of a section, and opens it
         page.click("#sa-progress a.next-open >> nth=2")

@@ -64,3 +64,11 @@ def test_the_audit_log_names_collections_and_people_and_links_them(office, make_
     assert f'<a href="/collections/{cid}">案例汇编：《经验汇编》</a>' in page
     assert "用户：office" in page  # a login names the person
     assert not re.search(r"编号 ?\d", page)
+
+
+def test_an_unknown_address_keeps_the_menu_and_the_users_name(office, client):
+    page = office.get("/no/such/page")
+    assert page.status_code == 404 and "页面或记录不存在" in page.text
+    assert 'action="/logout"' in page.text and 'href="/admin/users"' in page.text and 'class="who"' in page.text
+    anonymous = client.get("/no/such/page")
+    assert anonymous.status_code == 404 and 'action="/logout"' not in anonymous.text

@@ -128,6 +128,8 @@ def test_spotcheck_categories_and_outputs(make_user, login, settings, tmp_path):
         session.commit()
     r = office.post("/rounds/2023/categories", data={"csrf_token": office.csrf}, follow_redirects=True)
     assert "已认定 1 个单位的类别" in r.text and "评分尚未完成，暂不认定" in r.text
+    # the units left out for want of a self-assessment are named too, not only the spot-checked ones
+    assert "未被抽查、也尚未提交自评类别，暂不认定" in r.text and "北京" in r.text.split("尚未提交自评类别")[1]
     with session_scope(settings.database_url) as session:
         js = session.exec(select(CategoryDecision).where(CategoryDecision.unit_code == "JS")).one()
         assert js.category == "优秀" and js.source == "spotcheck" and js.score == 100.0
@@ -249,7 +251,7 @@ def test_bad_numbers_get_a_chinese_message_not_a_500(make_user, login, settings)
     js = login("js")
     r = js.post("/self-assessment/2023", data={"csrf_token": js.csrf, "value_23_" + _first_measure(23): "nan",
                                                "report": ""}, follow_redirects=True)
-    assert "无效" in r.text
+    assert "应为有限的数字" in r.text and "本次未保存" in r.text
 
 
 def test_unit_home_shows_what_is_due(make_user, login, settings, add_evidence):

@@ -391,3 +391,34 @@ def test_the_home_page_counts_what_the_form_counts(make_user, login, settings):
     owed = sum(1 for i in SYSTEM.indicators if i.self_assessed)
     assert owed == len(SYSTEM.indicators) - 3
     assert f"已填 2/{owed} 项" in js.get("/").text
+
+
+# ── a login that ends while the form is open ───────────────────────────────
+
+def test_a_save_after_the_login_ended_names_the_login_and_leads_back_to_the_form(make_user, login, settings):
+    from datetime import timedelta
+
+    from evidence.models import WebSession, utcnow
+    _round(settings)
+    make_user("js", "province", unit="JS")
+    js = login("js")
+    alive = js.get("/session/alive")
+    assert alive.status_code == 200 and alive.json()["csrf"] == js.csrf
+    with session_scope(settings.database_url) as session:  # an hour and a half without a page: still alive
+        row = session.exec(select(WebSession)).one()
+        row.last_seen_at = utcnow() - timedelta(minutes=90)
+        session.commit()
+    assert js.get("/session/alive").status_code == 200  # typing on a long form keeps the login
+    with session_scope(settings.database_url) as session:
+        assert utcnow() - session.exec(select(WebSession)).one().last_seen_at.replace(tzinfo=utcnow().tzinfo) \
+            < timedelta(minutes=1)
+    js.post("/logout", data={"csrf_token": js.csrf})
+    auto = _hx(js, "/self-assessment/2023/autosave", level_4="4", report="草稿")
+    assert auto.status_code == 401 and "登录已结束" in auto.text and "CSRF 校验" not in auto.text
+    saved = js.post("/self-assessment/2023", data={"csrf_token": js.csrf, "report": "草稿", "action": "save"},
+                    headers={"Referer": "http://testserver/self-assessment"}, follow_redirects=False)
+    assert saved.status_code == 401 and "CSRF 校验" not in saved.text
+    assert 'href="/login?next=%2Fself-assessment"' in saved.text and "重新登录" in saved.text
+    assert js.get("/session/alive").status_code == 401
+    with session_scope(settings.database_url) as session:
+        assert session.exec(select(SelfAssessment)).first() is None  # nothing was done for nobody

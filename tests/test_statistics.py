@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from datetime import date
 
 import openpyxl
@@ -106,8 +107,12 @@ def test_plausibility_flags_say_why():
     peers = {f"U{i}": 100.0 + i for i in range(20)}
     assert plausibility_flags(COUNT, 110, 100, peers, previous=105) == []
     flags = plausibility_flags(COUNT, 1000, 100, peers, previous=90)
-    assert any("较上年（90次）" in f and "超过3倍" in f for f in flags)
-    assert any("较基期（100次）" in f for f in flags)
+    assert any("较上年（90次）增长到11.1倍（超过3倍）" in f for f in flags)
+    assert any("较基期（100次）增长到10.0倍" in f for f in flags)
+    fallen = plausibility_flags(COUNT, 12, 240, {}, previous=245)  # a fall is said as a fall
+    assert "较上年（245次）下降95%（不足上年的三分之一）" in fallen
+    assert "较基期（240次）下降95%（不足基期的三分之一）" in fallen
+    assert not any("0.0倍" in f or "变化为" in f for f in fallen)
     assert any("远离其他单位" in f and "中位数" in f and "稳健z值" in f for f in flags)
     assert plausibility_flags(COUNT, 5, 0, {}, previous=0) == []  # growth from nothing is scoring's business
 
@@ -401,3 +406,12 @@ def test_a_damaged_template_is_refused_in_chinese_never_with_an_exception(flips,
         read_template(SYSTEM, 2023, load_units(), bytes(data), "统计.xlsx")
     except SheetRejected as exc:
         assert exc.problems and all(any("\u4e00" <= ch <= "\u9fff" for ch in p.reason) for p in exc.problems)
+
+
+@given(st.floats(min_value=1e-6, max_value=1e9, allow_nan=False), st.floats(min_value=1e-6, max_value=1e9,
+                                                                           allow_nan=False))
+def test_a_jump_is_said_in_its_own_direction_with_no_zero_times(value, before):
+    flags = plausibility_flags(COUNT, value, None, {}, previous=before)
+    for flag in flags:
+        assert ("增长到" in flag) == (value > before) and ("下降" in flag) == (value < before)
+        assert not re.search(r"(?<![0-9.])0\.0倍", flag) and "下降100" not in flag

@@ -38,6 +38,58 @@ def test_invalid_user_is_refused_with_the_reason(settings, office):
         assert session.exec(select(User).where(User.username == "nobody")).first() is None
 
 
+def test_a_refused_new_user_keeps_what_was_typed_and_says_the_password_must_be_typed_again(settings, office):
+    response = office.post("/admin/users", data={
+        "csrf_token": office.csrf, "username": "gd1", "display_name": "广东省产改办", "password": "Lingnan-evidence-77",
+        "role": "province", "email": "gd@example.cn", "home_unit": ""})
+    assert response.status_code == 400
+    assert "--unit" not in response.text and "请指定其所属单位" in response.text  # no command-line flag on a page
+    assert 'value="gd1"' in response.text and 'value="广东省产改办"' in response.text and 'value="gd@example.cn"' in response.text
+    assert '<option value="province" selected' in response.text
+    assert "Lingnan-evidence-77" not in response.text and "密码不会保留，请重新输入" in response.text
+
+
+def test_the_command_line_adds_which_option_sets_the_refused_field(tmp_path):
+    from click.testing import CliRunner
+
+    from review_ui.cli import main
+    data = str(tmp_path / "d")
+    CliRunner().invoke(main, ["--data-dir", data, "init"])
+    result = CliRunner().invoke(main, ["--data-dir", data, "users", "add", "p", "--role", "province",
+                                       "--password", "Lingnan-evidence-77"])
+    assert result.exit_code == 2 and "必须绑定一个单位" in result.output and "--unit" in result.output
+
+
+def test_a_users_role_and_password_are_changed_on_its_own_page(settings, office, make_user):
+    target = make_user("r1", "reviewer")
+    listing = office.get("/admin/users").text
+    assert f'href="/admin/users/{target.id}"' in listing and "<details" not in listing
+    page = office.get(f"/admin/users/{target.id}")
+    assert page.status_code == 200 and "修改用户" in page.text and "设置新密码" in page.text
+    refused = office.post(f"/admin/users/{target.id}/role", data={"csrf_token": office.csrf, "role": "province"})
+    assert refused.status_code == 400 and "请指定其所属单位" in refused.text
+    assert '<option value="province" selected' in refused.text  # the choice made is kept to complete
+    weak = office.post(f"/admin/users/{target.id}/password", data={"csrf_token": office.csrf, "password": "12345678"})
+    assert weak.status_code == 400 and "新密码未设置" in weak.text and "请重新输入" in weak.text
+
+
+def test_the_session_count_shows_only_sessions_that_still_open_pages(settings, office, make_user, login):
+    from datetime import timedelta
+
+    from evidence.models import WebSession, utcnow
+    target = make_user("js", "province", unit="JS")
+    for _ in range(3):
+        login("js")
+    with Session(get_engine(settings.database_url)) as session:
+        first, second, _third = session.exec(select(WebSession).where(WebSession.user_id == target.id)
+                                             .order_by(WebSession.id)).all()
+        first.last_seen_at = utcnow() - timedelta(hours=3)  # a browser closed hours ago: idle past its lifetime
+        second.ended_at, second.end_reason = utcnow(), "logout"
+        session.commit()
+    listing = office.get("/admin/users").text
+    assert f'/admin/users/{target.id}/sessions">1 个会话' in listing and "闲置满 120 分钟" in listing
+
+
 def test_deactivated_user_cannot_log_in_until_reactivated(settings, office, make_user, login):
     target = make_user("expert", "reviewer", home="SH")
     url = f"/admin/users/{target.id}/active"

@@ -75,12 +75,52 @@ def test_reviewer_declares_conflict_and_loses_the_units_assignments(site):
     post(office, "/admin/assignments", {"year": YEAR, "reviewer_id": uid["r2"], "unit": "GD", "indicators": "1"})
     r2 = site["login"]("r2")
     assert r2.get(f"/scoring/{YEAR}/GD/1").status_code == 200
-    assert post(r2, "/conflicts", {"unit": "GD", "reason": "曾在该省任职"}).status_code == 303
+    declared = post(r2, "/conflicts", {"unit": "GD", "reason": "曾在该省任职"})
+    assert declared.status_code == 303
+    assert "并取消了其在该单位的 1 项评审任务" in r2.get("/conflicts").text
     assert r2.get(f"/scoring/{YEAR}/GD/1").status_code == 403
     with session_scope(site["db"]) as s:
         assert s.exec(select(Assignment)).all() == []
         assert s.exec(select(Conflict).where(Conflict.unit_code == "GD")).one().kind == "declared"
     assert r2.get("/admin/assignments").status_code == 403
+
+
+def test_assignment_refusals_name_the_unit_keep_the_form_and_refuse_unreadable_numbers(site):
+    office = site["login"]("office1")
+    uid = ids(site["db"])
+    refused = post(office, "/admin/assignments", {"year": YEAR, "reviewer_id": uid["r1"], "unit": "BJ",
+                                                  "indicators": "1,2"})
+    assert refused.status_code == 400 and "与北京市存在回避关系" in refused.text and "BJ 存在" not in refused.text
+    # what was typed is still there to correct
+    assert f'<option value="{uid["r1"]}" selected' in refused.text and '<option value="BJ" selected' in refused.text
+    assert 'name="indicators" value="1,2"' in refused.text
+    bad = post(office, "/admin/assignments", {"year": YEAR, "reviewer_id": uid["r1"], "unit": "GD",
+                                              "indicators": "4,abc"})
+    assert bad.status_code == 400 and "指标编号“abc”看不懂" in bad.text and 'value="4,abc"' in bad.text
+    preview = post(office, "/admin/assignments/preview", {"year": YEAR, "units": ["GD"], "indicators": "1,x-3"})
+    assert preview.status_code == 400 and "“x-3”看不懂" in preview.text
+    with session_scope(site["db"]) as s:
+        assert s.exec(select(Assignment)).all() == []  # nothing half-assigned from "4,abc"
+
+
+def test_a_conflict_that_cancels_tasks_is_confirmed_first_and_says_how_many(site):
+    office = site["login"]("office1")
+    uid = ids(site["db"])
+    post(office, "/admin/assignments", {"year": YEAR, "reviewer_id": uid["r2"], "unit": "GD", "indicators": "1,2"})
+    form = {"year": YEAR, "reviewer_id": uid["r2"], "unit": "GD", "reason": "亲属在该省任职"}
+    asked = post(office, "/admin/conflicts", form)
+    assert asked.status_code == 200 and "2 项评审任务" in asked.text and "确认登记回避" in asked.text
+    with session_scope(site["db"]) as s:
+        assert len(s.exec(select(Assignment)).all()) == 2 and s.exec(select(Conflict).where(
+            Conflict.unit_code == "GD")).first() is None  # asking changed nothing
+    done = post(office, "/admin/conflicts", {**form, "confirm": "1"})
+    assert done.status_code == 303
+    page = office.get(done.headers["location"]).text
+    assert "已登记" in page and "广东省的回避，并取消了其在该单位的 2 项评审任务" in page
+    with session_scope(site["db"]) as s:
+        assert s.exec(select(Assignment)).all() == []
+    # with no task to cancel, no question is asked
+    assert post(office, "/admin/conflicts", {**form, "unit": "JS"}).status_code == 303
 
 
 def test_progress_counts_per_unit_and_first_level_indicator(site, add_evidence):

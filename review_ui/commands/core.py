@@ -203,6 +203,9 @@ def users_add(ctx, username, role, unit_code, home_unit, display_name, email, pa
     click.echo(f"已创建用户 {username}（{ROLES[role]}）")
 
 
+CLI_OPTIONS = {"unit": "--unit", "home_unit": "--home-unit"}  # the option that sets a refused account field
+
+
 @contextmanager
 def account_change(ctx: click.Context):
     """A session for one change to accounts: an AccountError becomes a Chinese CLI error, success commits."""
@@ -214,7 +217,9 @@ def account_change(ctx: click.Context):
             yield session
         except AccountError as exc:
             session.rollback()
-            raise KaopingError(str(exc)) from None
+            option = CLI_OPTIONS.get(exc.field)
+            raise KaopingError(f"{exc}（命令行用 {option} 指定，单位列表见 kaoping units）"
+                               if option else str(exc)) from None
         session.commit()
 
 

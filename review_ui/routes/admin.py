@@ -43,7 +43,8 @@ def users_page(request: Request, session: Session, *, status_code: int = 200, er
     live = {u.id: len(sessions.live_sessions(session, u.id, lifetimes)) for u in users}
     return render(request, "admin/users.html", status_code=status_code, users=users, units=units, roles=ROLES,
                   unit_names={u.code: u.name for u in units}, error=error, message=message, form=form or {},
-                  live_sessions=live)
+                  live_sessions=live, idle_minutes=int(lifetimes.idle.total_seconds() // 60),
+                  absolute_hours=int(lifetimes.absolute.total_seconds() // 3600))
 
 
 def target_user(session: Session, user_id: int) -> User:
@@ -78,6 +79,24 @@ def add_user(request: Request, username: str = Form(""), display_name: str = For
     return RedirectResponse("/admin/users?done=added", status_code=303)
 
 
+def edit_page(request: Request, session: Session, target: User, *, status_code: int = 200, error: str = "",
+              form: dict | None = None):
+    """One user's role, unit and password on a page of its own (the table stays readable)."""
+    units = in_national_order(session.exec(select(Unit)).all())
+    return render(request, "admin/user_edit.html", status_code=status_code, target=target, units=units, roles=ROLES,
+                  error=error, form=form or {"role": target.role, "unit": target.unit_code or ""},
+                  live_sessions=len(sessions.live_sessions(session, target.id,
+                                                           sessions.Lifetimes.of(settings_of(request)))))
+
+
+@router.get("/users/{user_id}")
+def edit_user(request: Request, user_id: int, office: User = Depends(office_of), session: Session = Depends(db)):
+    target = target_user(session, user_id)
+    if target.id == office.id:
+        raise Forbidden("不能在这里修改自己的账号：密码请在“我的账号”中修改，角色请由另一位办公室人员修改。")
+    return edit_page(request, session, target)
+
+
 @router.post("/users/{user_id}/active")
 def set_active(request: Request, user_id: int, active: str = Form(...), office: User = Depends(office_of),
                session: Session = Depends(db)):
@@ -102,7 +121,7 @@ def set_role(request: Request, user_id: int, role: str = Form(""), unit: str = F
         change = accounts.set_role(session, target, role, unit_code=unit or None)
     except accounts.AccountError as exc:
         session.rollback()
-        return users_page(request, session, status_code=400, error=str(exc))
+        return edit_page(request, session, target, status_code=400, error=str(exc), form={"role": role, "unit": unit})
     audit.record(session, "user_update", user=office, object_type="user", object_id=target.id,
                  detail={"username": target.username, **change})
     session.commit()
@@ -117,7 +136,8 @@ def reset_password(request: Request, user_id: int, password: str = Form(""), off
         ended = accounts.set_password(session, target, password)
     except accounts.AccountError as exc:
         session.rollback()
-        return users_page(request, session, status_code=400, error=f"{target.username}：{exc}")
+        return edit_page(request, session, target, status_code=400, error=f"新密码未设置：{exc}",
+                         form={"role": target.role, "unit": target.unit_code or "", "password_refused": True})
     audit.record(session, "password_change", user=office, object_type="user", object_id=target.id,
                  detail={"username": target.username, "sessions_ended": ended})
     session.commit()
@@ -198,6 +218,9 @@ def audit_log(request: Request, action: str = "", user: str = "", since: str = "
                   detail_lines=detail_lines)
 
 
+CSV_CHUNK = 500  # events whose names are looked up together
+
+
 @router.get("/audit.csv")
 def audit_csv(action: str = "", user: str = "", since: str = "", until: str = "",
               office: User = Depends(office_of), session: Session = Depends(db)):
@@ -205,11 +228,15 @@ def audit_csv(action: str = "", user: str = "", since: str = "", until: str = ""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["编号", "时间（北京时间）", "用户", "操作", "操作代码", "对象类型", "对象编号", "详情",
-                     "原始记录", "IP"])
-    for e in session.exec(query):
-        writer.writerow([formula_safe(v) for v in (e.id, local_time(e.at, "%Y-%m-%d %H:%M:%S"), e.username,
-                                                  action_label(e.action), e.action, e.object_type,
-                                                  e.object_id, detail_text(e.detail), describe(e.detail), e.ip)])
+                     "原始记录", "IP地址"])
+    events = session.exec(query).all()
+    for start in range(0, len(events), CSV_CHUNK):
+        chunk = events[start:start + CSV_CHUNK]
+        names = object_names(session, chunk)
+        for e in chunk:
+            writer.writerow([formula_safe(v) for v in (e.id, local_time(e.at, "%Y-%m-%d %H:%M:%S"), e.username,
+                                                      action_label(e.action), e.action, e.object_type, e.object_id,
+                                                      detail_text(e.detail, names), describe(e.detail), e.ip)])
     # The BOM makes Excel read the file as UTF-8 instead of the system code page (GBK).
     body = "\ufeff" + out.getvalue()
     filename = f"audit-{date.today().isoformat()}.csv"

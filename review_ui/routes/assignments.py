@@ -2,6 +2,7 @@
 reviewers declare their own conflicts, the office pins conflicts a reviewer cannot lift."""
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -11,10 +12,10 @@ from sqlmodel import Session, select
 from review import assign as A
 from evidence.models import Assignment, Conflict, Unit, User
 from review.ratings import system_for_year
-from rubrics.units import in_national_order, national_rank
+from rubrics.units import in_national_order, national_rank, unit_name
 
 from ..security import Forbidden, require_role
-from ..web import db, render, user_of
+from ..web import db, redirect_with_message, render, user_of
 from ..web import default_year
 from .scoring import to_int
 
@@ -22,16 +23,24 @@ router = APIRouter()
 
 
 def parse_numbers(raw: str) -> list[int]:
-    """'1,2,5-9' (also 、，and spaces) → [1, 2, 5, 6, 7, 8, 9]; anything else is ignored."""
+    """'1,2,5-9' (also 、，；and spaces) → [1, 2, 5, 6, 7, 8, 9]. A part that is not a number or a range
+    is refused with its text, never dropped: the office must get what it typed or be told why not."""
     numbers: set[int] = set()
-    for part in raw.replace("，", ",").replace("、", ",").replace(" ", ",").split(","):
-        part = part.strip()
-        if "-" in part:
-            lo, _, hi = part.partition("-")
-            if lo.isdigit() and hi.isdigit() and int(lo) <= int(hi) <= int(lo) + 200:
-                numbers.update(range(int(lo), int(hi) + 1))
-        elif part.isdigit():
-            numbers.add(int(part))
+    bad: list[str] = []
+    for part in re.split(r"[,，、;；\s]+", raw.strip()):
+        if not part:
+            continue
+        plain = part.replace("－", "-").replace("—", "-").replace("–", "-").replace("~", "-").replace("～", "-")
+        lo, dash, hi = plain.partition("-")
+        if dash and lo.isdigit() and hi.isdigit() and int(lo) <= int(hi) <= int(lo) + 200:
+            numbers.update(range(int(lo), int(hi) + 1))
+        elif not dash and plain.isdigit() and len(plain) <= 4:
+            numbers.add(int(plain))
+        else:
+            bad.append(part[:20])
+    if bad:
+        raise A.AssignError(f"指标编号“{'、'.join(bad[:5])}”看不懂：请填写指标的数字编号，用逗号分隔，"
+                            f"连续的可写成范围，如 1,2,5-9。")
     return sorted(numbers)
 
 
@@ -71,7 +80,7 @@ def page_context(session: Session, year: int) -> dict:
     return {"year": year, "reviewers": reviewers, "units": units, "rows": rows, "load": load,
             "conflicts": conflicts, "kinds": A.CONFLICT_KINDS, "rated": rated_numbers(year),
             "default_per_item": A.DEFAULT_PER_ITEM, "default_cap": A.DEFAULT_CAP, "plan": None, "message": "",
-            "error": "", "spread_form": {}}
+            "error": "", "spread_form": {}, "hand_form": {}, "conflict_form": {}, "confirm_conflict": None}
 
 
 def show(request: Request, session: Session, year: int, status_code: int = 200, **extra):
@@ -98,15 +107,17 @@ def chosen_reviewer(session: Session, reviewer_id: str) -> User:
     return reviewer
 
 
-def office_change(request: Request, session: Session, year_no: int, done: str, change):
+def office_change(request: Request, session: Session, year_no: int, done: str, change, **form):
     """Run one change of the office's forms: committed and back to the page with its message, or
-    refused with the reason on the page and nothing changed."""
+    refused with the reason on the page, nothing changed and the form as it was typed."""
     try:
-        change()
+        message = change()
         session.commit()
     except A.AssignError as exc:
         session.rollback()
-        return show(request, session, year_no, status_code=400, error=str(exc))
+        return show(request, session, year_no, status_code=400, error=str(exc), **form)
+    if isinstance(message, str):
+        return redirect_with_message(request, f"/admin/assignments?year={year_no}", message)
     return RedirectResponse(f"/admin/assignments?year={year_no}&done={done}", status_code=303)
 
 
@@ -120,7 +131,8 @@ def assign_by_hand(request: Request, year: str = Form(""), reviewer_id: str = Fo
         rated = set(rated_numbers(year_no))
         numbers = parse_numbers(indicators) if indicators.strip() else sorted(rated)
         A.assign(session, user, year_no, chosen_reviewer(session, reviewer_id), unit, numbers, rated)
-    return office_change(request, session, year_no, "hand", change)
+    return office_change(request, session, year_no, "hand", change,
+                         hand_form={"reviewer_id": reviewer_id, "unit": unit, "indicators": indicators})
 
 
 def _spread_inputs(session: Session, year: str, units: list[str], indicators: str, per_item: str, cap: str):
@@ -128,10 +140,20 @@ def _spread_inputs(session: Session, year: str, units: list[str], indicators: st
     known = {u.code for u in session.exec(select(Unit))}
     chosen = sorted(set(units) & known)
     rated = rated_numbers(year_no)
-    numbers = [n for n in parse_numbers(indicators) if n in set(rated)] if indicators.strip() else rated
     form = {"units": chosen, "indicators": indicators, "per_item": to_int(per_item) or A.DEFAULT_PER_ITEM,
             "cap": to_int(cap) or A.DEFAULT_CAP}
-    return year_no, chosen, numbers, form
+    return year_no, chosen, rated, form
+
+
+def _spread_numbers(indicators: str, rated: list[int]) -> list[int]:
+    """The indicators to spread: those typed (each must be one reviewers rate), or all rated ones."""
+    if not indicators.strip():
+        return rated
+    numbers = parse_numbers(indicators)
+    wrong = sorted(set(numbers) - set(rated))
+    if wrong:
+        raise A.AssignError(f"指标 {'、'.join(map(str, wrong))} 不是需要评审评档的指标（只分配定性和混合指标）。")
+    return numbers
 
 
 @router.post("/admin/assignments/preview")
@@ -139,10 +161,11 @@ def preview_spread(request: Request, year: str = Form(""), units: list[str] = Fo
                    indicators: str = Form(""), per_item: str = Form(""), cap: str = Form(""),
                    user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
-    year_no, chosen, numbers, form = _spread_inputs(session, year, units, indicators, per_item, cap)
+    year_no, chosen, rated, form = _spread_inputs(session, year, units, indicators, per_item, cap)
     try:
         if not chosen:
             raise A.AssignError("请至少选择一个单位。")
+        numbers = _spread_numbers(indicators, rated)
         plan = A.plan_for_year(session, year_no, chosen, numbers, form["per_item"], form["cap"])
     except A.AssignError as exc:
         return show(request, session, year_no, status_code=400, error=str(exc), spread_form=form)
@@ -166,8 +189,9 @@ def apply_spread(request: Request, year: str = Form(""), units: list[str] = Form
                  indicators: str = Form(""), per_item: str = Form(""), cap: str = Form(""),
                  fingerprint: str = Form(""), user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
-    year_no, chosen, numbers, form = _spread_inputs(session, year, units, indicators, per_item, cap)
+    year_no, chosen, rated, form = _spread_inputs(session, year, units, indicators, per_item, cap)
     try:
+        numbers = _spread_numbers(indicators, rated)
         plan = A.plan_for_year(session, year_no, chosen, numbers, form["per_item"], form["cap"])
         A.apply_plan(session, user, plan, fingerprint)
         session.commit()
@@ -195,11 +219,52 @@ def remove(request: Request, year: str = Form(""), reviewer_id: str = Form(""), 
 
 @router.post("/admin/conflicts")
 def pin_conflict(request: Request, year: str = Form(""), reviewer_id: str = Form(""), unit: str = Form(""),
-                 reason: str = Form(""), user: User = Depends(user_of), session: Session = Depends(db)):
+                 reason: str = Form(""), confirm: str = Form(""), user: User = Depends(user_of),
+                 session: Session = Depends(db)):
+    """A conflict the office pins. It cancels the reviewer's tasks for that unit, so when there are any
+    the office is first shown which, and confirms."""
     require_role(user, "office")
     year_no = to_int(year) or default_year(session)
-    return office_change(request, session, year_no, "conflict", lambda: A.declare_conflict(
-        session, user, chosen_reviewer(session, reviewer_id), unit, reason))
+    form = {"reviewer_id": reviewer_id, "unit": unit, "reason": reason}
+
+    def change():
+        reviewer = chosen_reviewer(session, reviewer_id)
+        cancelled = A.assignments_in_unit(session, reviewer.id, unit)
+        if cancelled and confirm != "1":
+            raise ConfirmFirst(reviewer, cancelled)
+        A.declare_conflict(session, user, reviewer, unit, reason)
+        return conflict_message(reviewer, unit, cancelled)
+    try:
+        return office_change(request, session, year_no, "conflict", change, conflict_form=form)
+    except ConfirmFirst as ask:
+        session.rollback()
+        return show(request, session, year_no, conflict_form=form,
+                    confirm_conflict={"reviewer": ask.reviewer, "unit": unit, "tasks": describe_tasks(ask.tasks),
+                                      "count": len(ask.tasks)})
+
+
+class ConfirmFirst(Exception):
+    """Registering this conflict would cancel tasks: ask before doing it."""
+
+    def __init__(self, reviewer: User, tasks: list[Assignment]):
+        super().__init__()
+        self.reviewer, self.tasks = reviewer, tasks
+
+
+def describe_tasks(tasks: list[Assignment]) -> str:
+    """'2026 年度指标 1–3、7' per year."""
+    by_year: dict[int, list[int]] = defaultdict(list)
+    for a in tasks:
+        by_year[a.year].append(a.indicator_no)
+    return "；".join(f"{y} 年度指标 {compress(nos)}" for y, nos in sorted(by_year.items()))
+
+
+def conflict_message(reviewer: User, unit: str, cancelled: list[Assignment]) -> str:
+    who = reviewer.display_name or reviewer.username
+    done = f"已登记{who}对{unit_name(unit)}的回避"
+    if cancelled:
+        return f"{done}，并取消了其在该单位的 {len(cancelled)} 项评审任务（{describe_tasks(cancelled)}）。"
+    return done + "。"
 
 
 def conflicts_in_order(session: Session, reviewer_id: int | None = None) -> list[Conflict]:
@@ -226,12 +291,13 @@ def declare(request: Request, unit: str = Form(""), reason: str = Form(""), user
             session: Session = Depends(db)):
     require_role(user, "reviewer")
     try:
+        cancelled = A.assignments_in_unit(session, user.id, unit)
         A.declare_conflict(session, user, user, unit, reason)
         session.commit()
     except A.AssignError as exc:
         session.rollback()
         return conflicts_page(request, session, user, status_code=400, error=str(exc))
-    return RedirectResponse("/conflicts", status_code=303)
+    return redirect_with_message(request, "/conflicts", conflict_message(user, unit, cancelled))
 
 
 @router.post("/conflicts/{conflict_id}/lift")

@@ -237,9 +237,16 @@ def states(request: Request, ids: str = "", user: User = Depends(user_of), sessi
 
 @router.get("/evidence/{document_id}")
 def view(request: Request, document_id: int, page: str | None = None, passage: str | None = None,
-         find: str = "", q: str = "", user: User = Depends(user_of), session: Session = Depends(db)):
+         find: str = "", q: str = "", back: str = "", user: User = Depends(user_of), session: Session = Depends(db)):
     document = document_or_404(session, user, document_id)
-    return viewer(request, session, user, document, page=page, passage=passage, find=find, q=q)
+    return viewer(request, session, user, document, page=page, passage=passage, find=find, q=q,
+                  back=search_back(back))
+
+
+def search_back(back: str) -> str:
+    """The search a hit was opened from, to return to (only our own search page: no open redirect)."""
+    back = (back or "")[:2000]
+    return back if back == "/search" or back.startswith("/search?") else ""
 
 
 def viewer(request: Request, session: Session, user: User, document: Document, *, page: str | None = None,

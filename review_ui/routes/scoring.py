@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from review import ratings as R
 from review.item_screen import item_links_only, passage_key, screen_context
-from review.items import list_rows
+from review.items import STATUS_FILTERS, list_rows, status_filter_labels
 from rounds.self_assessment import claimed_item
 from tagging.evidence_rank import rank_passages
 from evidence.accounts import conflicted_units
@@ -72,12 +72,15 @@ def scoring_list(request: Request, year: str = "", unit: str = "", level1: str =
     year_no = to_int(year) or default_year(session)
     if unit and user.role == "reviewer" and unit in conflicted_units(session, user):
         raise Forbidden("您与该单位存在回避关系。")
-    rows = list_rows(session, user, year_no, unit, to_int(level1), status if status in R.STATUS_LABELS else "")
+    status = status if status in STATUS_FILTERS else ""
+    rows = list_rows(session, user, year_no, unit, to_int(level1), status)
+    filtered = bool(status or to_int(level1))
+    total = len(list_rows(session, user, year_no, unit)) if filtered else len(rows)
     system = R.system_for_year(year_no)
-    return render(request, "scoring/list.html", rows=rows, year=year_no, level1s=system.level1,
+    return render(request, "scoring/list.html", rows=rows, year=year_no, level1s=system.level1, total=total,
                   units=in_national_order(session.exec(select(Unit)).all()) if user.role == "office" else [],
-                  filters={"unit": unit, "level1": to_int(level1) or "", "status": status},
-                  status_labels=R.STATUS_LABELS)
+                  filters={"unit": unit, "level1": to_int(level1) or "", "status": status}, filtered=filtered,
+                  status_labels=status_filter_labels())
 
 
 @router.get("/scoring/{year}/{unit}/{indicator_no}")

@@ -7,10 +7,12 @@ user's scope is asked for by parameter.
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import HTTPException
+from fastapi.responses import RedirectResponse
 from sqlmodel import Session, select
 
 from evidence.accounts import visible_units
@@ -51,19 +53,61 @@ def scoped_units(session: Session, user: User, unit: str) -> list[str] | None:
     return allowed
 
 
+# A condition typed into the query that the filters can hold: 单位:江苏, 年度:2023, 指标:12, 类型:政策文件.
+TYPED_CONDITION = re.compile(r"(单位|省份|unit|年度|年份|year|指标|indicator|类型|kind)[:：](\S+)", re.I)
+CONDITION_FILTER = {"单位": "unit", "省份": "unit", "unit": "unit", "年度": "year", "年份": "year", "year": "year",
+                    "指标": "indicator", "indicator": "indicator", "类型": "kind", "kind": "kind"}
+BOOLEAN_SYNTAX = re.compile(r"(^|\s)(OR|或|\|)(\s|$)|[()（）]")
+
+
+def lift_conditions(q: str, filters: dict, kinds: dict[str, str], units: list[str] | None) -> tuple[str, dict]:
+    """Conditions typed into the words (单位:江苏) become filters, shown as chips like a facet click, so
+    they stay when the words change and can be removed with ×. Only a plain query's simple conditions
+    move: one inside OR or brackets, an excluded one (-单位:…), a name that is no unit, a range or a
+    value that contradicts a filter already chosen stays in the words for the query language to judge, and
+    so does a unit outside `units` (the user's units; None: all), which the index simply finds nothing in."""
+    if BOOLEAN_SYNTAX.search(q):
+        return q, filters
+    lifted, kept = dict(filters), []
+    for token in q.split():
+        match = TYPED_CONDITION.fullmatch(token)
+        key = CONDITION_FILTER.get(match.group(1).lower() if match else "", "") if match else ""
+        value = match.group(2) if match else ""
+        if key == "unit":
+            value = resolve_unit(value) or ""
+            value = value if units is None or value in units else ""
+        elif key in ("year", "indicator"):
+            value = int(value) if value.isdigit() and len(value) <= 4 else ""
+        elif key == "kind":
+            value = value if value in kinds else next((code for code, label in kinds.items() if label == value), "")
+        if not key or value in ("", None) or (lifted.get(key) and lifted[key] != value):
+            kept.append(token)
+            continue
+        lifted[key] = value
+    return " ".join(kept), lifted
+
+
 @router.get("/search")
 def search(request: Request, q: str = "", unit: str = "", year: str = "", kind: str = "", indicator: str = "",
            page: str = "", sort: str = "relevance", user: User = Depends(user_of), session: Session = Depends(db)):
     unit = resolve_unit(unit) or unit  # 江苏 or 江苏省 typed into the address works like JS
+    kinds = {**doc_kinds(), "collection": "案例汇编", "briefing": "简报"}
+    typed = {"q": q.strip()[:500], "unit": unit, "year": parse_int(year) or "", "kind": kind,
+             "indicator": parse_int(indicator) or "", "sort": sort if sort in SORTS else "relevance"}
+    words, filters = lift_conditions(typed["q"], typed, kinds, visible_units(session, user))
+    filters["q"] = words
+    if filters != typed:  # show the address of what is searched: the words, and the conditions as filters
+        clean = link_builder(filters)(page=parse_int(page) or "")
+        if not request.headers.get("hx-request"):
+            return RedirectResponse(clean, status_code=303)
+        request.state.replace_url = clean
+    unit = filters["unit"]
     allowed = scoped_units(session, user, unit)
-    filters = {"q": q.strip()[:500], "unit": unit, "year": parse_int(year) or "", "kind": kind,
-               "indicator": parse_int(indicator) or "", "sort": sort if sort in SORTS else "relevance"}
     page_no = max(parse_int(page) or 1, 1)
     units = unit_names(session)
-    kinds = {**doc_kinds(), "collection": "案例汇编", "briefing": "简报"}
     saved = saved_rows(session, user, units, kinds)
     session.commit()  # hand the connection back to the pool while the index is queried
-    result, notice, query_error = None, "", ""
+    result, notice, query_error, nothing = None, "", "", None
     if allowed == []:
         notice = NO_UNITS
     elif filters["q"] or any(filters[k] for k in ("unit", "year", "kind", "indicator")):
@@ -73,21 +117,40 @@ def search(request: Request, q: str = "", unit: str = "", year: str = "", kind: 
         else:
             try:
                 result = index.search(filters["q"], allowed_units=allowed, unit=unit or None,
-                                      year=filters["year"] or None, kind=kind or None,
+                                      year=filters["year"] or None, kind=filters["kind"] or None,
                                       indicator=filters["indicator"] or None, page=page_no, per_page=PER_PAGE,
                                       sort=filters["sort"])
                 query_error = result.query_error or ""
                 if allowed is not None:  # belt and braces: never show a hit outside the user's units
                     result.hits = [h for h in result.hits if h.unit in allowed]
+                if not result.total and not query_error:
+                    nothing = why_nothing(index, filters, allowed)
             except Exception:
                 log.exception("search failed")
                 notice = INDEX_UNAVAILABLE
     context = dict(filters=filters, result=result, notice=notice, query_error=query_error, page=page_no,
+                   nothing=nothing, replace_q=bool(getattr(request.state, "replace_url", "")),
                    sorts=SORTS, kinds=kinds, units=units, saved=saved,
                    indicators=indicator_names(filters["year"] or None), link=link_builder(filters))
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "search-results":
-        return render(request, "search/_results.html", **context)
+        response = render(request, "search/_results.html", **context)
+        if getattr(request.state, "replace_url", ""):
+            response.headers["HX-Push-Url"] = request.state.replace_url
+        return response
     return render(request, "search/index.html", **context)
+
+
+def why_nothing(index, filters: dict, allowed) -> dict:
+    """Why a search found nothing, told apart: the conditions hold no evidence at all, or they do but
+    none of it contains the words; and how many hits the words have without the conditions."""
+    conditions = {key: filters[key] for key in ("unit", "year", "kind", "indicator") if filters[key]}
+    if not conditions:
+        return {"conditions": False}
+    in_scope = index.search("", allowed_units=allowed, unit=conditions.get("unit"), year=conditions.get("year"),
+                            kind=conditions.get("kind"), indicator=conditions.get("indicator"), page=1,
+                            per_page=1).total
+    anywhere = index.search(filters["q"], allowed_units=allowed, page=1, per_page=1).total if filters["q"] else 0
+    return {"conditions": True, "in_scope": in_scope, "anywhere": anywhere}
 
 
 def describe(params: dict, units: dict[str, str], kinds: dict[str, str]) -> str:

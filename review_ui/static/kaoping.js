@@ -17,3 +17,64 @@ document.addEventListener("htmx:beforeSwap", (e) => {
     e.detail.isError = false;
   }
 });
+
+// The login of a long form (a form with data-keep-alive: the self-assessment, a rating). While its user
+// types, the page asks /session/alive at most every few minutes, so an active user's login does not
+// idle out (only real input counts: an open, untouched tab still ends after the idle lifetime).
+// When a save is refused because the login ended, `renewed()` waits for a login made in another tab,
+// then gives this page the new session's form token so the typed text can be saved.
+window.kaopingLogin = (function () {
+  const PING_EVERY_MS = 5 * 60 * 1000;
+  let lastPing = Date.now();
+
+  function applyToken(token) {
+    document.body.setAttribute("hx-headers", JSON.stringify({ "X-CSRF-Token": token }));
+    document.querySelectorAll("input[name=csrf_token]").forEach((input) => { input.value = token; });
+  }
+
+  // true: logged in (token applied); false: the login has ended; null: the server could not be reached.
+  async function check() {
+    lastPing = Date.now();
+    try {
+      const answer = await fetch("/session/alive", { headers: { Accept: "application/json" }, cache: "no-store",
+                                                     credentials: "same-origin" });
+      if (answer.status === 401) return false;
+      if (!answer.ok) return null;
+      applyToken((await answer.json()).csrf);
+      return true;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  document.addEventListener("input", (e) => {
+    if (!e.target.closest || !e.target.closest("form[data-keep-alive]")) return;
+    if (Date.now() - lastPing > PING_EVERY_MS) check();
+  });
+
+  function loginLink(text) {
+    const link = document.createElement("a");
+    link.href = "/login?next=" + encodeURIComponent("/session/renewed");
+    link.target = "_blank";
+    link.rel = "opener";
+    link.textContent = text || "在新标签页重新登录";
+    return link;
+  }
+
+  // Resolves once a login exists again (checked when this tab regains focus, and every 10 seconds).
+  function renewed() {
+    return new Promise((resolve) => {
+      async function probe() {
+        if (await check() === true) {
+          clearInterval(timer);
+          window.removeEventListener("focus", probe);
+          resolve();
+        }
+      }
+      const timer = setInterval(probe, 10000);
+      window.addEventListener("focus", probe);
+    });
+  }
+
+  return { check, renewed, loginLink };
+})();

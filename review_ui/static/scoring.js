@@ -88,3 +88,38 @@
     }
   });
 })();
+
+// Before a rating is saved or submitted, make sure the login still holds: a refused post would replace
+// the page and lose the rationale being typed. If it ended, say so here and offer a login in a new tab;
+// once it exists again this page carries the new form token and the button works as before.
+(function () {
+  const form = document.getElementById("rating-form");
+  if (!form || !window.kaopingLogin) return;
+  let confirmed = false;
+  form.addEventListener("submit", async (e) => {
+    if (confirmed) { confirmed = false; return; }
+    e.preventDefault();
+    const button = e.submitter;
+    const alive = await window.kaopingLogin.check();
+    if (alive === false) {
+      let box = document.getElementById("login-ended");
+      if (!box) {
+        box = document.createElement("div");
+        box.id = "login-ended";
+        box.className = "flash error";
+        box.setAttribute("role", "alert");
+        box.textContent = "未保存：您的登录已结束（已退出，或长时间未操作）。本页填写的内容仍在，请不要关闭或刷新本页；";
+        box.appendChild(window.kaopingLogin.loginLink("在新标签页或新窗口重新登录，然后回到本页再点一次保存。"));
+        form.prepend(box);
+        window.kaopingLogin.renewed().then(() => {
+          box.className = "flash ok";
+          box.textContent = "已重新登录，现在可以保存。";
+        });
+      }
+      box.scrollIntoView({ block: "center" });
+      return;
+    }
+    confirmed = true;  // logged in (or the server could not be asked: let the post say what happened)
+    if (button && button.form === form) button.click(); else form.requestSubmit();
+  });
+})();

@@ -10,12 +10,29 @@
   const copyKey = "kaoping-self-" + form.dataset.unit + "-" + form.dataset.year;
   let dirty = false;
   let failed = false;
+  let loggedOut = false;
 
-  function status(text, kind) {
+  function status(text, kind, link) {
     const el = document.getElementById("autosave-status");
     if (!el) return;
     el.textContent = text;
+    if (link) { el.appendChild(document.createTextNode(" ")); el.appendChild(link); }
     el.className = "autosave " + kind;
+  }
+
+  // The login ended (logged out in another tab, or idle too long): say so, keep everything typed here,
+  // offer a login in a new tab, and save as soon as that login exists.
+  function loginEnded() {
+    failed = true;
+    if (loggedOut) return;
+    loggedOut = true;
+    status("未能自动保存：您的登录已结束（已退出，或长时间未操作）。您填写的内容仍在本页，请不要关闭或刷新本页；",
+           "failed", window.kaopingLogin.loginLink("在新标签页或新窗口重新登录，登录后回到本页会自动保存。"));
+    window.kaopingLogin.renewed().then(() => {
+      loggedOut = false;
+      status("已重新登录，正在保存您填写的内容…", "saving");
+      htmx.trigger(form, "input");
+    });
   }
 
   function typed() {
@@ -84,11 +101,11 @@
   }
 
   function messageOf(xhr) {
-    if (xhr.status === 401) return "登录已过期，请在新标签页重新登录后回到本页";
     const page = new DOMParser().parseFromString(xhr.responseText || "", "text/html");  // inert: read, never shown
     const box = page.querySelector("[role=alert]") || page.body;
     const text = (box.textContent || "").trim().replace(/\s+/g, " ");
-    return text.slice(0, 200) || ("服务器暂时无法保存（" + xhr.status + "）");
+    // the server's sentence ends with its own full stop; ours follows
+    return text.slice(0, 200).replace(/[。.\s]+$/, "") || ("服务器暂时无法保存（" + xhr.status + "）");
   }
 
   form.addEventListener("input", () => {
@@ -96,7 +113,15 @@
     keepCopy();
     status("有尚未保存的修改…", "pending");
   });
-  form.addEventListener("submit", () => { dirty = false; });
+  form.addEventListener("submit", (e) => {
+    if (loggedOut) {  // the page would be replaced by a refusal: keep it, and say how to go on
+      e.preventDefault();
+      loginEnded();
+      document.getElementById("autosave-status").scrollIntoView({ block: "center" });
+      return;
+    }
+    dirty = false;
+  });
   form.addEventListener("htmx:beforeRequest", () => status("正在自动保存…", "saving"));
   // Any answer but a 2xx is handled here and goes no further: no redirect (an expired login would
   // otherwise leave the page) and no swap; the status line says what happened.
@@ -104,6 +129,7 @@
     const xhr = e.detail.xhr;
     if (xhr.status >= 200 && xhr.status < 300) return;
     e.preventDefault();
+    if (xhr.status === 401) { loginEnded(); return; }
     failed = true;
     status("未能自动保存：" + messageOf(xhr) + "。您填写的内容仍在本页。", "failed");
   });
@@ -121,7 +147,7 @@
     if (!failed) { dirty = false; dropCopy(); }
   });
   // After a failed save, try again now and then while there is something unsaved.
-  setInterval(() => { if (dirty && failed) htmx.trigger(form, "input"); }, 30000);
+  setInterval(() => { if (dirty && failed && !loggedOut) htmx.trigger(form, "input"); }, 30000);
   window.addEventListener("beforeunload", (e) => {
     if (dirty) { e.preventDefault(); e.returnValue = ""; }
   });
