@@ -257,7 +257,7 @@ def viewer(request: Request, session: Session, user: User, document: Document, *
                             .order_by(Passage.seq)).all() if version else []
     page_is_ocr = any(p.no == page_no and p.ocr for p in pages)
     names = indicator_names(document.year)
-    tags = passage_tags(session, document, version, [p.id for p in passages], names)
+    tags = passage_tags(session, user, document, version, [p.id for p in passages], names)
     uploader = session.get(User, document.uploaded_by) if document.uploaded_by else None
     find = find.strip()[:FIND_MAX_CHARS]
     found = find_in_document(session, version.id, find) if version and find else []
@@ -376,7 +376,7 @@ def tag_decision(request: Request, document_id: int, indicator_no: int = Form(..
     session.commit()
     reindex(request, document)  # the decision is saved; the index catches up at the next rebuild if this fails
     version = session.get(DocumentVersion, document.current_version_id)
-    chips = passage_tags(session, document, version, [target] if target else [], names).get(target, [])
+    chips = passage_tags(session, user, document, version, [target] if target else [], names).get(target, [])
     if request.headers.get("hx-request"):
         return render(request, "evidence/_tags.html", doc=document, chips=chips, passage_id=target, can_decide=True)
     page = session.get(Passage, target).page_no if target else 1
