@@ -7,7 +7,6 @@ answers "missing" and "forbidden" alike so a URL cannot probe other units.
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.exceptions import HTTPException
@@ -28,7 +27,7 @@ from index.feed import open_index, update_index
 from ingest.submit import SubmitResult, retry as retry_version, submit
 
 from ..security import Forbidden, client_ip
-from ..web import db, default_year, highlight_terms, redirect_with_message, render, settings_of, user_of
+from ..web import attachment, db, default_year, highlight_terms, redirect_with_message, render, settings_of, user_of
 
 log = logging.getLogger("kaoping.web.evidence")
 router = APIRouter()
@@ -315,10 +314,8 @@ def download(request: Request, document_id: int, user: User = Depends(user_of), 
     if not path.exists():
         raise HTTPException(status_code=404, detail="原始文件不在文件库中，请联系管理员。")
     # Always an attachment of an opaque type: an uploaded HTML or SVG must never run in our origin.
-    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in document.filename)
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(document.filename, safe='')}"
     return FileResponse(path, media_type="application/octet-stream",
-                        headers={"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff",
+                        headers={"Content-Disposition": attachment(document.filename), "X-Content-Type-Options": "nosniff",
                                  "Content-Security-Policy": "default-src 'none'; sandbox"})
 
 

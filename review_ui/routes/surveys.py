@@ -30,7 +30,7 @@ from rounds.workflow import RoundError, get_round
 from rubrics.questionnaires import AUDIENCES, load_questionnaires
 
 from ..security import PUBLIC_FORM, client_ip, require_role
-from ..web import XLSX, db, generated_download, redirect_with_message, render, settings_of, templates, user_of
+from ..web import XLSX, attachment, db, generated_download, redirect_with_message, render, settings_of, templates, user_of
 
 router = APIRouter()
 
@@ -238,10 +238,7 @@ def survey_qr_png(year: int, survey_id: int, request: Request, user: User = Depe
     out = io.BytesIO()
     _qr(_link(request, survey)).save(out, kind="png", scale=12, border=4)
     name = f"{year}年度问卷二维码-{survey.unit_code}-{survey.audience}.png"
-    from urllib.parse import quote
-    return Response(out.getvalue(), media_type="image/png",
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
-                             "Cache-Control": "no-store"})
+    return Response(out.getvalue(), media_type="image/png", headers={"Content-Disposition": attachment(name)})
 
 
 @router.get("/rounds/{year}/surveys/links.xlsx")
