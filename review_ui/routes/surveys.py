@@ -221,8 +221,29 @@ def survey_detail(year: int, survey_id: int, request: Request, user: User = Depe
     survey = _own_survey(session, year, survey_id)
     q = load_questionnaires()[survey.audience]
     return render(request, "surveys/detail.html", survey=survey, q=q, link=_link(request, survey),
-                  responses=S.responses_of(session, survey), rnd=get_round(session, year),
+                  counts=S.status_counts(session, survey), held=S.held_groups(session, survey),
+                  rules=S.HOLD_REASONS, rnd=get_round(session, year),
                   qr_svg=_qr(_link(request, survey)).svg_inline(scale=5, dark="#000", light="#fff"))
+
+
+@router.post("/rounds/{year}/surveys/{survey_id:int}/held")
+async def survey_held(year: int, survey_id: int, request: Request, user: User = Depends(user_of),
+                      session: Session = Depends(db)):
+    """Count or discard the held answers of one network (audited)."""
+    require_role(user, "office")
+    form = await request.form()
+    back = f"/rounds/{year}/surveys/{survey_id}"
+    decision = str(form.get("decision") or "")
+    try:
+        survey = _own_survey(session, year, survey_id)
+        n = S.review_held(session, user, survey.id, str(form.get("network") or "")[:64], decision,
+                          ip=client_ip(request))
+        session.commit()
+    except RoundError as exc:
+        session.rollback()
+        return redirect_with_message(request, back, str(exc), "error")
+    done = "计入满意度指数" if decision == "accept" else "舍弃（保留记录，不计入）"
+    return redirect_with_message(request, back, f"已将 {n} 份待核答卷{done}。")
 
 
 def _qr(url: str):
