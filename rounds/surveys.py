@@ -4,7 +4,9 @@
   managers and union cadres (84), provincial staff (85).
 - The office publishes a survey per unit, year and audience; it is reached without an account by an
   unguessable link (secrets.token_urlsafe) and answered once per browser.  It takes answers until the
-  office closes it, the round closes, or it reaches its cap.
+  office closes it, the round closes, or it reaches its cap.  An online answer beyond what one address
+  may give it (a day's share, a burst, identical sheets) is kept but held, outside the index, until the
+  office counts or discards it (hold_reasons, review_held).
 - Responses gathered elsewhere come in through the response template (rounds/survey_sheet.py, XLSX or
   CSV): every bad cell is reported, nothing is stored from a file with errors, and a file is imported once.
 - Each response is scored 0–100 by its questionnaire; response_batches hands the per-unit batches to

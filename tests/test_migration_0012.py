@@ -2,23 +2,11 @@
 (the index does not change by the upgrade), and the revision goes down again cleanly."""
 from __future__ import annotations
 
-import os
-
-import pytest
 from alembic import command
 from sqlalchemy import text
 
 from evidence.db import alembic_config, get_engine
-
-
-@pytest.fixture
-def url(tmp_path):
-    from conftest import _reset_postgres
-    url = os.environ.get("KAOPING_TEST_DATABASE_URL")
-    if url:
-        _reset_postgres(url)
-        return url
-    return f"sqlite:///{tmp_path / 'old.db'}"
+from test_migration_0011 import url  # noqa: F401 - the same throwaway database (SQLite, or the test PostgreSQL)
 
 
 def test_existing_answers_stay_counted(url):

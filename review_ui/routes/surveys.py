@@ -6,7 +6,9 @@ the RequestGuard caps its body at 16 KB).  In place of the session's CSRF token 
 one-time page token binding the survey, the browser and a nonce; the browser's id lives in a signed
 cookie scoped to the survey's path.  One response per browser and per page, a rate per address (kept
 as a keyed hash, never the address itself), a cap per survey and a honeypot field are enforced by
-rounds/surveys.record_answer and here.
+rounds/surveys.record_answer and here; since a fresh cookie jar is a new "browser", what one address
+sends beyond its daily share, in a burst or as identical sheets is held for the office, which counts
+or discards it on the survey's page (POST …/held).
 """
 from __future__ import annotations
 
