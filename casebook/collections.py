@@ -153,11 +153,11 @@ def add_passage(session: Session, user: User, c: Collection, passage_id: int, in
     """A passage becomes a candidate case; its text is quoted, its source remembered. The same passage
     is in a collection at most once (the database refuses a second one as well)."""
     _collector(user)
-    from review.tags import visible_document
-    passage = session.get(Passage, passage_id)
-    if passage is None:
-        raise CollectionError("段落不存在。")
-    version = session.get(DocumentVersion, passage.version_id)
+    from review.tags import NOT_VISIBLE, EvidenceAccessError, visible_document
+    passage = session.get(Passage, passage_id) if 0 < passage_id < 2 ** 62 else None
+    version = session.get(DocumentVersion, passage.version_id) if passage is not None else None
+    if version is None:  # the same answer as a passage of evidence one may not see: ids cannot be probed
+        raise EvidenceAccessError(NOT_VISIBLE)
     document = visible_document(session, user, version.document_id)
     if document.status != "active":
         raise CollectionError("该证据已撤回，不能加入汇编。")

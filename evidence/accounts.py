@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from evidence import sessions
 from evidence.models import ROLES, Assignment, Conflict, Unit, User
+from evidence.password_patterns import L33T, estimated_guesses, name_forms
 
 # OWASP's Argon2id minimum (19 MiB, 2 passes, 1 lane) rather than argon2-cffi's
 # default (64 MiB, 3 passes, 4 lanes): on the 2-core server the default took
@@ -32,7 +33,11 @@ MAX_PASSWORD = 128  # the strength estimate's work grows with length
 # zxcvbn's score: 3 is "safely unguessable" (about 10^8 guesses or more) — beyond the common-password
 # lists, keyboard runs, repeats, dates and l33t variants it knows, and the context words given to it.
 MIN_STRENGTH = 3
-CONTEXT_WORDS = ("kaoping", "考评", "产改", "changai")
+CONTEXT_WORDS = ("kaoping", "考评", "产改", "changai", "chanye", "gonghui", "zhonggong", "admin")
+# The pattern check's bar (evidence/password_patterns.py): zxcvbn's "very unguessable" (score 4), because
+# a password built from a guessable pattern is tried early by exactly the attacker who targets this system.
+MIN_PATTERN_GUESSES = 1e10
+MIN_NAME_LETTERS = 4
 _dummy_hash: str | None = None
 
 
@@ -45,23 +50,46 @@ class AccountError(ValueError):
         self.field = field
 
 
-def password_problem(password: str, *, username: str = "", display_name: str = "", unit_code: str | None = None) -> str:
-    """Why this password may not be set, in Chinese, or '' if it may."""
+def password_problem(password: str, *, username: str = "", display_name: str = "", unit_code: str | None = None,
+                     context: tuple[str, ...] = ()) -> str:
+    """Why this password may not be set, in Chinese, or '' if it may. `context`: more words an attacker
+    would try first (the units' names; password_context reads them)."""
     if len(password) < MIN_PASSWORD:
         return f"密码至少 {MIN_PASSWORD} 位。"
     if len(password) > MAX_PASSWORD:
         return f"密码最多 {MAX_PASSWORD} 位。"
-    lowered = password.casefold()
-    for name in (username, display_name):
-        name = (name or "").strip().casefold()
-        if len(name) >= 2 and (name in lowered or name[::-1] in lowered):
-            return "密码不能包含用户名或姓名。"
+    if _holds_name(password, (username, display_name)):
+        return "密码不能包含用户名或姓名。"
     from zxcvbn import zxcvbn  # loaded on first use: its word lists take a moment
-    context = [w for w in (username, display_name, unit_code, *CONTEXT_WORDS) if w]
-    if zxcvbn(password, user_inputs=context)["score"] < MIN_STRENGTH:
-        return ("密码太容易被猜到（常见密码、键盘顺序、重复或连续的字符、年份日期，或含本系统名称）。"
-                "请换一个更长、不常见的密码，例如把几个不相关的词连起来。")
+    words = [w for w in (username, display_name, unit_code, *CONTEXT_WORDS, *context) if w]
+    # max_length: zxcvbn refuses (ValueError) anything over 72 characters unless told otherwise
+    if zxcvbn(password, user_inputs=words, max_length=MAX_PASSWORD)["score"] < MIN_STRENGTH or \
+            estimated_guesses(password, words) < MIN_PATTERN_GUESSES:
+        return ("密码太容易被猜到（常见密码、拼音词语、单位或系统名称、年份日期、520/1314/123 等常见数字，"
+                "或键盘顺序、重复的字符）。请换一个更长、不常见的密码，例如把几个不相关的词连起来。")
     return ""
+
+
+def _holds_name(password: str, names) -> bool:
+    """Whether the password spells a name (or its pinyin, or reversed), l33t undone. Only names long enough
+    to mean something count: two Chinese characters, four letters — a user called "sh" may still use
+    a password with "sh" in it (short names are context words for the pattern check instead)."""
+    lowered = password.casefold()
+    plain = "".join(L33T.get(ch, ch)[0] for ch in lowered)
+    for name in names:
+        name = (name or "").strip().casefold()
+        forms = {name} if len(re.findall(r"[\u3400-\u9fff]", name)) >= 2 else set()
+        forms |= {f for f in name_forms(name) if len(f) >= MIN_NAME_LETTERS}
+        if any(f in text or f[::-1] in text for f in forms for text in (lowered, plain)):
+            return True
+    return False
+
+
+def password_context(session: Session, unit_code: str | None) -> tuple[str, ...]:
+    """The units' names (every unit's short name, this user's unit's full name) for password_problem."""
+    units = session.exec(select(Unit)).all()
+    own = [u.name for u in units if u.code == unit_code]
+    return tuple(own + [u.short_name for u in units])
 
 
 def hash_password(password: str) -> str:
@@ -127,8 +155,8 @@ def create_user(session: Session, username: str, password: str, role: str, *, un
     _check_role(session, role, unit_code, home_unit_code)
     if session.exec(select(User).where(User.username == username)).first():
         raise AccountError(f"用户名已存在：{username}")
-    problem = password_problem(password, username=username, display_name=display_name, unit_code=unit_code) \
-        if check_strength else ""
+    problem = password_problem(password, username=username, display_name=display_name, unit_code=unit_code,
+                               context=password_context(session, unit_code)) if check_strength else ""
     if problem:
         raise AccountError(problem)
     user = User(username=username, password_hash=hash_password(password), role=role, email=normalise_email(email),
@@ -143,7 +171,7 @@ def create_user(session: Session, username: str, password: str, role: str, *, un
 def set_password(session: Session, user: User, password: str) -> int:
     """A new password; every session of the user ends. Returns how many sessions ended."""
     problem = password_problem(password, username=user.username, display_name=user.display_name,
-                               unit_code=user.unit_code)
+                               unit_code=user.unit_code, context=password_context(session, user.unit_code))
     if problem:
         raise AccountError(problem)
     user.password_hash = hash_password(password)

@@ -26,6 +26,7 @@ ACTIONS = {
     "rating_save": "保存评分草稿", "rating_submit": "提交评分", "rating_consensus": "记录合议结论",
     "assign": "分配评审任务", "unassign": "取消评审任务", "conflict": "登记回避",
     "user_add": "新增用户", "user_update": "修改用户", "password_change": "修改密码",
+    "password_change_failed": "修改密码失败",
     "self_assessment": "自评", "self_reopen": "退回自评",
     "spotcheck": "抽查名单", "category": "类别认定",
     "collection": "案例汇编", "round": "评价年度", "statistic": "更正统计数值",
@@ -33,6 +34,7 @@ ACTIONS = {
     "remind": "发送截止提醒",
     "statistic_import": "导入统计数据", "statistic_confirm": "核实统计数值",
     "survey_publish": "发布问卷", "survey_close": "关闭问卷", "survey_reopen": "重新开放问卷", "survey_import": "导入问卷",
+    "survey_review": "核定问卷答卷",
 }
 
 

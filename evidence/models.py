@@ -377,8 +377,8 @@ class SurveyResponse(SQLModel, table=True):
     """One anonymous answer sheet: given online through a survey's link, or imported from a file.
 
     No name, no account, no IP address: `browser` is a hash of the browser's signed id (one response
-    per browser), `ip_hash` a keyed hash of the address used only for the rate limit, `page_nonce` the
-    one-time token of the page that was answered.
+    per browser), `ip_hash` a keyed hash of the address used only for the rate limit and to hold what
+    one network sends beyond its share, `page_nonce` the one-time token of the page that was answered.
     """
     id: Optional[int] = Field(default=None, primary_key=True)
     year: int = Field(index=True)
@@ -394,6 +394,14 @@ class SurveyResponse(SQLModel, table=True):
     ip_hash: Optional[str] = Field(default=None, max_length=64)
     batch: Optional[str] = Field(default=None, max_length=64, index=True)  # SHA-256 of the imported file
     created_at: datetime = Field(default_factory=utcnow)
+    # Only counted answers make the index. An online answer beyond what one address may give a survey in a
+    # day, in a burst, or repeating the same answers is held for the office (rounds/surveys.py), which
+    # counts or discards it; hold_reason says why, in Chinese.
+    status: str = Field(default="counted", max_length=16)  # counted | held | discarded
+    hold_reason: str = ""
+    pattern: Optional[str] = Field(default=None, max_length=64)  # a hash of the answers, to find identical sheets
+    reviewed_by: Optional[int] = Field(default=None, foreign_key="user.id")
+    reviewed_at: Optional[datetime] = None
     __table_args__ = (UniqueConstraint("survey_id", "browser"),)
 
 
@@ -538,3 +546,4 @@ Index("ix_link_owner", EvidenceLink.owner_kind, EvidenceLink.owner_id)
 Index("uq_collection_passage", CollectionEntry.collection_id, CollectionEntry.passage_id, unique=True,
       sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL"))
 Index("ix_surveyresponse_ip", SurveyResponse.survey_id, SurveyResponse.ip_hash, SurveyResponse.created_at)
+Index("ix_surveyresponse_status", SurveyResponse.survey_id, SurveyResponse.status)

@@ -24,6 +24,7 @@ KEEP_ENDED = timedelta(days=30)  # ended sessions stay this long for the office'
 END_REASONS = {
     "logout": "本人退出", "idle": "长时间未操作", "expired": "超过最长登录时间", "disabled": "账号停用",
     "role": "角色变更", "password": "密码变更", "everywhere": "在所有设备上退出", "office": "办公室结束",
+    "relogin": "在同一浏览器重新登录",
 }
 
 

@@ -20,6 +20,8 @@ from whoosh.index import LockError
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
+from index.permissions import make_private
+
 _PROCESS_LOCKS: dict[str, threading.Lock] = {}
 _PROCESS_LOCKS_GUARD = threading.Lock()
 
@@ -58,6 +60,7 @@ def locked_writer(ix, index_dir: Path, *, attempts: int = 8, first_wait: float =
             raise
         else:
             writer.commit(merge=commit_merge)
+            make_private(index_dir)
 
 
 class Checkpoint:

@@ -17,11 +17,11 @@ from sqlmodel import Session, select
 
 from evidence import audit
 from evidence.config import Settings
-from evidence.file_policy import DailyQuota, daily_quota, file_refusal, too_large
+from evidence.file_policy import DailyQuota, daily_quota, file_refusal, safe_name, too_large
 from evidence.models import Document, DocumentVersion, Job, StoredFile, User, utcnow
 from evidence.states import JobState, VersionState
 from evidence.store import FileStore, FileTooLarge, Incoming, private_dir
-from ingest.extract import ExtractionError, Limits, is_archive, unpack_sandboxed
+from ingest.extract import ExtractionError, Limits, unpack_sandboxed, zip_kind
 from ingest.moves import move_job, move_version
 
 
@@ -60,27 +60,34 @@ def submit(session: Session, settings: Settings, stream: BinaryIO, filename: str
     try:
         with store.receive(stream, settings.max_upload_bytes) as incoming:
             if incoming.size == 0:
-                return SubmitResult(filename=filename, error="文件为空（0 字节），未保存。")
+                return refused(session, user, filename, "文件为空（0 字节），未保存。", archive_name)
             refusal = file_refusal(filename, incoming.head, incoming.size, settings.max_upload_bytes)
             if refusal:
                 return refused(session, user, filename, refusal, archive_name)
-            if archive_name is None and is_archive(incoming.path):
+            container = zip_kind(incoming.path, filename)
+            if container.kind == "refused":
+                return refused(session, user, filename, container.reason, archive_name)
+            if container.kind == "archive":
+                if archive_name is not None:  # the sandbox unpacks inner archives; one it left is too deep
+                    return refused(session, user, filename, f"“{filename}”是压缩包中的压缩包，未展开，未保存。",
+                                   archive_name)
                 return submit_archive(session, settings, incoming, filename, unit_code=unit_code, year=year,
                                       user=user, kind_hint=kind_hint, indicator_hints=indicator_hints, quota=quota)
             return register(session, store, incoming, filename, unit_code=unit_code, year=year, user=user,
                             kind_hint=kind_hint, indicator_hints=indicator_hints, archive_name=archive_name,
                             quota=quota)
     except FileTooLarge:
-        return SubmitResult(filename=filename, error=too_large(settings.max_upload_bytes))
+        return refused(session, user, filename, too_large(settings.max_upload_bytes), archive_name)
 
 
 def display_name(filename: str) -> str:
-    """A file's name without its folders (a ZIP member's path included), as lists show it."""
-    return Path(filename or "未命名").name[:255]
+    """A file's name as it is stored, listed, audited and downloaded (evidence/file_policy.safe_name:
+    no folders — a ZIP member's path included — no invisible characters, no trailing dots or spaces)."""
+    return safe_name(filename)
 
 
 def refused(session: Session, user: User | None, filename: str, reason: str, archive_name: str | None) -> SubmitResult:
-    """A file the rules kept out: nothing stored, the attempt on record for the office."""
+    """A file the rules kept out (a whole archive included): nothing stored, the attempt on record for the office."""
     filename = display_name(filename)
     audit.record(session, "upload_refused", user=user, object_type="document",
                  detail={"filename": filename, "archive": archive_name, "reason": reason})
@@ -133,9 +140,8 @@ def submit_archive(session: Session, settings: Settings, incoming: Incoming, fil
     with tempfile.TemporaryDirectory(dir=private_dir(settings.work_dir), prefix="unpack-") as tmp:
         try:
             members = unpack_sandboxed(incoming.path, Path(tmp) / "members", limits_for(settings))
-        except ExtractionError as exc:
-            result.error = f"压缩包无法展开：{exc.reason}"
-            return result
+        except ExtractionError as exc:  # the whole archive refused: traversal, too many members, a bomb…
+            return refused(session, user, filename, f"压缩包无法展开：{exc.reason}", None)
         for member in members:
             if member.error:
                 result.members.append(refused(session, user, member.name, member.error, filename))

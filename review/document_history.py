@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlmodel import Session, func, select
 
 from evidence.models import Document, DocumentVersion, EvidenceLink, Passage, TagDecision, User
+from review.tags import sees_verdicts
 from evidence.states import VERSION_LABELS
 from review.document_meta import FIELDS, correction_history
 
@@ -49,7 +50,7 @@ def history(session: Session, user: User, document: Document, kinds: dict[str, s
     versions = session.exec(select(DocumentVersion).where(DocumentVersion.document_id == document.id)
                             .order_by(DocumentVersion.version_no)).all()
     decisions = (session.exec(select(TagDecision).where(TagDecision.document_id == document.id)
-                              .order_by(TagDecision.id)).all() if user.role in ("reviewer", "office") else [])
+                              .order_by(TagDecision.id)).all() if sees_verdicts(user) else [])
     links = (session.exec(select(EvidenceLink).where(EvidenceLink.document_id == document.id)
                           .order_by(EvidenceLink.id)).all() if user.role == "office" else [])
     corrections = correction_history(session, document)

@@ -8,6 +8,7 @@ from evidence.accounts import can_see_unit, visible_units
 from evidence.models import Document, DocumentVersion, Passage, TagDecision, TagSuggestion, User
 
 DECISIONS = {"confirm": "确认", "reject": "否决"}
+NOT_VISIBLE = "证据不存在或您无权查看。"  # one answer for missing and forbidden alike
 
 
 class EvidenceAccessError(PermissionError):
@@ -18,7 +19,7 @@ def visible_document(session: Session, user: User, document_id: int) -> Document
     """The document, if this user may see it; the same error whether it is missing or forbidden."""
     document = session.get(Document, document_id)
     if document is None or not can_see_unit(session, user, document.unit_code):
-        raise EvidenceAccessError("证据不存在或您无权查看。")
+        raise EvidenceAccessError(NOT_VISIBLE)
     if document.status == "withdrawn" and not sees_withdrawn(user):
         raise EvidenceAccessError("该证据已被撤回。")
     return document
@@ -127,10 +128,17 @@ class Verdicts:
         return self.latest.items()
 
 
-def passage_tags(session: Session, document: Document, version: DocumentVersion | None, passage_ids: list[int],
-                 names: dict[int, str]) -> dict[int | None, list[dict]]:
+def sees_verdicts(user: User) -> bool:
+    """Reviewers' confirmations and rejections are part of the review: reviewers and the office see them;
+    a province sees the machine's suggestions on its own evidence, never how reviewers judged them."""
+    return user.role in ("reviewer", "office")
+
+
+def passage_tags(session: Session, user: User, document: Document, version: DocumentVersion | None,
+                 passage_ids: list[int], names: dict[int, str]) -> dict[int | None, list[dict]]:
     """Tag chips per passage (None = the whole document): machine suggestions merged with
-    the latest human decision, plus indicators people confirmed that the machine missed."""
+    the latest human decision, plus indicators people confirmed that the machine missed —
+    the decisions only for those who may see them (sees_verdicts)."""
     if version is None:
         return {}
     wanted = set(passage_ids) | {None}
@@ -143,7 +151,8 @@ def passage_tags(session: Session, document: Document, version: DocumentVersion 
             "no": s.indicator_no, "name": names.get(s.indicator_no, ""), "reason": s.reason,
             "terms": list(s.matched_terms), "status": "suggested" if s.suggested else "candidate",
             "passage_id": s.passage_id, "score": s.score}
-    for (_doc, passage_id, no), decision in Verdicts.load(session, [document.id]).items():
+    verdicts = Verdicts.load(session, [document.id]) if sees_verdicts(user) else Verdicts({})
+    for (_doc, passage_id, no), decision in verdicts.items():
         if passage_id not in wanted:
             continue
         chip = chips.setdefault(passage_id, {}).setdefault(no, {

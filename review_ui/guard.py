@@ -5,8 +5,10 @@ CSRF or login check written as a dependency acts only after the whole body has
 arrived. This pure ASGI middleware runs earlier, on the headers alone:
 
 - an unsafe request with no session, or with no logged-in user (except `POST /login`),
-  or with an `X-CSRF-Token` header that does not match the session, is refused
-  without reading a byte of the body;
+  or with an `X-CSRF-Token` header that does not match the session, or that the browser marks
+  as sent by another site (`Sec-Fetch-Site`), is refused without reading a byte of the body;
+  a form without the header (the upload form without JavaScript) is read up to its limit and its
+  `csrf_token` field checked by the route's dependency — only the user's own browser can send it;
 - a `Content-Length` above the route's limit is answered 413 at once; a chunked body
   is counted while it streams and refused as soon as it passes the limit;
 - a user may run only a few uploads at the same time (429 beyond that), counted across every
@@ -48,6 +50,11 @@ FORM_BODY_LIMIT = 2 * MB  # the longest form is a self-assessment report or a ra
 MULTIPART_OVERHEAD = 1 * MB  # boundaries, part headers and the small fields beside the file
 LOGIN_ENDED = "您的登录已结束（已退出，或长时间未操作），本次操作未生效。请重新登录后再试。"
 SURVEY_BODY_LIMIT = 16 * 1024  # an anonymous survey answer: a score per item, a page token, a honeypot
+# Fetch metadata: what a browser says about who started the request. A plain form (an upload without
+# JavaScript included) carries no X-CSRF-Token header, so its token is in the body and the body must be
+# read to check it; a request the browser marks as coming from another site is refused before that.
+# The session cookie is SameSite=Strict as well, so such a request would carry no session anyway.
+SAME_ORIGIN = ("same-origin", "none")
 
 
 class BodyTooLarge(HTTPException):
@@ -105,6 +112,8 @@ class RequestGuard:
     def refusal(self, scope: Scope, headers: Headers, method: str, path: str, limit: int) -> tuple[int, str] | None:
         if method in SAFE_METHODS:
             return None
+        if headers.get("sec-fetch-site", "same-origin") not in SAME_ORIGIN:
+            return 403, CSRF_FAILED  # the browser itself says another site sent this
         if is_public_form(method, path):  # no session by design; the route checks its page token
             return self.length_refusal(headers, limit)
         session = scope.get("session") or {}

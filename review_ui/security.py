@@ -87,7 +87,12 @@ def client_ip(request: Request) -> str:
 
 
 def begin_session(request: Request, session: Session, user: User) -> None:
-    """A new server session for a user who just logged in; whatever the visitor's cookie held is dropped."""
+    """A new server session for a user who just logged in; whatever the visitor's cookie held is dropped,
+    and a session this browser still had (a second login without logging out, a password change) ends
+    on the server first, so its cookie, if it was copied, opens nothing."""
+    previous = session.get(WebSession, request.scope.pop(SESSION_ID, None) or 0)
+    if previous is not None:
+        sessions.end(previous, "relogin")
     row, token = sessions.start(session, user, client_ip(request))
     request.scope[SESSION_ID] = row.id
     request.scope[NEW_COOKIE] = token

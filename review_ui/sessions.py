@@ -14,7 +14,9 @@ RequestGuard decides whether to read a body — this sets `scope["session"]`:
 Changes a route makes to `request.session` are written back to the session's row before the answer
 starts, so the next request sees them. A login or logout (review_ui/security.py `begin_session`,
 `end_session`) puts the cookie's new value in the scope; it is sent with the answer.
-It also sets `evidence.audit.actor_ip` for the request: every audited change carries the address.
+It also sets `evidence.audit.actor_ip` for the request: every audited change carries the address, and
+marks every answer to a logged-in user `Cache-Control: no-store` (static assets, which skip this
+middleware's session work, stay cacheable).
 """
 from __future__ import annotations
 
@@ -80,6 +82,10 @@ class ServerSessions:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers.add_vary_header("Cookie")
+                if scope["session"].get("uid") is not None:
+                    # Whatever a logged-in user is shown or downloads (evidence, scores, the audit log) stays
+                    # out of every cache, the browser's back-forward and disk caches included.
+                    headers["Cache-Control"] = "no-store"
                 new = scope.get(NEW_COOKIE)
                 if new is not None:  # a login (the new session's token) or a logout ("")
                     headers.append("Set-Cookie", self.cookie(new))

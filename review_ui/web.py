@@ -198,6 +198,18 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def attachment(filename: str) -> str:
+    """Content-Disposition for a download: always an attachment, under the file's normalised name
+    (evidence/file_policy.safe_name — a name stored before that rule, like "run.bat.", is offered as
+    Windows would save it) in RFC 5987 `filename*`, with a plain-ASCII `filename` for old clients."""
+    from urllib.parse import quote
+
+    from evidence.file_policy import safe_name
+    name = safe_name(filename)
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;%' else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 def generated_download(filename: str, write, media_type: str):
     """A file written on demand into a private temp folder, removed once it has been sent."""
     import shutil

@@ -4,7 +4,9 @@
   managers and union cadres (84), provincial staff (85).
 - The office publishes a survey per unit, year and audience; it is reached without an account by an
   unguessable link (secrets.token_urlsafe) and answered once per browser.  It takes answers until the
-  office closes it, the round closes, or it reaches its cap.
+  office closes it, the round closes, or it reaches its cap.  An online answer beyond what one address
+  may give it (a day's share, a burst, identical sheets) is kept but held, outside the index, until the
+  office counts or discards it (hold_reasons, review_held).
 - Responses gathered elsewhere come in through the response template (rounds/survey_sheet.py, XLSX or
   CSV): every bad cell is reported, nothing is stored from a file with errors, and a file is imported once.
 - Each response is scored 0–100 by its questionnaire; response_batches hands the per-unit batches to
@@ -17,6 +19,7 @@ the per-page token and the keyed hash of the address; this module receives their
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +28,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from evidence import audit
+from evidence.file_policy import start_of_day
 from evidence.models import Round, Survey, SurveyResponse, User, utcnow
 from rounds.scoring import ResponseBatch
 from rounds.survey_sheet import read_responses
@@ -40,6 +44,20 @@ DEFAULT_MAX_RESPONSES = 3000
 #: workshop on one Wi-Fi may answer together, a script may not
 RATE_PER_ADDRESS = 60
 RATE_WINDOW = timedelta(minutes=10)
+#: What one address (a household, or a whole company behind one NAT) gives one survey and is counted at
+#: once. Beyond it an answer is kept but held — not in the index — until the office counts or discards it
+#: on the survey's page: the one-answer-per-browser cookie stops nobody who clears cookies.
+COUNTED_PER_ADDRESS_DAY = 20
+BURST_COUNT = 5  # answers from one address within BURST_WINDOW after which the next ones are held
+BURST_WINDOW = timedelta(minutes=10)
+IDENTICAL_PER_ADDRESS_DAY = 2  # the same answers from one address that day after which the next are held
+COUNTED, HELD, DISCARDED = "counted", "held", "discarded"
+STATUS_LABELS = {COUNTED: "计入", HELD: "待核", DISCARDED: "已舍弃"}
+HOLD_REASONS = {
+    "daily": f"同一网络当天超过 {COUNTED_PER_ADDRESS_DAY} 份",
+    "burst": f"同一网络 {int(BURST_WINDOW.total_seconds() // 60)} 分钟内超过 {BURST_COUNT} 份",
+    "identical": "与同一网络当天的其他答卷完全相同",
+}
 
 
 class SurveyUnavailable(Exception):
@@ -156,7 +174,17 @@ def survey_by_token(session: Session, token: str) -> Survey:
 
 
 def responses_of(session: Session, survey: Survey) -> int:
-    return session.exec(select(func.count(SurveyResponse.id)).where(SurveyResponse.survey_id == survey.id)).one()
+    """Answers that take up room under the survey's cap: counted and held (a discarded one frees its place)."""
+    return session.exec(select(func.count(SurveyResponse.id)).where(
+        SurveyResponse.survey_id == survey.id, SurveyResponse.status != DISCARDED)).one()
+
+
+def status_counts(session: Session, survey: Survey) -> dict[str, int]:
+    """{counted, held, discarded: how many} of a survey's answers."""
+    counts = dict.fromkeys(STATUS_LABELS, 0)
+    counts.update(session.exec(select(SurveyResponse.status, func.count(SurveyResponse.id))
+                               .where(SurveyResponse.survey_id == survey.id).group_by(SurveyResponse.status)).all())
+    return counts
 
 
 def check_answerable(session: Session, survey: Survey) -> None:
@@ -212,18 +240,111 @@ def record_answer(session: Session, survey: Survey, raw: dict[str, str], *, brow
     if session.exec(select(SurveyResponse.id).where(SurveyResponse.page_nonce == nonce)).first() is not None:
         raise SurveyUnavailable(409, "这一页问卷已经提交过，感谢您的参与。", "已经填写过")
     now = now or utcnow()
-    since = now - RATE_WINDOW
-    recent = session.exec(select(func.count(SurveyResponse.id)).where(
-        SurveyResponse.survey_id == survey.id, SurveyResponse.ip_hash == ip_hash,
-        SurveyResponse.created_at >= since)).one()
-    if recent >= RATE_PER_ADDRESS:
+    if _from_address(session, survey, ip_hash, since=now - RATE_WINDOW) >= RATE_PER_ADDRESS:
         raise SurveyUnavailable(429, "同一网络提交过于频繁，请过十几分钟再填写。", "请稍后再试")
     q = questionnaire(survey.audience)
     answers = parse_answers(q, raw)
+    pattern = answer_pattern(answers)
+    reasons = hold_reasons(session, survey, ip_hash, pattern, now)
     response = _response((survey.year, survey.unit_code, survey.id), q, answers, source=SOURCE_ONLINE,
-                         browser=browser, page_nonce=nonce, ip_hash=ip_hash, created_at=now)
+                         browser=browser, page_nonce=nonce, ip_hash=ip_hash, created_at=now, pattern=pattern,
+                         status=HELD if reasons else COUNTED, hold_reason=",".join(reasons))
     session.add(response)
     return response
+
+
+def answer_pattern(answers: dict[str, int]) -> str:
+    """The same answers to every item give the same pattern (a hash: answers are JSON, which databases
+    do not compare alike)."""
+    return hashlib.sha256(json.dumps(answers, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _from_address(session: Session, survey: Survey, ip_hash: str, *, since: datetime, pattern: str | None = None) -> int:
+    query = select(func.count(SurveyResponse.id)).where(
+        SurveyResponse.survey_id == survey.id, SurveyResponse.ip_hash == ip_hash, SurveyResponse.created_at >= since)
+    if pattern is not None:
+        query = query.where(SurveyResponse.pattern == pattern)
+    return session.exec(query).one()
+
+
+def hold_reasons(session: Session, survey: Survey, ip_hash: str, pattern: str, now: datetime) -> list[str]:
+    """Why an online answer is to be held for the office rather than counted at once (HOLD_REASONS keys;
+    [] to count it): what its address already gave this survey today (Beijing day), within the last
+    minutes, and with exactly these answers. Anonymous respondents may share one address (a company's
+    NAT), so none of this refuses an answer: the office sees the held ones together and decides."""
+    day = start_of_day(now)
+    reasons = []
+    if _from_address(session, survey, ip_hash, since=day) >= COUNTED_PER_ADDRESS_DAY:
+        reasons.append("daily")
+    if _from_address(session, survey, ip_hash, since=now - BURST_WINDOW) >= BURST_COUNT:
+        reasons.append("burst")
+    if _from_address(session, survey, ip_hash, since=day, pattern=pattern) >= IDENTICAL_PER_ADDRESS_DAY:
+        reasons.append("identical")
+    return reasons
+
+
+def reason_labels(hold_reason: str) -> list[str]:
+    return [HOLD_REASONS[r] for r in hold_reason.split(",") if r in HOLD_REASONS]
+
+
+# ── held answers: the office counts or discards them ──────────────────────
+
+@dataclass
+class HeldGroup:
+    """The held answers of one survey from one network (address hash), as the office reviews them."""
+    network: str               # the keyed address hash: a form value, never shown
+    label: str                 # 网络 1, 网络 2 … in the order they first answered
+    count: int
+    first: datetime
+    last: datetime
+    mean: float
+    identical: int             # answers in the group that repeat another answer sheet of the group
+    reasons: list[str]
+
+
+def held_groups(session: Session, survey: Survey) -> list[HeldGroup]:
+    """Held answers grouped by the network they came from, the largest group first."""
+    rows = session.exec(select(SurveyResponse).where(SurveyResponse.survey_id == survey.id,
+                                                     SurveyResponse.status == HELD)
+                        .order_by(SurveyResponse.created_at, SurveyResponse.id)).all()
+    groups: dict[str, list[SurveyResponse]] = {}
+    for row in rows:
+        groups.setdefault(row.ip_hash or "", []).append(row)
+    out = []
+    for n, (network, items) in enumerate(groups.items(), 1):
+        reasons = list(dict.fromkeys(label for row in items for label in reason_labels(row.hold_reason)))
+        patterns = [row.pattern for row in items]
+        out.append(HeldGroup(network, f"网络 {n}", len(items), items[0].created_at, items[-1].created_at,
+                             sum(r.score for r in items) / len(items),
+                             len(patterns) - len(set(patterns)), reasons))
+    return sorted(out, key=lambda g: -g.count)
+
+
+def review_held(session: Session, user: User, survey_id: int, network: str, decision: str, ip: str = "") -> int:
+    """Count (accept) or discard every held answer of one survey from one network; audited with how many
+    and why they were held. Returns how many were decided."""
+    require_office(user, "核定问卷答卷")
+    if decision not in ("accept", "discard"):
+        raise RoundError("未知操作。")
+    survey = session.get(Survey, survey_id)
+    if survey is None:
+        raise RoundError("问卷不存在。")
+    open_round(session, survey.year, "问卷结果已随之确定，不能再核定答卷。")
+    rows = session.exec(select(SurveyResponse).where(SurveyResponse.survey_id == survey.id,
+                                                     SurveyResponse.status == HELD,
+                                                     SurveyResponse.ip_hash == network)).all()
+    if not rows:
+        raise RoundError("这些答卷已经核定过，或不存在。请刷新页面。")
+    now = utcnow()
+    status = COUNTED if decision == "accept" else DISCARDED
+    for row in rows:
+        row.status, row.reviewed_by, row.reviewed_at = status, user.id, now
+        session.add(row)
+    audit.record(session, "survey_review", user=user, object_type="survey", object_id=survey.id, ip=ip,
+                 detail={"year": survey.year, "unit": survey.unit_code, "audience": audience_name(survey.audience),
+                         "decision": STATUS_LABELS[status], "responses": len(rows),
+                         "reason": "、".join(dict.fromkeys(label for r in rows for label in reason_labels(r.hold_reason)))})
+    return len(rows)
 
 
 def add_responses(session: Session, q: Questionnaire, year: int, sheets: list[tuple[str, dict[str, int]]], *,
@@ -273,13 +394,15 @@ def import_responses(session: Session, user: User, year: int, audience: str, dat
 # ── the index per unit ────────────────────────────────────────────────────
 
 def response_batches(session: Session, year: int) -> dict[tuple[str, int], ResponseBatch]:
-    """{(unit, indicator): ResponseBatch} over every response of the year (online and imported)."""
+    """{(unit, indicator): ResponseBatch} over every counted response of the year (online and imported);
+    held and discarded answers are not in the index."""
     n, total, squares = (func.count(SurveyResponse.id), func.sum(SurveyResponse.score),
                          func.sum(SurveyResponse.score * SurveyResponse.score))
     out = {}
     for unit, no, count, s, ss in session.exec(
             select(SurveyResponse.unit_code, SurveyResponse.indicator_no, n, total, squares)
-            .where(SurveyResponse.year == year).group_by(SurveyResponse.unit_code, SurveyResponse.indicator_no)):
+            .where(SurveyResponse.year == year, SurveyResponse.status == COUNTED)
+            .group_by(SurveyResponse.unit_code, SurveyResponse.indicator_no)):
         mean = float(s) / count
         sd = None
         if count > 1:
@@ -294,9 +417,11 @@ class SurveyCell:
     """One unit's survey of one audience, as the office's page shows it."""
     audience: str
     survey: Survey | None
-    responses: int             # answers to this survey's link and imported for this unit and audience
+    responses: int             # counted answers to this survey's link and imported for this unit and audience
     index: object | None       # the pooled SurveyIndex that scores the indicator
     min_sample: int
+    held: int = 0              # kept, not counted, waiting for the office
+    discarded: int = 0
 
     @property
     def enough(self) -> bool:
@@ -310,17 +435,20 @@ def overview(session: Session, year: int) -> dict:
     system = system_for(rnd)
     qs = load_questionnaires()
     surveys = {(s.unit_code, s.audience): s for s in session.exec(select(Survey).where(Survey.year == year))}
-    counts = {(u, a): c for u, a, c in session.exec(
-        select(SurveyResponse.unit_code, SurveyResponse.audience, func.count(SurveyResponse.id))
-        .where(SurveyResponse.year == year).group_by(SurveyResponse.unit_code, SurveyResponse.audience))}
+    counts = {(u, a, st): c for u, a, st, c in session.exec(
+        select(SurveyResponse.unit_code, SurveyResponse.audience, SurveyResponse.status, func.count(SurveyResponse.id))
+        .where(SurveyResponse.year == year)
+        .group_by(SurveyResponse.unit_code, SurveyResponse.audience, SurveyResponse.status))}
     indices = survey_indices(session, year)
     rows = []
     for unit in load_units():
         cells = []
         for a, q in qs.items():
             scoring = system.get(q.indicator_no).scoring
-            cells.append(SurveyCell(a, surveys.get((unit.code, a)), counts.get((unit.code, a), 0),
-                                    indices.get((unit.code, q.indicator_no)), scoring.min_sample if scoring else 0))
+            cells.append(SurveyCell(a, surveys.get((unit.code, a)), counts.get((unit.code, a, COUNTED), 0),
+                                    indices.get((unit.code, q.indicator_no)), scoring.min_sample if scoring else 0,
+                                    held=counts.get((unit.code, a, HELD), 0),
+                                    discarded=counts.get((unit.code, a, DISCARDED), 0)))
         rows.append({"unit": unit, "cells": cells})
     return {"rnd": rnd, "rows": rows, "questionnaires": qs, "closed": rnd.status == "closed"}
 

@@ -86,7 +86,11 @@ def test_withdrawn_source_keeps_the_quote_and_flags_it(make_user, login, add_evi
         link = session.exec(select(EvidenceLink).where(EvidenceLink.owner_kind == "collection_entry")).one()
         assert link.status == "ok" and link.quote == p.text
     r = office.get(f"/collections/{cid}/export.docx")
-    with session_scope(settings.database_url) as session:  # the export records it with the quote kept
+    with session_scope(settings.database_url) as session:  # downloading it (a GET) records nothing
+        link = session.exec(select(EvidenceLink).where(EvidenceLink.owner_kind == "collection_entry")).one()
+        assert link.status == "ok"
+    r = office.post(f"/collections/{cid}/export.docx", data={"csrf_token": office.csrf})
+    with session_scope(settings.database_url) as session:  # 编发 records it with the quote kept
         link = session.exec(select(EvidenceLink).where(EvidenceLink.owner_kind == "collection_entry")).one()
         assert link.status == "needs_attention" and link.quote == p.text
     path = tmp_path / "w.docx"
@@ -167,6 +171,9 @@ def test_an_exported_collection_is_searchable_evidence_of_indicator_19_for_the_o
     office.post(f"/collections/{cid}/add", data={"csrf_token": office.csrf, "passage_id": _passages(settings, js)[1].id,
                                                  "indicator_nos": "9"})
     assert office.get(f"/collections/{cid}/export.docx").status_code == 200
+    found = office.get("/search", params={"q": "联络员会议", "indicator": "19"}).text
+    assert "全国产改典型经验汇编" not in found  # a GET writes nothing, the index included
+    assert office.post(f"/collections/{cid}/export.docx", data={"csrf_token": office.csrf}).status_code == 200
     found = office.get("/search", params={"q": "联络员会议", "indicator": "19"}).text
     assert "全国产改典型经验汇编" in found and f"/collections/{cid}" in found and "已编发" in found
     province = login("js").get("/search", params={"q": "联络员会议"}).text

@@ -109,3 +109,12 @@ def test_demo_loads_into_a_new_directory_and_again_into_its_own(tmp_path, monkey
     assert first.exit_code == 0 and DEMO_PASSWORD in first.output
     again = run("--data-dir", data, "demo")
     assert again.exit_code == 0, again.output
+
+
+def test_index_files_are_private_to_the_server_account(settings, add_evidence):
+    """Whoosh writes with the umask (0644): every file in the index folder is 0600 after a commit."""
+    import stat
+    add_evidence("JS", "通知.txt", "江苏省总工会关于建设工匠学院的通知\n\n为深化产业工人队伍建设改革，省总工会决定建设工匠学院。")
+    files = [p for p in settings.index_dir.iterdir() if p.is_file()]
+    assert files and any(p.suffix == ".toc" for p in files)
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {p.name: "0o600" for p in files}

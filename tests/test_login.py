@@ -157,3 +157,43 @@ def test_the_office_sees_why_a_password_is_refused(make_user, login):
     response = office.post("/admin/users", data={"csrf_token": office.csrf, "username": "newbie", "role": "office",
                                                  "password": "password"})
     assert response.status_code == 400 and "容易被猜到" in response.text
+
+
+# ── passwords in the Chinese context (the second outside review) ────────────
+
+@pytest.mark.parametrize("password", ["Kaoping@2024!", "jiangsu2024", "Admin@123456", "Woaini@520", "Jiangsu123!",
+                                      "Gonghui@2024", "Zhonggong@123", "Huawei@123", "zhangsan1990", "Chanye@666",
+                                      "W0ain1@1314", "Shanghai@888"])
+def test_chinese_context_passwords_are_refused(db_session, password):
+    with pytest.raises(accounts.AccountError, match="容易被猜到"):
+        accounts.create_user(db_session, "wang", password, "office")
+
+
+def test_the_users_own_unit_and_name_in_pinyin_are_context(db_session):
+    with pytest.raises(accounts.AccountError, match="容易被猜到"):
+        accounts.create_user(db_session, "js-staff", "Js@20240101", "province", unit_code="JS")
+    with pytest.raises(accounts.AccountError, match="用户名或姓名"):
+        accounts.create_user(db_session, "chu", "Wangchuzhang#2024-lake", "office", display_name="王处长")
+    with pytest.raises(accounts.AccountError, match="用户名或姓名"):
+        accounts.create_user(db_session, "chu", "cloudy-Zh@ngW3i-harbour", "office", display_name="张伟")
+
+
+def test_a_short_user_name_does_not_forbid_its_letters(db_session):
+    """A user called "sh" may use a password with "sh" in it; only names that mean something are matched."""
+    user = accounts.create_user(db_session, "sh", "shy-lanterns-over-yangtze-7", "province", unit_code="SH")
+    assert accounts.verify_password(user, "shy-lanterns-over-yangtze-7")
+    with pytest.raises(accounts.AccountError, match="容易被猜到"):  # but "sh" alone as the word is context
+        accounts.set_password(db_session, user, "Sh@20240101")
+
+
+@pytest.mark.parametrize("password", ["Kp-evidence-2023", "secret-pass-1", "Tq7#xv9!Lm2$", "qingshan-luoye-lanhua-2024!",
+                                      "correct horse battery staple", "孤帆远影碧空尽-唯见长江天际流"])
+def test_strong_passwords_stay_allowed(db_session, password):
+    user = accounts.create_user(db_session, "liu", password, "office", display_name="刘")
+    assert accounts.verify_password(user, password)
+
+
+def test_a_long_password_up_to_the_limit_is_checked_not_crashed(db_session):
+    long_one = "river-" + "-".join(f"word{n:03d}x" for n in range(13))  # 127 characters, past zxcvbn's default 72
+    assert 72 < len(long_one) <= accounts.MAX_PASSWORD
+    assert accounts.password_problem(long_one) == ""

@@ -106,6 +106,8 @@ def scope_for(path: str, session: dict, headers: list[tuple[bytes, bytes]]):
     ("/evidence/upload", {"csrf": "t"}, [(b"content-length", b"10")], 401),
     ("/evidence/upload", {"csrf": "t", "uid": 1}, [(b"content-length", str(HUGE).encode())], 413),
     ("/evidence/upload", {"csrf": "t", "uid": 1}, [(b"x-csrf-token", b"other")], 403),
+    ("/evidence/upload", {"csrf": "t", "uid": 1}, [(b"sec-fetch-site", b"cross-site"), (b"content-length", b"10")], 403),
+    ("/evidence/upload", {"csrf": "t", "uid": 1}, [(b"sec-fetch-site", b"same-site"), (b"content-length", b"10")], 403),
 ])
 def test_refusals_never_call_receive(settings, path, session, headers, status):
     received, sent = [], []

@@ -285,3 +285,113 @@ def test_a_template_of_another_year_or_audience_is_refused(world, tmp_path):
     with pytest.raises(SheetRejected) as err:
         S.import_responses(session, world["office"], 2023, "workers", _template(tmp_path, "d.xlsx"), "d.xlsx")
     assert "没有问卷数据" in err.value.problems[0].reason
+
+
+# ── stuffing from one address: kept, held, counted only when the office says so ─
+
+def _varied(i: int, q=WORKERS) -> dict[str, str]:
+    """An answer sheet that differs from its neighbours (no two alike within a few hundred)."""
+    return {item.key: str(1 + (i // 5 ** n) % 5) for n, item in enumerate(q.items)}
+
+
+def _status(session, **where) -> dict[str, int]:
+    query = select(SurveyResponse.status, func.count(SurveyResponse.id)).group_by(SurveyResponse.status)
+    for key, value in where.items():
+        query = query.where(getattr(SurveyResponse, key) == value)
+    return dict(session.exec(query).all())
+
+
+def test_one_person_with_fresh_cookies_cannot_fill_the_sample_from_one_address(world):
+    """The review's attack: perfect answers, a new browser id each time, paced under the rate limit, all
+    day long. What is counted stays far below the minimum sample; the rest waits for the office."""
+    from evidence.models import utcnow
+    session = world["session"]
+    survey = _survey(world)
+    minimum = system_in_force(2023).get(83).scoring.min_sample
+    start = utcnow().replace(hour=1, minute=0)  # 09:00 Beijing: the whole run falls in one Beijing day
+    for i in range(300):
+        _answer(world, survey, f"jar-{i}", nonce=f"page-{i}", ip="one-office", value=5,
+                now=start + timedelta(seconds=11 * i))  # 55 per 10 minutes: under the hard rate limit
+    counts = _status(session)
+    assert counts["counted"] <= S.COUNTED_PER_ADDRESS_DAY and counts["held"] == 300 - counts["counted"]
+    assert counts["counted"] <= S.IDENTICAL_PER_ADDRESS_DAY  # identical sheets are held from the third on
+    waiting = _points(session, "JS", 83)
+    assert waiting.points is None and "样本不足" in waiting.basis
+    assert R.survey_indices(session, 2023)[("JS", 83)].n == counts["counted"]
+
+
+def test_a_workshop_behind_one_address_is_counted_up_to_the_daily_share_then_held(world):
+    from evidence.models import utcnow
+    session = world["session"]
+    survey = _survey(world)
+    start = utcnow().replace(hour=1, minute=0)
+    for i in range(S.COUNTED_PER_ADDRESS_DAY + 6):  # one every three minutes: never a burst
+        S.record_answer(session, survey, _varied(i), browser=f"worker-{i}", nonce=f"n{i}", ip_hash="factory-nat",
+                        now=start + timedelta(minutes=3 * i))
+        session.commit()
+    assert _status(session) == {"counted": S.COUNTED_PER_ADDRESS_DAY, "held": 6}
+    held = session.exec(select(SurveyResponse).where(SurveyResponse.status == "held")).all()
+    assert all(S.reason_labels(r.hold_reason) == [S.HOLD_REASONS["daily"]] for r in held)
+    S.record_answer(session, survey, _varied(999), browser="next-day", nonce="nd", ip_hash="factory-nat",
+                    now=start + timedelta(days=1))  # a new Beijing day: counted again
+    session.commit()
+    assert _status(session)["counted"] == S.COUNTED_PER_ADDRESS_DAY + 1
+
+
+def test_a_burst_from_one_address_is_held(world):
+    from evidence.models import utcnow
+    session = world["session"]
+    survey = _survey(world)
+    start = utcnow().replace(hour=2, minute=0)
+    for i in range(S.BURST_COUNT + 3):
+        S.record_answer(session, survey, _varied(i), browser=f"b{i}", nonce=f"n{i}", ip_hash="meeting-room",
+                        now=start + timedelta(seconds=30 * i))
+        session.commit()
+    assert _status(session) == {"counted": S.BURST_COUNT, "held": 3}
+    [group] = S.held_groups(session, survey)
+    assert group.count == 3 and group.label == "网络 1" and group.reasons == [S.HOLD_REASONS["burst"]]
+
+
+def test_the_office_counts_or_discards_held_answers_and_each_decision_is_audited(world):
+    from evidence.models import utcnow
+    session, office = world["session"], world["office"]
+    survey = _survey(world, cap=40)
+    start = utcnow().replace(hour=1, minute=0)
+    for ip in ("net-a", "net-b"):
+        for i in range(S.BURST_COUNT + 4):
+            S.record_answer(session, survey, _varied(i), browser=f"{ip}-{i}", nonce=f"{ip}-{i}", ip_hash=ip,
+                            now=start + timedelta(seconds=20 * i))
+            session.commit()
+    assert _status(session) == {"counted": 2 * S.BURST_COUNT, "held": 8}
+    assert R.survey_indices(session, 2023)[("JS", 83)].n == 2 * S.BURST_COUNT
+    with pytest.raises(R.RoundError, match="只有协调小组办公室"):
+        S.review_held(session, world["province"], survey.id, "net-a", "accept")
+    assert S.review_held(session, office, survey.id, "net-a", "accept", ip="10.0.0.9") == 4
+    assert S.review_held(session, office, survey.id, "net-b", "discard", ip="10.0.0.9") == 4
+    session.commit()
+    assert _status(session) == {"counted": 2 * S.BURST_COUNT + 4, "discarded": 4}
+    assert R.survey_indices(session, 2023)[("JS", 83)].n == 2 * S.BURST_COUNT + 4  # discarded: not in the index
+    assert S.status_counts(session, survey) == {"counted": 14, "held": 0, "discarded": 4}
+    assert S.responses_of(session, survey) == 14  # a discarded answer frees its place under the cap
+    with pytest.raises(R.RoundError, match="已经核定过"):
+        S.review_held(session, office, survey.id, "net-a", "discard")
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == "survey_review")).all()
+    assert [(e.detail["decision"], e.detail["responses"], e.ip) for e in events] == [
+        ("计入", 4, "10.0.0.9"), ("已舍弃", 4, "10.0.0.9")]
+    assert S.HOLD_REASONS["burst"] in events[0].detail["reason"]
+    reviewed = session.exec(select(SurveyResponse).where(SurveyResponse.reviewed_by == office.id)).all()
+    assert len(reviewed) == 8 and all(r.reviewed_at for r in reviewed)
+
+
+def test_held_answers_are_not_reviewed_after_the_round_closes(world):
+    from evidence.models import utcnow
+    session = world["session"]
+    survey = _survey(world)
+    start = utcnow().replace(hour=1, minute=0)
+    for i in range(S.BURST_COUNT + 1):
+        S.record_answer(session, survey, _varied(i), browser=f"b{i}", nonce=f"n{i}", ip_hash="x", now=start)
+        session.commit()
+    R.get_round(session, 2023).status = "closed"
+    session.commit()
+    with pytest.raises(R.RoundError, match="已结束"):
+        S.review_held(session, world["office"], survey.id, "x", "accept")

@@ -214,3 +214,41 @@ def test_responses_gathered_elsewhere_are_imported_or_every_bad_cell_is_listed(o
     assert "已导入“产业工人”问卷 1 份" in r.text and _responses(settings) == 1
     csv = office.get("/rounds/2023/surveys/template/staff.csv")
     assert csv.headers["content-type"].startswith("text/csv") and "工作人员" in csv.content.decode("utf-8-sig")
+
+
+def test_stuffing_with_fresh_cookie_jars_is_held_and_the_office_decides_on_the_survey_page(office, settings, app):
+    from rounds import surveys as S
+    _publish(office)
+    token = _token(settings)
+    for i in range(S.BURST_COUNT + 4):  # the same address, a new browser each time, identical perfect answers
+        jar = TestClient(app)
+        page = jar.get(f"/s/{token}")
+        r = jar.post(f"/s/{token}", data={"page_token": _page_token(page.text), **_answers("5")})
+        assert r.status_code == 200 and "提交成功" in r.text  # the respondent is told nothing else
+    with Session(get_engine(settings.database_url)) as session:
+        statuses = sorted(r.status for r in session.exec(select(SurveyResponse)))
+    assert statuses.count("counted") <= S.IDENTICAL_PER_ADDRESS_DAY and statuses.count("held") >= S.BURST_COUNT
+    js = _surveys(settings, unit_code="JS", audience="workers")[0]
+    overview = office.get("/rounds/2023/surveys").text
+    assert f"待核 {statuses.count('held')} 份" in overview
+    page = office.get(f"/rounds/2023/surveys/{js.id}").text
+    assert "网络 1" in page and S.HOLD_REASONS["identical"] in page and "全部计入" in page
+    network = re.search(r'name="network" value="([^"]+)"', page).group(1)
+    assert network not in re.sub(r'value="[^"]*"', "", page)  # the address hash is a form value, never shown
+    r = office.post(f"/rounds/2023/surveys/{js.id}/held",
+                            data={"csrf_token": office.csrf, "network": network, "decision": "discard"},
+                            follow_redirects=True)
+    assert f"已将 {statuses.count('held')} 份待核答卷舍弃" in r.text
+    assert f"已舍弃 {statuses.count('held')} 份" in office.get("/rounds/2023/surveys").text
+    audit = office.get("/admin/audit").text
+    assert "核定问卷答卷" in audit
+
+
+def test_only_the_office_reviews_held_answers(office, settings, make_user, login):
+    _publish(office)
+    js = _surveys(settings, unit_code="JS", audience="workers")[0]
+    make_user("prov", "province", unit="JS")
+    prov = login("prov")
+    r = prov.post(f"/rounds/2023/surveys/{js.id}/held", data={"csrf_token": prov.csrf, "network": "x",
+                                                              "decision": "accept"})
+    assert r.status_code == 403

@@ -15,14 +15,15 @@ import time
 from pathlib import Path
 
 from ingest.clean import clean_pages
-from ingest.extract.archive import UnpackedMember, is_archive, unpack_archive
+from ingest.extract.archive import UnpackedMember, ZipKind, is_archive, unpack_archive, zip_kind
 from ingest.extract.detect import sniff
 from ingest.extract.types import FORMATS, Extraction, ExtractionError, Limits, PageText, RawDocument
 from ingest.metadata import DOC_KINDS, Metadata, read_metadata
 from zhtext.passages import PassageSpan, split_passages
 
 __all__ = ["extract_file", "extract_file_sandboxed", "Extraction", "PageText", "Metadata", "Limits",
-           "ExtractionError", "UnpackedMember", "unpack_archive", "unpack_sandboxed", "is_archive", "split_passages",
+           "ExtractionError", "UnpackedMember", "unpack_archive", "unpack_sandboxed", "is_archive", "zip_kind", "ZipKind",
+           "split_passages",
            "PassageSpan", "DOC_KINDS", "FORMATS", "detect_format", "build_extraction"]
 
 _EXT_FORMAT = {"pdf": "pdf", "docx": "docx", "doc": "doc", "wps": "wps", "rtf": "rtf", "odt": "odt",

@@ -17,14 +17,14 @@ from __future__ import annotations
 import posixpath
 import zipfile
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from evidence.file_policy import MAGIC_BYTES, member_refusal, safe_name
 from ingest.extract.types import ExtractionError, Limits
 
 UTF8_NAME_FLAG = 0x800
 ENCRYPTED_FLAG = 0x1
 SKIP_NAMES = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
-OFFICE_MARKERS = ("word/document.xml", "OFD.xml", "mimetype", "[Content_Types].xml")
 READ_CHUNK = 1024 * 1024
 # Ratios are taken over at least this many compressed bytes: a 3 KB blank form squeezed into 20
 # bytes is not a bomb, while 1 MiB squeezed into 1 KB (the "500 small members" trick) is.
@@ -44,17 +44,85 @@ class UnpackedMember:
     error: str = ""
 
 
-def is_archive(path: Path) -> bool:
-    """A plain ZIP — not a DOCX/ODT/OFD, which are ZIPs too."""
+# A ZIP's structure (ingest/extract/detect.py, the rule extraction uses) → the extensions a file of that
+# structure may carry, and what to call it. A DOCX saved as .doc or .wps is common and read as Word.
+DOCUMENT_FAMILIES = {
+    "docx": ({".docx", ".doc", ".wps"}, "Word 文档（DOCX）"),
+    "xlsx": ({".xlsx"}, "Excel 表格（XLSX）"),
+    "odt": ({".odt"}, "ODT 文档"),
+    "ofd": ({".ofd"}, "OFD 版式文件"),
+}
+ARCHIVE_SUFFIX = ".zip"
+MAX_DOCUMENT_PARTS = 5000  # a Word file with hundreds of pictures has hundreds of parts, not thousands
+
+
+@dataclass
+class ZipKind:
+    """What a file that may be a ZIP is to the upload: "file" (not a ZIP at all), "document" (an office
+    file or OFD whose structure and extension agree, no part of it executable), "archive" (a .zip, to be
+    unpacked member by member), or "refused" with the Chinese reason (nothing of it is kept)."""
+    kind: str
+    reason: str = ""
+
+
+def zip_kind(path: Path, filename: str | None = None) -> ZipKind:
+    """Decide by the ZIP's end record (zipfile.is_zipfile), not by its first bytes: data put in front of
+    a ZIP ("%PDF-1.4" + an archive) does not hide it. A ZIP is unpacked only under a .zip name; under any
+    other name it must be the office file or OFD its extension says, every part checked; else refused."""
+    path = Path(path)
+    name = safe_name(filename or path.name)
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if not zipfile.is_zipfile(path):
+        if head.startswith(b"PK\x03\x04"):  # local headers without a readable directory: tools still recover members
+            return ZipKind("refused", f"“{name}”是已损坏的压缩包或 Office 文件（目录无法读取），无法检查其中的内容，"
+                                      "未保存。请重新导出或重新打包后上传。")
+        return ZipKind("file")
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix == ARCHIVE_SUFFIX:
+        return ZipKind("archive")
+    from ingest.extract.detect import sniff_zip
+    structure = sniff_zip(path)
+    family = DOCUMENT_FAMILIES.get(structure)
+    if family is None:
+        return ZipKind("refused", f"“{name}”的内容是一个压缩包，与扩展名 {suffix or '（无）'} 不符，未保存。"
+                                  "压缩包请以 .zip 为扩展名上传。")
+    if suffix not in family[0]:
+        return ZipKind("refused", f"“{name}”的内容是{family[1]}，与扩展名 {suffix or '（无）'} 不符，未保存。"
+                                  "请改正扩展名后再上传。")
+    if head != b"PK\x03\x04":
+        return ZipKind("refused", f"“{name}”的开头附加了不属于{family[1]}的数据，未保存。请用原软件重新保存后上传。")
+    problem = _document_part_problem(path)
+    if problem:
+        return ZipKind("refused", f"“{name}”{problem}，未保存。")
+    return ZipKind("document")
+
+
+def _document_part_problem(path: Path) -> str:
+    """Every part of an office file or OFD through the file policy's member rule (its name and first bytes)."""
     try:
-        with open(path, "rb") as fh:
-            if fh.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
-                return False
         with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-    except (zipfile.BadZipFile, OSError):
-        return False
-    return not any(m in names for m in OFFICE_MARKERS)
+            infos = zf.infolist()
+            if len(infos) > MAX_DOCUMENT_PARTS:
+                return f"内部结构异常（{len(infos)} 个部件）"
+            for info in infos:
+                if info.is_dir():
+                    continue
+                if info.flag_bits & ENCRYPTED_FLAG:
+                    return "内部含有加密部件，无法检查"
+                with zf.open(info) as part:
+                    head = part.read(MAGIC_BYTES)
+                problem = member_refusal(member_name(info), head)
+                if problem:
+                    return problem
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, RuntimeError):
+        return "内部结构已损坏，无法检查其中的内容"
+    return ""
+
+
+def is_archive(path: Path, filename: str | None = None) -> bool:
+    """A ZIP to unpack member by member — not a DOCX/XLSX/ODT/OFD, which are ZIPs too (zip_kind)."""
+    return zip_kind(path, filename).kind == "archive"
 
 
 def member_name(info: zipfile.ZipInfo) -> str:
@@ -164,7 +232,7 @@ def _unpack(path: Path, out_dir: Path, limits: Limits, budget: _Budget, members:
                 target.unlink(missing_ok=True)
                 members.append(UnpackedMember(full, None, info.file_size, problem))
                 continue
-            if is_archive(target):
+            if is_archive(target, name):
                 if depth >= limits.max_archive_depth:
                     target.unlink()
                     members.append(UnpackedMember(full, None, info.file_size,

@@ -24,7 +24,7 @@ def sniff(path: Path, filename: str | None = None) -> str:
     if b"%PDF-" in head[:1024]:
         return "pdf"
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return _sniff_zip(path, ext)
+        return sniff_zip(path, ext)
     if head.startswith(OLE_MAGIC):
         return _sniff_ole(path, ext)
     if head.lstrip().startswith(b"{\\rtf"):
@@ -68,7 +68,8 @@ def _sniff_ole(path: Path, ext: str) -> str:
     return "wps" if ext == "wps" else "doc"
 
 
-def _sniff_zip(path: Path, ext: str) -> str:
+def sniff_zip(path: Path, ext: str = "") -> str:
+    """What a ZIP holds: docx, ofd, odt, xlsx, 'zip' (anything else), 'unknown:…' or 'corrupt_zip'."""
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
@@ -77,7 +78,8 @@ def _sniff_zip(path: Path, ext: str) -> str:
             if "OFD.xml" in names:
                 return "ofd"
             if "mimetype" in names:
-                mime = zf.read("mimetype")[:100]
+                with zf.open("mimetype") as part:  # its first bytes only: the upload's checks run in the web process
+                    mime = part.read(100)
                 if b"opendocument.text" in mime:
                     return "odt"
                 if b"opendocument" in mime:
@@ -86,7 +88,7 @@ def _sniff_zip(path: Path, ext: str) -> str:
                 return "xlsx"
             if any(n.startswith("ppt/") for n in names):
                 return "unknown:PowerPoint"
-    except (zipfile.BadZipFile, OSError, KeyError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, KeyError, EOFError, NotImplementedError, RuntimeError):
         # A docx whose central directory is gone is "corrupt", not an archive.
         return "docx" if ext == "docx" else ("corrupt_zip")
     return "zip"

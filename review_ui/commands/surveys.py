@@ -149,7 +149,8 @@ def results(ctx, year, as_json) -> None:
                         "index": round(index.index, 2) if index else None,
                         "low": round(index.low, 2) if index and index.low is not None else None,
                         "high": round(index.high, 2) if index and index.high is not None else None,
-                        "min_sample": cell.min_sample, "enough": cell.enough})
+                        "min_sample": cell.min_sample, "enough": cell.enough,
+                        "held": cell.held, "discarded": cell.discarded})
     if as_json:
         click.echo(json.dumps({"year": year, "results": out}, ensure_ascii=False, indent=1))
         return
@@ -159,6 +160,8 @@ def results(ctx, year, as_json) -> None:
         else:
             ci = f"（95%置信区间 {r['low']}–{r['high']}）" if r["low"] is not None else ""
             state = f"指数 {r['index']}{ci}，{r['responses']} 份" + ("" if r["enough"] else f"，样本不足（至少 {r['min_sample']} 份）")
+        if r["held"]:
+            state += f"；另有 {r['held']} 份待核（不计入，请在问卷页面核定）"
         click.echo(f"{r['name']} 指标{r['indicator']}：{state}")
 
 

@@ -87,12 +87,17 @@ def change_password(request: Request, current: str = Form(""), password: str = F
     ip = client_ip(request)
     wait = wait_before_login(session, user.username, ip)
     if wait:
+        record(session, "password_change_failed", user=user, object_type="user", object_id=user.id,
+               detail={"username": user.username, "reason": "错误次数过多，暂缓", "seconds": int(wait.total_seconds())})
+        session.commit()
         return account_page(request, session, user, status_code=429,
                             error=f"密码错误次数过多，请 {describe_wait(wait)}后再试。")
     if password != confirm:
         return account_page(request, session, user, status_code=400, error="两次输入的新密码不一致。")
     if not authenticate(user, current):  # a wrong current password counts like a failed login
         session.add(LoginAttempt(username=user.username, ip=ip, ok=False))
+        record(session, "password_change_failed", user=user, object_type="user", object_id=user.id,
+               detail={"username": user.username, "reason": "当前密码不正确"})
         session.commit()
         return account_page(request, session, user, status_code=400, error="当前密码不正确。")
     try:

@@ -209,6 +209,17 @@ def collection_propose(collection_id: int, request: Request, indicator: str = ""
 @router.get("/collections/{collection_id}/export.docx")
 def collection_docx(collection_id: int, request: Request, user: User = Depends(user_of),
                     session: Session = Depends(db)):
+    """The DOCX as it stands, written nowhere else: a GET changes nothing (no link status, no index)."""
+    _editor(user)
+    c = C.get_collection(session, collection_id)
+    return generated_download(f"{_filename(c.title)}.docx", lambda out: C.export_docx(session, c, out), DOCX)
+
+
+@router.post("/collections/{collection_id}/export.docx")
+def collection_publish(collection_id: int, request: Request, user: User = Depends(user_of),
+                       session: Session = Depends(db)):
+    """编发: the DOCX, with the state of its sources recorded and the collection made searchable by the
+    office as evidence of indicator 19 — a change, so a POST with the form's token."""
     _editor(user)
     c = C.get_collection(session, collection_id)
 

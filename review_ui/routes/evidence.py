@@ -7,7 +7,6 @@ answers "missing" and "forbidden" alike so a URL cannot probe other units.
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.exceptions import HTTPException
@@ -28,7 +27,7 @@ from index.feed import open_index, update_index
 from ingest.submit import SubmitResult, retry as retry_version, submit
 
 from ..security import Forbidden, client_ip
-from ..web import db, default_year, highlight_terms, redirect_with_message, render, settings_of, user_of
+from ..web import attachment, db, default_year, highlight_terms, redirect_with_message, render, settings_of, user_of
 
 log = logging.getLogger("kaoping.web.evidence")
 router = APIRouter()
@@ -264,7 +263,7 @@ def viewer(request: Request, session: Session, user: User, document: Document, *
                             .order_by(Passage.seq)).all() if version else []
     page_is_ocr = any(p.no == page_no and p.ocr for p in pages)
     names = indicator_names(document.year)
-    tags = passage_tags(session, document, version, [p.id for p in passages], names)
+    tags = passage_tags(session, user, document, version, [p.id for p in passages], names)
     uploader = session.get(User, document.uploaded_by) if document.uploaded_by else None
     find = find.strip()[:FIND_MAX_CHARS]
     found = find_in_document(session, version.id, find) if version and find else []
@@ -322,10 +321,8 @@ def download(request: Request, document_id: int, user: User = Depends(user_of), 
     if not path.exists():
         raise HTTPException(status_code=404, detail="原始文件不在文件库中，请联系管理员。")
     # Always an attachment of an opaque type: an uploaded HTML or SVG must never run in our origin.
-    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in document.filename)
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(document.filename, safe='')}"
     return FileResponse(path, media_type="application/octet-stream",
-                        headers={"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff",
+                        headers={"Content-Disposition": attachment(document.filename), "X-Content-Type-Options": "nosniff",
                                  "Content-Security-Policy": "default-src 'none'; sandbox"})
 
 
@@ -383,7 +380,7 @@ def tag_decision(request: Request, document_id: int, indicator_no: int = Form(..
     session.commit()
     reindex(request, document)  # the decision is saved; the index catches up at the next rebuild if this fails
     version = session.get(DocumentVersion, document.current_version_id)
-    chips = passage_tags(session, document, version, [target] if target else [], names).get(target, [])
+    chips = passage_tags(session, user, document, version, [target] if target else [], names).get(target, [])
     if request.headers.get("hx-request"):
         return render(request, "evidence/_tags.html", doc=document, chips=chips, passage_id=target, can_decide=True)
     page = session.get(Passage, target).page_no if target else 1

@@ -6,7 +6,9 @@ the RequestGuard caps its body at 16 KB).  In place of the session's CSRF token 
 one-time page token binding the survey, the browser and a nonce; the browser's id lives in a signed
 cookie scoped to the survey's path.  One response per browser and per page, a rate per address (kept
 as a keyed hash, never the address itself), a cap per survey and a honeypot field are enforced by
-rounds/surveys.record_answer and here.
+rounds/surveys.record_answer and here; since a fresh cookie jar is a new "browser", what one address
+sends beyond its daily share, in a burst or as identical sheets is held for the office, which counts
+or discards it on the survey's page (POST …/held).
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from rounds.workflow import RoundError, get_round
 from rubrics.questionnaires import AUDIENCES, load_questionnaires
 
 from ..security import PUBLIC_FORM, client_ip, require_role
-from ..web import XLSX, db, generated_download, redirect_with_message, render, settings_of, templates, user_of
+from ..web import XLSX, attachment, db, generated_download, redirect_with_message, render, settings_of, templates, user_of
 
 router = APIRouter()
 
@@ -221,8 +223,29 @@ def survey_detail(year: int, survey_id: int, request: Request, user: User = Depe
     survey = _own_survey(session, year, survey_id)
     q = load_questionnaires()[survey.audience]
     return render(request, "surveys/detail.html", survey=survey, q=q, link=_link(request, survey),
-                  responses=S.responses_of(session, survey), rnd=get_round(session, year),
+                  counts=S.status_counts(session, survey), held=S.held_groups(session, survey),
+                  rules=S.HOLD_REASONS, rnd=get_round(session, year),
                   qr_svg=_qr(_link(request, survey)).svg_inline(scale=5, dark="#000", light="#fff"))
+
+
+@router.post("/rounds/{year}/surveys/{survey_id:int}/held")
+async def survey_held(year: int, survey_id: int, request: Request, user: User = Depends(user_of),
+                      session: Session = Depends(db)):
+    """Count or discard the held answers of one network (audited)."""
+    require_role(user, "office")
+    form = await request.form()
+    back = f"/rounds/{year}/surveys/{survey_id}"
+    decision = str(form.get("decision") or "")
+    try:
+        survey = _own_survey(session, year, survey_id)
+        n = S.review_held(session, user, survey.id, str(form.get("network") or "")[:64], decision,
+                          ip=client_ip(request))
+        session.commit()
+    except RoundError as exc:
+        session.rollback()
+        return redirect_with_message(request, back, str(exc), "error")
+    done = "计入满意度指数" if decision == "accept" else "舍弃（保留记录，不计入）"
+    return redirect_with_message(request, back, f"已将 {n} 份待核答卷{done}。")
 
 
 def _qr(url: str):
@@ -238,10 +261,7 @@ def survey_qr_png(year: int, survey_id: int, request: Request, user: User = Depe
     out = io.BytesIO()
     _qr(_link(request, survey)).save(out, kind="png", scale=12, border=4)
     name = f"{year}年度问卷二维码-{survey.unit_code}-{survey.audience}.png"
-    from urllib.parse import quote
-    return Response(out.getvalue(), media_type="image/png",
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
-                             "Cache-Control": "no-store"})
+    return Response(out.getvalue(), media_type="image/png", headers={"Content-Disposition": attachment(name)})
 
 
 @router.get("/rounds/{year}/surveys/links.xlsx")
