@@ -6,9 +6,7 @@ never raises: every problem becomes ``SearchResult.query_error``.
 """
 from __future__ import annotations
 
-import gc
 import logging
-import random
 import re
 import shutil
 import threading
@@ -23,19 +21,17 @@ from whoosh.scoring import BM25F
 
 from index import query as qmod
 from index.analysis import word_tokens
-from index.executor import Executor, has_phrase
+from index.executor import Executor, needs_check
 from index.facets import FacetTables
-from index.highlight import fast_fold, snippet_html
+from index.highlight import snippet_html
 from index.results import Hit, SearchResult, hit_from_stored
 from index.schema import VERSION_FILE, build_schema, read_version, schema_version, to_fields, write_version
-from index.writer import CHECKPOINT_FILE, BulkSegmentWriter, Checkpoint, locked_writer
+from index.writer import CHECKPOINT_FILE, Checkpoint, SegmentBuilder, locked_writer
 
 log = logging.getLogger(__name__)
 
 MAX_PER_PAGE = 100
 MAX_RESULT_WINDOW = 10_000      # deepest hit a page may reach
-TEXT_VERIFY_ALL = 500           # text checks done exhaustively below this many candidates
-TEXT_SAMPLE = 200
 MSG_NO_INDEX = "搜索索引尚未建立，请先运行 kaoping reindex。"
 MSG_REBUILD = "搜索索引的分词规则或词典已更新，需要重建索引（kaoping reindex）后才能检索。"
 
@@ -79,7 +75,9 @@ class EvidenceIndex:
         }
 
     def doc_count(self) -> int:
-        if not self.exists():
+        # an index of another layout is not opened: its schema may name classes
+        # this version no longer has
+        if not self.exists() or self.needs_rebuild():
             return 0
         return self._get_searcher().doc_count()
 
@@ -129,7 +127,7 @@ class EvidenceIndex:
     def _facet_tables(self, searcher) -> FacetTables:
         gen = searcher  # one table per searcher generation
         if self._facets is None or self._facets_gen != gen:
-            self._facets, self._facets_gen = FacetTables(searcher), gen
+            self._facets, self._facets_gen = FacetTables(searcher, scope=str(self.index_dir)), gen
         return self._facets
 
     # ------------------------------------------------------------ writes
@@ -174,10 +172,13 @@ class EvidenceIndex:
         (e.g. ORDER BY passage id): resuming skips the first ``done`` records
         that the checkpoint says are already committed.
 
-        Each chunk becomes one segment, never merged (merging costs more than
-        it saves), so ``chunk`` trades memory for segment count: a chunk is
-        held in memory until its commit (~80 KB a 1,000-character passage,
-        ~0.4 GB at 5,000), and every segment adds a lookup per query term.
+        Every ``chunk`` records become one segment, written by one of
+        ``procs`` worker processes (``writer.SegmentBuilder``: ``procs``
+        chunks at a time, while the next ones are read), and committed
+        without merging (merging costs more than it saves). So ``chunk``
+        trades memory for segment count: a worker holds its chunk's postings
+        in memory until it writes them (~25 KB a 1,000-character passage),
+        and every segment adds a lookup per query term.
         """
         version = schema_version()
         checkpoint = Checkpoint(self.index_dir)
@@ -190,20 +191,36 @@ class EvidenceIndex:
             ix = self._fresh_index()
             checkpoint.write(0, version, None)
 
-        done, buffer = 0, []
-        for record in records_iter:
-            done += 1
-            if done <= skip:
-                continue
-            buffer.append(record)
-            if len(buffer) >= chunk:
-                self._write_chunk(ix, buffer, procs)
-                checkpoint.write(done, version, str(buffer[-1].get("passage_id")))
-                buffer = []
+        def committed(done: int, last_id) -> Callable[[], None]:
+            def mark():
+                checkpoint.write(done, version, last_id)
                 if progress:
                     progress(done, total)
-        if buffer:
-            self._write_chunk(ix, buffer, procs)
+            return mark
+
+        builder = SegmentBuilder(ix, self.index_dir, procs)
+        wave = chunk * builder.procs
+        done, buffer = 0, []
+        try:
+            for record in records_iter:
+                done += 1
+                if done <= skip:
+                    continue
+                buffer.append(record)
+                if len(buffer) >= wave:
+                    builder.submit(buffer, committed(done, str(buffer[-1].get("passage_id"))))
+                    buffer = []
+            if buffer:
+                builder.submit(buffer, committed(done, str(buffer[-1].get("passage_id"))))
+        except BaseException:
+            # the chunk in flight is complete: commit it if its segments were
+            # written, so a resumed rebuild does not redo it
+            try:
+                builder.close()
+            except BaseException:
+                builder.abandon()
+            raise
+        builder.close()
         write_version(self.index_dir, version)
         checkpoint.clear()
         with self._lock:
@@ -225,28 +242,6 @@ class EvidenceIndex:
                         else:
                             path.unlink()
             return self._create()
-
-    def _write_chunk(self, ix, records: list[dict], procs: int) -> None:
-        # multisegment: each worker commits its own segment; merging them
-        # serially in the parent cost more than the parallelism gained
-        if procs > 1:
-            kwargs = {"procs": procs, "multisegment": True, "limitmb": 128}
-        else:
-            kwargs = {"writer_class": BulkSegmentWriter}
-        # merge=False: Whoosh's default policy re-merges earlier chunks at
-        # every commit, which made a 6,000-document rebuild 2.5x slower
-        # Millions of small posting lists are alive until the commit; the
-        # cyclic collector would rescan them all again and again (~10% of
-        # build time) and none of them can form a cycle.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            with locked_writer(ix, self.index_dir, commit_merge=False, **kwargs) as writer:
-                for record in records:
-                    writer.add_document(**to_fields(record))
-        finally:
-            if collecting:
-                gc.enable()
 
     # ------------------------------------------------------------ search
 
@@ -295,7 +290,7 @@ class EvidenceIndex:
         want = page * per_page
         candidates = ex.docs(final)
         scores = ex.score(final, candidates)
-        exact_set = not has_phrase(final) and not parsed.needs_verify
+        exact_set = not needs_check(final)
         keys = -scores if sort != "date" else None
         if sort == "date":
             order = np.lexsort((-scores, -ex.tables.date_rank(candidates)))
@@ -305,13 +300,7 @@ class EvidenceIndex:
             order = top[np.lexsort((top, keys[top]))]
         else:
             order = np.argsort(keys, kind="stable")
-        need = max(want, TEXT_VERIFY_ALL + 1) if parsed.needs_verify else want
-        ranked, total, estimated = ex.confirm(final, candidates, order, need)
-        stored_cache: dict[int, dict] = {}
-        if parsed.needs_verify:
-            ranked, total, sampled = self._verify_text(searcher, parsed, ranked, total, estimated,
-                                                       stored_cache, want)
-            estimated = estimated or sampled
+        ranked, total, estimated = ex.confirm(final, candidates, order, want)
         result.total = int(total)
         result.total_is_estimate = bool(estimated)
         if facets:
@@ -321,7 +310,7 @@ class EvidenceIndex:
         hits = []
         for d in ranked[(page - 1) * per_page: want]:
             d = int(d)
-            stored = stored_cache.get(d) or searcher.stored_fields(d)
+            stored = searcher.stored_fields(d)
             score = float(scores[np.searchsorted(candidates, d)])
             hits.append(hit_from_stored(stored, score, self._snippet(stored, parsed)))
         result.hits = hits
@@ -331,37 +320,8 @@ class EvidenceIndex:
         with self._lock:
             tables = self._facet_tables(searcher)
             if self._exec is None or self._exec.searcher is not searcher:
-                self._exec = Executor(searcher, tables)
+                self._exec = Executor(searcher, tables, scope=str(self.index_dir))
             return self._exec
-
-    @staticmethod
-    def _verify_text(searcher, parsed, ranked, total, estimated, stored_cache, want):
-        """Punctuation in a quoted phrase is not indexed: check the stored text.
-
-        Exhaustive when every candidate is at hand and there are at most
-        TEXT_VERIFY_ALL; otherwise the shown hits are checked and the total
-        is scaled by the share of a checked sample that passes.
-        """
-        def ok(d: int) -> bool:
-            stored = searcher.stored_fields(d)
-            if qmod.matches(parsed.ast, stored, _squash_fold(stored.get("text") or "")):
-                stored_cache[d] = stored
-                return True
-            return False
-
-        ranked = [int(d) for d in ranked]
-        if not estimated and len(ranked) <= TEXT_VERIFY_ALL:
-            kept = [d for d in ranked if ok(d)]
-            return np.array(kept, dtype=np.int64), len(kept), False
-        kept = []
-        for d in ranked:
-            if ok(d):
-                kept.append(d)
-                if len(kept) >= want:
-                    break
-        sample = random.Random(len(ranked)).sample(ranked, min(TEXT_SAMPLE, len(ranked)))
-        share = sum(ok(d) for d in sample) / max(len(sample), 1)
-        return np.array(kept, dtype=np.int64), max(round(total * share), len(kept)), True
 
     @staticmethod
     def _snippet(stored: dict, parsed: qmod.ParsedQuery) -> str:
@@ -450,10 +410,6 @@ def _filters(allowed_units, unit, year, kind, indicator) -> tuple[list, list[str
     if indicator not in (None, ""):
         filters.append(wq.Term("indicators", str(indicator)))
     return filters, notes
-
-
-def _squash_fold(text: str) -> str:
-    return "".join(fast_fold(text).split()).lower()
 
 
 def _key_words(searcher, text: str, n: int) -> list[tuple[str, float]]:

@@ -7,9 +7,11 @@ block into numpy arrays (ids + term frequencies), boolean logic is set
 algebra on sorted arrays, totals and facets are exact counts over the
 resulting set, and ranking is a vectorised BM25-like sum.
 
-Positions are only needed to confirm phrases, and only for the passages that
-are shown, or for every candidate when there are few enough (``VERIFY_ALL``);
-beyond that, the phrase total is estimated from a verified sample and flagged.
+This is the one evaluator of a query. A text condition (``Substring``, see
+``index/substring.py``) selects its candidates by gram terms here and, where
+the terms alone do not decide, checks the passage's verification text: for
+every candidate when there are few enough (``VERIFY_ALL``), otherwise for the
+passages shown, with the total estimated from a checked sample and flagged.
 
 The block format is Whoosh's private W3 codec, read in ``index/whoosh_format.py``
 (the one module that knows it; ``tests/test_index_format.py`` guards it).
@@ -26,21 +28,23 @@ from collections import OrderedDict
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.matching.wrappers import FilterMatcher
 
-from index.whoosh_format import EMPTY
-from index.whoosh_format import decode_positions as _decode_positions
-from index.whoosh_format import read_all_blocks as _read_all_blocks
-VERIFY_ALL = 1_500           # phrase candidates verified exhaustively
-SAMPLE = 300                 # verified sample when there are more
+from index import substring
+from index.substring import Substring
+from index.whoosh_format import EMPTY, segment_term_postings, verify_reader
+
+VERIFY_ALL = 1_500           # text checks done for every candidate up to this many
+SAMPLE = 300                 # checked sample when there are more
 CACHE_BYTES = 64 * 2 ** 20    # merged posting arrays kept per searcher generation
 
 
 class Executor:
-    def __init__(self, searcher, tables=None):
+    def __init__(self, searcher, tables=None, scope: str = ""):
         self.searcher = searcher
+        self.scope = scope  # the index's directory: segment caches are shared by every index of the process
         self.reader = searcher.reader()
         self.leaves = list(self.reader.leaf_readers())
+        self.bases = np.array([base for _, base in self.leaves], dtype=np.int64)
         self.size = self.reader.doc_count_all()
         live = np.ones(self.size, dtype=bool)
         for leaf, base in self.leaves:
@@ -55,49 +59,38 @@ class Executor:
         self.doc_count = int(live.sum())
         self._leaf_memo: dict = {}
         self._cache_lock = threading.Lock()
+        self._verify_readers: dict[int, object] = {}
 
     # ------------------------------------------------------------ postings
 
     def postings(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(sorted doc ids, term frequencies) of a term, deleted docs removed."""
-        ids, weights, _ = self.postings_full(field, text)
-        return ids, weights
-
-    def postings_full(self, field: str, text: str):
-        """(ids, frequencies, encoded positions list); the positions come free
-        with the same block decode, so they are kept for phrase checks."""
         key = (field, text)
         with self._cache_lock:  # web requests search from several threads
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-        ids_parts, w_parts, v_parts = [], [], []
+        ids_parts, w_parts = [], []
         for leaf, base in self.leaves:
-            found = segment_postings(leaf, field, text)
+            found = segment_postings(leaf, field, text, self.scope)
             if found is None:
                 continue
-            ids, weights, vals = found
+            ids, weights = found
             ids_parts.append(ids + base)
             w_parts.append(weights)
-            v_parts.append(vals)
         if ids_parts:
             ids = np.concatenate(ids_parts)
             weights = np.concatenate(w_parts)
-            values = _PackedValues.concat(v_parts)
             keep = self.live[ids]
             if not keep.all():
                 ids, weights = ids[keep], weights[keep]
-                values = values.take(keep) if len(values) else values
         else:
-            ids, weights, values = EMPTY, np.zeros(0, dtype=np.float32), _PackedValues([])
-        entry = (ids, weights, values)
-        self._remember(key, entry)
-        return entry
-
-    def _remember(self, key, value) -> None:
+            ids, weights = EMPTY, np.zeros(0, dtype=np.float32)
+        entry = (ids, weights)
         with self._cache_lock:
-            self._store(key, value)
+            self._store(key, entry)
+        return entry
 
     def _store(self, key, value) -> None:
         if key in self._cache:
@@ -120,7 +113,7 @@ class Executor:
     # ------------------------------------------------------------ doc sets
 
     def docs(self, q) -> np.ndarray:
-        """Sorted ids matching q. Phrases here are *candidates* (all terms present)."""
+        """Sorted ids matching q; a ``Substring`` here gives its *candidates* (every gram term present)."""
         if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
             return EMPTY
         if isinstance(q, wq.Every):
@@ -135,13 +128,11 @@ class Executor:
                     self._leaf_memo.clear()
                 self._leaf_memo[key] = self._prefix_docs(q) if isinstance(q, wq.Prefix) else self._range_docs(q)
             return self._leaf_memo[key]
-        if isinstance(q, wq.Phrase):
+        if isinstance(q, wq.Phrase):  # Substring; a plain Phrase only ever ranks (AndMaybe)
             return self._and([self.postings(q.fieldname, w)[0] for w in q.words])
-        if isinstance(q, wq.Sequence):
-            return self._and([self.docs(s) for s in q.subqueries])
         if isinstance(q, wq.AndMaybe):
             return self.docs(q.a)
-        # a negated phrase must subtract only passages that really contain it
+        # a negated text condition must subtract only passages that really contain it
         if isinstance(q, wq.AndNot):
             pos = self.docs(q.a)
             return np.setdiff1d(pos, self.exact_docs(q.b, pos), assume_unique=True)
@@ -219,27 +210,17 @@ class Executor:
             scores += boost * idf * f * 2.2 / (f + 1.2)
         return scores
 
-    # ------------------------------------------------------------ phrase checks
-
-    def positions(self, field: str, text: str, docnum: int) -> list[int]:
-        ids, _, values = self.postings_full(field, text)
-        i = int(np.searchsorted(ids, docnum))
-        if i >= len(ids) or ids[i] != docnum or not len(values):
-            return []
-        return _decode_positions(values[i])
+    # ------------------------------------------------------------ exact answers
 
     def exact(self, q, within: np.ndarray) -> np.ndarray:
-        """The docs of ``within`` (sorted) that truly match q, phrases checked
-        by position only where they can still change the answer."""
+        """The docs of ``within`` (sorted) that truly match q; text is checked
+        only for conditions whose gram terms do not decide alone."""
         if len(within) == 0:
             return within
-        if not has_phrase(q):
+        if not needs_check(q):
             return np.intersect1d(within, self.docs(q), assume_unique=True)
-        if isinstance(q, wq.Phrase):
-            return self._phrase_filter(q, np.intersect1d(within, self.docs(q), assume_unique=True))
-        if isinstance(q, wq.Sequence):
-            cand = np.intersect1d(within, self.docs(q), assume_unique=True)
-            return np.array([d for d in cand.tolist() if self._phrase_at(q, d)], dtype=np.int64)
+        if isinstance(q, Substring):
+            return self._contains(q, np.intersect1d(within, self.docs(q), assume_unique=True))
         if isinstance(q, wq.AndMaybe):
             return self.exact(q.a, within)
         if isinstance(q, wq.AndNot):
@@ -248,15 +229,15 @@ class Executor:
         if isinstance(q, wq.Not):
             return np.setdiff1d(within, self.exact(q.query, within), assume_unique=True)
         if isinstance(q, wq.And):
-            # cheap, phrase-free clauses first: they shrink what phrases must check
-            for s in sorted(q.subqueries, key=has_phrase):
+            # cheap, check-free clauses first: they shrink what must be checked
+            for s in sorted(q.subqueries, key=needs_check):
                 within = self.exact(s, within)
                 if len(within) == 0:
                     break
             return within
         if isinstance(q, wq.Or):
             found = EMPTY
-            for s in sorted(q.subqueries, key=has_phrase):
+            for s in sorted(q.subqueries, key=needs_check):
                 rest = np.setdiff1d(within, found, assume_unique=True)
                 if len(rest) == 0:
                     break
@@ -264,63 +245,37 @@ class Executor:
             return found
         return np.intersect1d(within, self.docs(q), assume_unique=True)
 
-    def _phrase_filter(self, p: wq.Phrase, cand: np.ndarray) -> np.ndarray:
-        """Candidates (which hold every term) where the terms are consecutive.
-
-        Start positions implied by each term are intersected, rarest term
-        first, so most documents are decided after decoding one or two lists.
-        """
-        if len(cand) == 0:
+    def _contains(self, q: Substring, cand: np.ndarray) -> np.ndarray:
+        """The candidates whose verification text holds the literal."""
+        if len(cand) == 0 or q.exact:
             return cand
-        per_term = []
-        for offset, word in enumerate(p.words):
-            ids, _, values = self.postings_full(p.fieldname, word)
-            per_term.append((len(ids), offset, values, np.searchsorted(ids, cand).tolist()))
-        per_term.sort(key=lambda t: t[0])
-        kept = []
-        for j, doc in enumerate(cand.tolist()):
-            starts = None
-            for _, offset, values, idx in per_term:
-                implied = {pos - offset for pos in _decode_positions(values[idx[j]])}
-                starts = implied if starts is None else starts & implied
-                if not starts:
-                    break
-            if starts:
-                kept.append(doc)
-        return np.array(kept, dtype=np.int64)
+        leaf_of = np.searchsorted(self.bases, cand, side="right") - 1
+        keep = np.zeros(len(cand), dtype=bool)
+        needle, field = q.needle, q.fieldname
+        for i, (doc, leaf) in enumerate(zip(cand.tolist(), leaf_of.tolist())):
+            value = self._verify_reader(leaf)[doc - int(self.bases[leaf])]
+            keep[i] = substring.contains(value, field, needle)
+        return cand[keep]
+
+    def _verify_reader(self, leaf: int):
+        reader = self._verify_readers.get(leaf)
+        if reader is None:
+            reader = self._verify_readers[leaf] = verify_reader(self.leaves[leaf][0])
+        return reader
 
     def exact_docs(self, q, within: np.ndarray | None = None, cap: int = 20_000) -> np.ndarray:
-        """Exact docs of q (inside ``within``); beyond ``cap`` phrase checks, candidates."""
+        """Exact docs of q (inside ``within``); beyond ``cap`` text checks, candidates."""
         candidates = self.docs(q)
         if within is not None:
             candidates = np.intersect1d(candidates, within, assume_unique=True)
-        if not has_phrase(q) or len(candidates) > cap:
+        if not needs_check(q) or len(candidates) > cap:
             return candidates
         return self.exact(q, candidates)
-
-    def _phrase_at(self, p, docnum: int) -> bool:
-        if isinstance(p, wq.Phrase):
-            parts = [set(self.positions(p.fieldname, w, docnum)) for w in p.words]
-        else:  # Sequence of Term/Phrase…, Prefix last
-            parts = []
-            for s in p.subqueries:
-                if isinstance(s, wq.Phrase):
-                    parts.extend(set(self.positions(s.fieldname, w, docnum)) for w in s.words)
-                elif isinstance(s, wq.Term):
-                    parts.append(set(self.positions(s.fieldname, s.text, docnum)))
-                elif isinstance(s, wq.Prefix):
-                    pos = set()
-                    for t in self.prefix_terms(s.fieldname, s.text):
-                        pos.update(self.positions(s.fieldname, t, docnum))
-                    parts.append(pos)
-        if not parts or not parts[0]:
-            return False
-        return any(all(start + i in part for i, part in enumerate(parts[1:], 1)) for start in parts[0])
 
     def confirm(self, q, candidates: np.ndarray, order: np.ndarray, want: int):
         """Exact matches among candidates: (ids in rank order, total, estimated?)."""
         ranked = candidates[order]
-        if not has_phrase(q):
+        if not needs_check(q):
             return ranked, len(candidates), False
         if len(candidates) <= VERIFY_ALL:
             exact = self.exact(q, candidates)
@@ -349,25 +304,18 @@ _SEGMENT_BYTES = [0]
 _SEGMENT_LOCK = threading.Lock()
 
 
-def segment_postings(leaf, field: str, text: str):
-    """(local ids, weights, packed positions) of a term in one segment, or None."""
+def segment_postings(leaf, field: str, text: str, scope: str = ""):
+    """(local ids, weights) of a term in one segment, or None."""
     segment = leaf.segment()
-    key = (segment.segment_id(), field, text) if segment is not None else None
+    key = (scope, segment.segment_id(), field, text) if segment is not None else None
     if key is not None:
         with _SEGMENT_LOCK:
             hit = _SEGMENT_POSTINGS.get(key)
             if hit is not None:
                 _SEGMENT_POSTINGS.move_to_end(key)
                 return hit
-    try:
-        m = leaf.postings(field, text)
-    except Exception:  # TermNotFound and friends: no postings in this segment
-        return None
-    if isinstance(m, FilterMatcher):  # deleted documents are removed per generation
-        m = m.child
-    ids, weights, vals = _read_all_blocks(m)
-    entry = (ids, weights, _PackedValues(vals))
-    if key is not None:
+    entry = segment_term_postings(leaf, field, text)
+    if entry is not None and key is not None:
         with _SEGMENT_LOCK:
             if key not in _SEGMENT_POSTINGS:
                 _SEGMENT_POSTINGS[key] = entry
@@ -378,46 +326,9 @@ def segment_postings(leaf, field: str, text: str):
     return entry
 
 
-class _PackedValues:
-    """Encoded position lists in one bytes blob: a list of small bytes
-    objects costs ~50 bytes of overhead each, the blob ~4."""
-
-    __slots__ = ("blob", "ends")
-
-    def __init__(self, values: list[bytes], *, blob: bytes | None = None, ends: np.ndarray | None = None):
-        if blob is not None:
-            self.blob, self.ends = blob, ends
-            return
-        self.blob = b"".join(values)
-        self.ends = np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))
-
-    @classmethod
-    def concat(cls, parts: list["_PackedValues"]) -> "_PackedValues":
-        if len(parts) == 1:
-            return parts[0]
-        offsets = np.cumsum([0] + [len(p.blob) for p in parts[:-1]])
-        return cls([], blob=b"".join(p.blob for p in parts),
-                   ends=np.concatenate([p.ends + off for p, off in zip(parts, offsets)]) if parts
-                   else np.zeros(0, dtype=np.int64))
-
-    def take(self, keep: np.ndarray) -> "_PackedValues":
-        return _PackedValues([self[int(i)] for i in np.flatnonzero(keep)])
-
-    def __len__(self) -> int:
-        return len(self.ends)
-
-    def __getitem__(self, i: int) -> bytes:
-        start = int(self.ends[i - 1]) if i else 0
-        return self.blob[start:int(self.ends[i])]
-
-    @property
-    def nbytes(self) -> int:
-        return len(self.blob) + self.ends.nbytes
-
-
 def _entry_bytes(entry) -> int:
-    ids, weights, values = entry
-    return ids.nbytes + weights.nbytes + values.nbytes
+    ids, weights = entry
+    return ids.nbytes + weights.nbytes
 
 
 def _positive_terms(q, boost: float = 1.0, negated: bool = False):
@@ -441,11 +352,15 @@ def _positive_terms(q, boost: float = 1.0, negated: bool = False):
             yield from _positive_terms(s, boost)
 
 
-def has_phrase(q) -> bool:
-    if isinstance(q, (wq.Phrase, wq.Sequence)):
-        return True
+def needs_check(q) -> bool:
+    """Does some text condition of q need its text checked (its terms do not decide)?
+    The optional part of AndMaybe only ranks, so it never does."""
+    if isinstance(q, Substring):
+        return not q.exact
     if isinstance(q, wq.Not):
-        return has_phrase(q.query)
-    if isinstance(q, (wq.AndMaybe, wq.AndNot)):
-        return has_phrase(q.a) or has_phrase(q.b)
-    return any(has_phrase(s) for s in getattr(q, "subqueries", ()))
+        return needs_check(q.query)
+    if isinstance(q, wq.AndMaybe):
+        return needs_check(q.a)
+    if isinstance(q, wq.AndNot):
+        return needs_check(q.a) or needs_check(q.b)
+    return any(needs_check(s) for s in getattr(q, "subqueries", ()))

@@ -12,40 +12,36 @@ from collections import OrderedDict
 
 import numpy as np
 
+from index.whoosh_format import column_codes, segment_term_postings
+
 FACET_FIELDS = ("unit", "year", "kind")
-LOADED_COLUMNS = FACET_FIELDS + ("date",)  # date: for sorting, not shown as a facet
 OUTPUT_NAMES = {"unit": "unit", "year": "year", "kind": "kind", "indicators": "indicator"}
 
 
 class FacetTables:
-    def __init__(self, searcher):
+    def __init__(self, searcher, scope: str = ""):
         reader = searcher.reader()
         self.size = reader.doc_count_all()
-        leaves = list(reader.leaf_readers())
-        parts = [(segment_columns(leaf), base) for leaf, base in leaves]
-        self.codes: dict[str, tuple[np.ndarray, list[str]]] = {}
-        for name in LOADED_COLUMNS:
-            labels: dict[str, int] = {}
-            pieces = []
-            for columns, _ in parts:
-                local_codes, local_labels = columns[name]
-                to_global = np.array([labels.setdefault(label, len(labels)) for label in local_labels] or [0],
-                                     dtype=np.int32)
-                pieces.append(to_global[local_codes])
-            codes = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
-            self.codes[name] = (codes, list(labels))
+        self.scope = scope
+        self.leaves = list(reader.leaf_readers())
+        parts = [(segment_columns(leaf, scope), base) for leaf, base in self.leaves]
+        self.codes: dict[str, tuple[np.ndarray, list[str]]] = {
+            name: _merge([columns[name] for columns, _ in parts]) for name in FACET_FIELDS}
         ids_of: dict[str, list[np.ndarray]] = {}
         for columns, base in parts:
             for term, ids in columns["indicators"].items():
                 ids_of.setdefault(term, []).append(ids + base)
         self.indicator_ids: dict[str, np.ndarray] = {t: np.concatenate(v) for t, v in ids_of.items()}
+        self._dates: tuple[np.ndarray, list[str]] | None = None
 
     def date_rank(self, docnums: np.ndarray) -> np.ndarray:
-        """Sort keys for newest-first: larger means later (ISO dates sort as text)."""
-        codes, labels = self.codes["date"]
+        """Sort keys for newest-first: larger means later (ISO dates sort as text).
+        The date column is read on the first sort by date, not at open."""
+        if self._dates is None:
+            self._dates = _merge([segment_column(leaf, self.scope, "date") for leaf, _ in self.leaves])
+        codes, labels = self._dates
         rank_of_label = np.argsort(np.argsort(np.array(labels, dtype=object)))
         return rank_of_label[codes[docnums]]
-
     def count(self, docnums: np.ndarray) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         for name in FACET_FIELDS:
@@ -67,34 +63,32 @@ class FacetTables:
 # A segment's columns and postings never change once written (deletions are
 # kept beside it), so what is read from a segment is kept across searcher
 # generations: after a commit only the new segment is read, not the whole index.
-_SEGMENTS: OrderedDict[str, dict] = OrderedDict()
+_SEGMENTS: OrderedDict[tuple, object] = OrderedDict()
 _SEGMENTS_KEPT = 512
 _SEGMENTS_LOCK = threading.Lock()
 
 
-def segment_columns(leaf) -> dict:
-    """{column: (codes, labels)} and {"indicators": {term: local ids}} of one segment, cached by segment id."""
+def segment_columns(leaf, scope: str = "") -> dict:
+    """{column: (codes, labels)} of the facet columns and {"indicators": {term: local ids}}
+    of one segment, cached by (``scope``: the index's directory, segment id)."""
+    return _cached(leaf, scope, "facets", lambda: {
+        **{name: column_codes(leaf, name) for name in FACET_FIELDS},
+        "indicators": _indicator_ids(leaf)})
+
+
+def segment_column(leaf, scope: str, name: str) -> tuple[np.ndarray, list[str]]:
+    return _cached(leaf, scope, name, lambda: column_codes(leaf, name))
+
+
+def _cached(leaf, scope: str, what: str, load):
     segment = leaf.segment()
-    key = segment.segment_id() if segment is not None else None
+    key = (scope, segment.segment_id(), what) if segment is not None else None
     with _SEGMENTS_LOCK:
         found = _SEGMENTS.get(key) if key else None
         if found is not None:
             _SEGMENTS.move_to_end(key)
             return found
-    size = leaf.doc_count_all()
-    out: dict = {}
-    for name in LOADED_COLUMNS:
-        values = list(leaf.column_reader(name)) if leaf.has_column(name) else [""] * size
-        labels: dict[str, int] = {}
-        codes = np.fromiter((labels.setdefault(_label(v), len(labels)) for v in values), dtype=np.int32,
-                            count=len(values))
-        out[name] = (codes, list(labels))
-    indicators = {}
-    if "indicators" in leaf.indexed_field_names():
-        for term in leaf.lexicon("indicators"):
-            term = term.decode("utf-8") if isinstance(term, bytes) else term
-            indicators[term] = np.fromiter(leaf.postings("indicators", term).all_ids(), dtype=np.int64)
-    out["indicators"] = indicators
+    out = load()
     if key:
         with _SEGMENTS_LOCK:
             _SEGMENTS[key] = out
@@ -103,9 +97,25 @@ def segment_columns(leaf) -> dict:
     return out
 
 
-def _label(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    return str(value)
+def _indicator_ids(leaf) -> dict[str, np.ndarray]:
+    if "indicators" not in leaf.indexed_field_names():
+        return {}
+    out = {}
+    for term in leaf.lexicon("indicators"):
+        term = term.decode("utf-8") if isinstance(term, bytes) else term
+        found = segment_term_postings(leaf, "indicators", term)
+        if found is not None:
+            out[term] = found[0]
+    return out
+
+
+def _merge(parts: list[tuple[np.ndarray, list[str]]]) -> tuple[np.ndarray, list[str]]:
+    """Per-segment (codes, labels) → one code array over the index, labels merged."""
+    labels: dict[str, int] = {}
+    pieces = []
+    for local_codes, local_labels in parts:
+        to_global = np.array([labels.setdefault(label, len(labels)) for label in local_labels] or [0],
+                             dtype=np.int32)
+        pieces.append(to_global[local_codes])
+    codes = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+    return codes, list(labels)

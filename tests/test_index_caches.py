@@ -18,13 +18,13 @@ def corpus(n: int = 40) -> list[dict]:
 
 def count_block_reads(monkeypatch) -> list:
     calls = []
-    real = executor._read_all_blocks
+    real = executor.segment_term_postings
 
-    def spy(m):
-        calls.append(m)
-        return real(m)
+    def spy(leaf, field, text):
+        calls.append((leaf, field, text))
+        return real(leaf, field, text)
 
-    monkeypatch.setattr(executor, "_read_all_blocks", spy)
+    monkeypatch.setattr(executor, "segment_term_postings", spy)
     return calls
 
 

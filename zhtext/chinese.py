@@ -119,6 +119,12 @@ class Segmenter:
     def cut(self, text: str) -> list[str]:
         return [w for w, _, _ in self.tokenize(text)]
 
+    def cut_all_tokens(self, text: str) -> list[str]:
+        """Every token of the ordinary cut, whitespace included: they concatenate
+        back to ``text`` (no offsets built: the index only counts words)."""
+        with self._lock:
+            return self._jieba.cut(text, True)
+
 
 @functools.lru_cache(maxsize=1)
 def default_segmenter() -> Segmenter:
