@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import operator
 import re
 from collections import Counter
+
+import numpy as np
 
 from zhtext.chinese import default_segmenter, fold, fold_width, to_simplified
 
@@ -48,17 +49,19 @@ def fast_fold(text: str) -> str:
     """Exactly ``fold(text)``, skipping its per-character width pass when no
     full-width character is present (most text; that pass is pure Python).
 
-    Indexing folds each passage's text three times in a row (grams, words,
-    verification form): the last result is remembered for the same object."""
-    last = _LAST_FOLD[0]
-    if last[0] is text:
-        return last[1]
+    Indexing folds a passage's text three times (grams, words, verification
+    form) among its short fields: the last results are remembered for the
+    same objects (identity, not equality: no hashing of long texts)."""
+    recent = _RECENT_FOLDS[0]
+    for original, folded in recent:
+        if original is text:
+            return folded
     folded = fold(text) if _NEEDS_WIDTH_FOLD.search(text) else to_simplified(text)
-    _LAST_FOLD[0] = (text, folded)  # one tuple: threads see a consistent pair
+    _RECENT_FOLDS[0] = ((text, folded),) + recent[:3]  # one tuple: threads see a consistent list
     return folded
 
 
-_LAST_FOLD: list[tuple] = [(None, None)]
+_RECENT_FOLDS: list[tuple] = [()]
 
 
 def is_cjk(ch: str) -> bool:
@@ -109,22 +112,46 @@ def gram_tokens(text: str, *, trailing_unigram_last_run: bool = True) -> list[tu
     return out
 
 
-def index_gram_counts(text: str) -> dict[str, int]:
-    """Index-time grams with their frequencies: each CJK character, each
-    bigram inside a CJK run, each letter/digit run (lower-cased).
+# A CJK gram as one integer: its first code point shifted left, plus the second
+# (0 for a single character). Code points fit in 21 bits, and the integers sort
+# as the grams do (a character before the bigrams it starts).
+GRAM_SHIFT = 21
+_EMPTY_KEYS = np.zeros(0, dtype=np.int64)
 
-    Counted in C (``Counter`` over the characters and over ``map(add)`` of
-    neighbours) on the CJK runs joined by NUL, then the pairs that straddle
-    a NUL are dropped; per-character Python loops were most of indexing.
+
+def index_gram_keys(text: str) -> tuple[np.ndarray, np.ndarray, Counter]:
+    """Index-time grams with their frequencies: each CJK character and each
+    bigram inside a CJK run as (sorted gram keys, counts), and {run: count}
+    of the letter/digit runs (lower-cased).
+
+    Computed with numpy on the code points of the CJK runs joined by NUL
+    (pairs touching a NUL dropped): no Python work per character, which was
+    most of indexing.
     """
     folded = fast_fold(text)
+    words = Counter(run.lower() for run in _WORD_RUNS.findall(folded))
     joined = "\0".join(_CJK_RUNS.findall(folded))
-    counts = Counter(joined)
-    counts.update(map(operator.add, joined, joined[1:]))
-    for key in [k for k in counts if "\0" in k]:
-        del counts[key]
-    counts.update(run.lower() for run in _WORD_RUNS.findall(folded))
-    return counts
+    if not joined:
+        return _EMPTY_KEYS, _EMPTY_KEYS, words
+    points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    chars = points[points != 0] << GRAM_SHIFT
+    first, second = points[:-1], points[1:]
+    pairs = ((first << GRAM_SHIFT) | second)[(first != 0) & (second != 0)]
+    keys, counts = np.unique(np.concatenate([chars, pairs]), return_counts=True)
+    return keys, counts, words
+
+
+def gram_text(key: int) -> str:
+    """The gram an ``index_gram_keys`` key stands for."""
+    second = key & ((1 << GRAM_SHIFT) - 1)
+    return chr(key >> GRAM_SHIFT) + chr(second) if second else chr(key >> GRAM_SHIFT)
+
+
+def index_gram_counts(text: str) -> dict[str, int]:
+    """``index_gram_keys`` as {gram: frequency}."""
+    keys, counts, words = index_gram_keys(text)
+    words.update(dict(zip(map(gram_text, keys.tolist()), counts.tolist())))
+    return words
 
 
 # ---------------------------------------------------------------- words
@@ -146,20 +173,21 @@ def index_word_counts(text: str) -> dict[str, int]:
     folded = fast_fold(text)
     seg = default_segmenter()
     cache = _subword_cache(seg)
-    wordlike, cjk = _WORDLIKE.search, _CJK_CHAR.match
-    counts: Counter = Counter()
+    counts = Counter(seg.cut_all_tokens(folded))
+    # Most tokens start with a common CJK character: a word, with no case. The
+    # others (punctuation, spaces, letters, rarer CJK) are looked at one by one.
+    for w in [w for w in counts if not "\u4e00" <= w[0] <= "\u9fff"]:
+        n = counts.pop(w)
+        if _is_wordlike(w):
+            counts[w.lower()] += n
     unknown = []
-    for w, n in Counter(seg.cut_all_tokens(folded)).items():
-        if not wordlike(w):
-            continue
-        counts[w.lower()] += n
-        if len(w) >= 3 and cjk(w):
-            subs = cache.get(w)
-            if subs is None:
-                unknown.append((w, n))
-            else:
-                for sub in subs:
-                    counts[sub] += n
+    for w, n in [(w, n) for w, n in counts.items() if len(w) >= 3 and _CJK_CHAR.match(w)]:
+        subs = cache.get(w)
+        if subs is None:
+            unknown.append((w, n))
+        else:
+            for sub in subs:
+                counts[sub] += n
     if unknown:
         _learn_subwords(cache, seg, [w for w, _ in unknown], folded)
         for w, n in unknown:

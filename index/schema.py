@@ -13,7 +13,7 @@ from whoosh import analysis as wanalysis
 from whoosh import columns, fields, formats
 
 from index import substring
-from index.analysis import dictionary_fingerprint, index_gram_counts, index_word_counts
+from index.analysis import dictionary_fingerprint, gram_text, index_gram_counts, index_gram_keys, index_word_counts
 
 VERSION_FILE = "kaoping_schema.json"
 # Bumped whenever the fields below change what an index holds (the analysis
@@ -25,7 +25,9 @@ LAYOUT_VERSION = "layout-2"
 # year is a *signed* NUMERIC: whoosh/whoosh-reloaded 2.7 return every document
 # for an open-lower-bound range on unsigned numeric fields. Queries also never
 # build open ranges (see query.YEAR_MIN/YEAR_MAX), so either fix alone suffices.
-YEAR_FIELD = fields.NUMERIC(int, bits=32, signed=True, stored=True, sortable=True)
+# shift_step=0: one term per value (Whoosh's default adds 8 coarser ones for
+# fast wide ranges; a year or page range spans a few hundred values at most).
+YEAR_FIELD = fields.NUMERIC(int, bits=32, signed=True, stored=True, sortable=True, shift_step=0)
 
 
 class TermFrequency(formats.Format):
@@ -82,6 +84,13 @@ class GramsField(_CountedField):
     def term_counts(self, value):
         return index_gram_counts(value)
 
+    def term_keys(self, value):
+        """The same terms as integer keys (CJK grams) and {term: count} (the rest):
+        ``whoosh_format.BulkSegmentWriter`` groups the keys with numpy."""
+        return index_gram_keys(value)
+
+    key_text = staticmethod(gram_text)
+
 
 def build_schema() -> fields.Schema:
     return fields.Schema(
@@ -99,7 +108,7 @@ def build_schema() -> fields.Schema:
         title=GramsField(stored=True),
         filename=fields.STORED(),
         date=fields.ID(stored=True, sortable=True),
-        page=fields.NUMERIC(int, bits=32, signed=True, stored=True),
+        page=fields.NUMERIC(int, bits=32, signed=True, stored=True, shift_step=0),
         start=fields.STORED(),
         end=fields.STORED(),
         text=fields.STORED(),

@@ -20,8 +20,11 @@ each with what Whoosh itself reads and writes):
 from __future__ import annotations
 
 import gc
+import heapq
 import io
+import itertools
 import zlib
+from array import array
 from pickle import loads
 
 import numpy as np
@@ -241,7 +244,7 @@ class BulkSegmentWriter(SegmentWriter):
         super().__init__(ix, **kwargs)
         self.pool = _RefusingPool(self.pool)
         self._terms: dict[str, dict[bytes, tuple[list, ...]]] = {}
-        self._counted: dict[str, _CountedPostings] = {}
+        self._counted: dict[str, dict[type, object]] = {}
 
     def add_document(self, **fields):
         self._check_state()
@@ -263,9 +266,14 @@ class BulkSegmentWriter(SegmentWriter):
                     raise NotImplementedError(f"{fieldname}: spelling, vectors and lengths need Whoosh's writer")
                 if field.indexed:
                     fieldboost = self._field_boost(fields, fieldname, docboost)
-                    counts = getattr(field, "term_counts", None)
-                    if counts is not None and field.format.fixed_value_size() == 0:
-                        self._add_counted(fieldname, docnum, counts(value), fieldboost)
+                    valueless = field.format.fixed_value_size() == 0
+                    if valueless and hasattr(field, "term_keys"):
+                        keys, key_counts, other = field.term_keys(value)
+                        self._postings(fieldname, _KeyedPostings, field.key_text).add(docnum, keys, key_counts,
+                                                                                     fieldboost)
+                        self._postings(fieldname, _CountedPostings).add(docnum, other, fieldboost)
+                    elif valueless and hasattr(field, "term_counts"):
+                        self._postings(fieldname, _CountedPostings).add(docnum, field.term_counts(value), fieldboost)
                     else:
                         self._add_terms(fieldname, docnum, field.index(value), field, fieldboost)
                 customval = fields.get("_stored_%s" % fieldname, value)
@@ -280,11 +288,13 @@ class BulkSegmentWriter(SegmentWriter):
         self._added = True
         self.docnum += 1
 
-    def _add_counted(self, fieldname: str, docnum: int, counts: dict, fieldboost: float) -> None:
-        postings = self._counted.get(fieldname)
+    def _postings(self, fieldname: str, kind, *args):
+        """The field's postings of one kind (a field may have both kinds)."""
+        found = self._counted.setdefault(fieldname, {})
+        postings = found.get(kind)
         if postings is None:
-            postings = self._counted[fieldname] = _CountedPostings()
-        postings.add(docnum, counts, fieldboost)
+            postings = found[kind] = kind(*args)
+        return postings
 
     def _add_terms(self, fieldname: str, docnum: int, items, field, fieldboost: float) -> None:
         terms = self._terms.get(fieldname)
@@ -310,7 +320,8 @@ class BulkSegmentWriter(SegmentWriter):
             fw.start_field(fieldname, self.schema[fieldname])
             pw = fw._postwriter = _BulkPostingsWriter.like(fw._postwriter)
             if fieldname in self._counted:
-                postings = self._counted[fieldname].by_term()
+                postings = heapq.merge(*(p.by_term() for p in self._counted[fieldname].values()),
+                                       key=lambda item: item[0])
             else:
                 terms = self._terms[fieldname]
                 postings = ((tbytes, *terms[tbytes]) for tbytes in sorted(terms))
@@ -324,26 +335,28 @@ class BulkSegmentWriter(SegmentWriter):
 
 
 class _CountedPostings:
-    """One field's (term, document, frequency) postings of a segment in the making."""
+    """One field's (term, document, frequency) postings of a segment in the making.
+
+    Per document, three C-level calls and no Python loop: each term gets an id
+    with ``vocab.setdefault(term, next id)`` mapped over the terms (a known
+    term keeps its id; the unused id is skipped, ids need only be distinct),
+    and ids and frequencies are appended to flat arrays.
+    """
 
     def __init__(self):
         self.vocab: dict[str, int] = {}
-        self.term_ids: list[np.ndarray] = []
-        self.freqs: list[np.ndarray] = []
+        self._next_id = itertools.count()
+        self.term_ids = array("q")
+        self.freqs = array("f")
         self.docs: list[int] = []
         self.sizes: list[int] = []
+        self.boosted = False
 
     def add(self, docnum: int, counts: dict[str, int], boost: float = 1.0) -> None:
         if not counts:
             return
-        vocab = self.vocab
-        # set.difference(dict) looks each of our few terms up in the dict, in C
-        # (dict_keys - dict_keys would walk the whole vocabulary every time)
-        for term in set(counts).difference(vocab):
-            vocab[term] = len(vocab)
-        self.term_ids.append(np.fromiter(map(vocab.__getitem__, counts), dtype=np.int32, count=len(counts)))
-        freqs = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
-        self.freqs.append(freqs * boost if boost != 1.0 else freqs)
+        self.term_ids.extend(map(self.vocab.setdefault, counts, self._next_id))
+        self.freqs.extend(counts.values() if boost == 1.0 else (n * boost for n in counts.values()))
         self.docs.append(docnum)
         self.sizes.append(len(counts))
 
@@ -351,17 +364,51 @@ class _CountedPostings:
         """(term bytes, docnums, weights) in term order, documents ascending."""
         if not self.docs:
             return
-        ids = np.concatenate(self.term_ids)
+        ids = np.frombuffer(self.term_ids, dtype=np.int64)
         order = np.argsort(ids, kind="stable")  # stable: each term's documents stay in order
         ids = ids[order]
         docs = np.repeat(np.array(self.docs, dtype=np.uint32), self.sizes)[order]
-        weights = np.concatenate(self.freqs)[order]
-        bounds = np.searchsorted(ids, np.arange(len(self.vocab) + 1))
+        weights = np.frombuffer(self.freqs, dtype=np.float32)[order]
         # str order is code point order, which is UTF-8 byte order: Whoosh's term order
-        for term in sorted(self.vocab):
-            tid = self.vocab[term]
-            start, end = bounds[tid], bounds[tid + 1]
+        terms = sorted(self.vocab)
+        tids = np.fromiter(map(self.vocab.__getitem__, terms), dtype=np.int64, count=len(terms))
+        starts = np.searchsorted(ids, tids, side="left").tolist()
+        ends = np.searchsorted(ids, tids, side="right").tolist()
+        for term, start, end in zip(terms, starts, ends):
             yield term.encode("utf-8"), docs[start:end], weights[start:end]
+
+
+class _KeyedPostings:
+    """One field's postings of integer-keyed terms (``term_keys``): per
+    document a sorted key array and its counts, grouped at the end by one
+    stable argsort; ``key_text`` names a key's term. Keys must sort as their
+    terms do."""
+
+    def __init__(self, key_text):
+        self.key_text = key_text
+        self.keys: list[np.ndarray] = []
+        self.counts: list[np.ndarray] = []
+        self.docs: list[int] = []
+
+    def add(self, docnum: int, keys: np.ndarray, counts: np.ndarray, boost: float = 1.0) -> None:
+        if len(keys):
+            self.keys.append(keys)
+            self.counts.append(counts * boost if boost != 1.0 else counts)
+            self.docs.append(docnum)
+
+    def by_term(self):
+        """(term bytes, docnums, weights) in term order, documents ascending."""
+        if not self.docs:
+            return
+        keys = np.concatenate(self.keys)
+        order = np.argsort(keys, kind="stable")  # stable: each term's documents stay in order
+        keys = keys[order]
+        docs = np.repeat(np.array(self.docs, dtype=np.uint32), [len(k) for k in self.keys])[order]
+        weights = np.concatenate(self.counts).astype(np.float32)[order]
+        uniques, starts = np.unique(keys, return_index=True)
+        ends = np.append(starts[1:], len(keys))
+        for key, start, end in zip(uniques.tolist(), starts.tolist(), ends.tolist()):
+            yield self.key_text(key).encode("utf-8"), docs[start:end], weights[start:end]
 
 
 class _BulkPostingsWriter(W3PostingsWriter):

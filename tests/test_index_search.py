@@ -188,3 +188,9 @@ def test_a_passage_without_year_or_kind_adds_no_facet_label(tmp_path):
     assert r.total == 2
     assert r.facets["year"] == {"2023": 1} and r.facets["kind"] == {"policy": 1}
     assert {h.passage_id for h in ix.search("改革 year:1900..2200").hits} == {"a"}
+
+
+def test_page_filters(ix):
+    assert ids(ix.search("页码:2")) == {"js2"}
+    assert ids(ix.search("改革 页码:1..2")) == {"js1", "js2", "sh1"}
+    assert ids(ix.search("页码:3..")) == {"sh2"}
