@@ -19,7 +19,7 @@ VERSION_FILE = "kaoping_schema.json"
 # Bumped whenever the fields below change what an index holds (the analysis
 # has its own version inside dictionary_fingerprint). 2: frequencies without
 # positions, the ``verify`` column, passage text checked instead of positions;
-# unit and kind in reference columns.
+# unit, kind and the indicator set in reference columns.
 LAYOUT_VERSION = "layout-2"
 
 # year is a *signed* NUMERIC: whoosh/whoosh-reloaded 2.7 return every document
@@ -116,6 +116,8 @@ def build_schema() -> fields.Schema:
         grams=GramsField(),
         # the verification texts of title, issuer, doc_number and text (index/substring.py)
         verify=fields.COLUMN(columns.CompressedBytesColumn(level=1)),
+        # the passage's indicators as one value, for facet counts (index/facets.py)
+        indicator_set=fields.COLUMN(columns.RefBytesColumn()),
     )
 
 
@@ -173,6 +175,7 @@ def to_fields(record: dict) -> dict:
         "grams": text,
     }
     doc["verify"] = substring.column_value(doc)
+    doc["indicator_set"] = " ".join(sorted(set(indicators.split()))).encode("utf-8")
     for key in ("year", "page"):
         value = record.get(key)
         if value not in (None, ""):
