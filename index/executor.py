@@ -35,7 +35,9 @@ from index.whoosh_format import EMPTY, segment_term_postings, verify_reader
 
 VERIFY_ALL = 1_500           # text checks done for every candidate up to this many
 SAMPLE = 300                 # checked sample when there are more
+NEGATION_CHECKS = 2_000      # text checks spent making a NOT exact before ranking
 CACHE_BYTES = 64 * 2 ** 20    # merged posting arrays kept per searcher generation
+CHECKS_KEPT = 400_000        # remembered text check results (a page turn repeats them)
 
 
 class Executor:
@@ -60,6 +62,8 @@ class Executor:
         self._leaf_memo: dict = {}
         self._cache_lock = threading.Lock()
         self._verify_readers: dict[int, object] = {}
+        self._checked: OrderedDict[tuple, dict[int, bool]] = OrderedDict()
+        self._checked_count = 0
 
     # ------------------------------------------------------------ postings
 
@@ -113,7 +117,14 @@ class Executor:
     # ------------------------------------------------------------ doc sets
 
     def docs(self, q) -> np.ndarray:
-        """Sorted ids matching q; a ``Substring`` here gives its *candidates* (every gram term present)."""
+        """Sorted ids of q's *candidates*: a superset of its matches, exact where
+        no text needs checking (``needs_check``; ``exact`` decides the rest).
+
+        A ``Substring`` gives the passages holding its gram terms. A negated one
+        may only subtract passages known to hold its text: they are checked
+        inside what the positive conditions (permission included) leave, when
+        that takes at most NEGATION_CHECKS checks, and nothing is subtracted
+        otherwise."""
         if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
             return EMPTY
         if isinstance(q, wq.Every):
@@ -132,31 +143,24 @@ class Executor:
             return self._and([self.postings(q.fieldname, w)[0] for w in q.words])
         if isinstance(q, wq.AndMaybe):
             return self.docs(q.a)
-        # a negated text condition must subtract only passages that really contain it
         if isinstance(q, wq.AndNot):
             pos = self.docs(q.a)
-            return np.setdiff1d(pos, self.exact_docs(q.b, pos), assume_unique=True)
-        if isinstance(q, wq.Not):
-            return np.setdiff1d(self.live_ids, self.exact_docs(q.query), assume_unique=True)
-        if isinstance(q, wq.And):
-            pos = [s for s in q.subqueries if not isinstance(s, wq.Not)]
-            neg = [s.query for s in q.subqueries if isinstance(s, wq.Not)]
-            out = self._and([self.docs(s) for s in pos]) if pos else self.live_ids
-            for s in neg:
+            return difference(pos, self.sure_docs(q.b, pos), self.size)
+        if isinstance(q, (wq.Not, wq.And)):
+            positive, negative = _conjuncts(q)
+            out = self._and([self.docs(s) for s in positive]) if positive else self.live_ids
+            for s in negative:
                 if len(out) == 0:
                     break
-                out = np.setdiff1d(out, self.exact_docs(s, out), assume_unique=True)
+                out = difference(out, self.sure_docs(s, out), self.size)
             return out
         if isinstance(q, wq.Or):
-            parts = [self.docs(s) for s in q.subqueries]
-            parts = [p for p in parts if len(p)]
-            return np.unique(np.concatenate(parts)) if parts else EMPTY
+            return union([self.docs(s) for s in q.subqueries], self.size)
         # anything else: let Whoosh enumerate it (correct, slower)
         return np.fromiter(self.searcher.docs_for_query(q), dtype=np.int64)
 
     def _prefix_docs(self, q: wq.Prefix) -> np.ndarray:
-        parts = [self.postings(q.fieldname, t)[0] for t in self.prefix_terms(q.fieldname, q.text)]
-        return np.unique(np.concatenate(parts)) if parts else EMPTY
+        return union([self.postings(q.fieldname, t)[0] for t in self.prefix_terms(q.fieldname, q.text)], self.size)
 
     def _term_docs(self, field: str, text: str) -> np.ndarray:
         if self.tables is not None and field in self.tables.codes:
@@ -176,8 +180,7 @@ class Executor:
             return np.flatnonzero(np.isin(codes, good) & self.live)
         return np.fromiter(self.searcher.docs_for_query(q), dtype=np.int64)
 
-    @staticmethod
-    def _and(parts: list[np.ndarray]) -> np.ndarray:
+    def _and(self, parts: list[np.ndarray]) -> np.ndarray:
         if not parts:
             return EMPTY
         parts = sorted(parts, key=len)
@@ -185,7 +188,7 @@ class Executor:
         for p in parts[1:]:
             if len(out) == 0:
                 break
-            out = np.intersect1d(out, p, assume_unique=True)
+            out = intersect(out, p, self.size)
         return out
 
     # ------------------------------------------------------------ scoring
@@ -202,10 +205,14 @@ class Executor:
             ids, tf = self.postings(field, text)
             if len(ids) == 0:
                 continue
-            idx = np.searchsorted(ids, docs)
-            idx[idx >= len(ids)] = 0
-            present = ids[idx] == docs
-            f = np.where(present, tf[idx], 0.0)
+            if len(docs) * 16 < self.size:  # few docs: look each up
+                idx = np.searchsorted(ids, docs)
+                idx[idx >= len(ids)] = 0
+                f = np.where(ids[idx] == docs, tf[idx], 0.0)
+            else:  # many: spread the frequencies over all ids once
+                dense = np.zeros(self.size, dtype=np.float32)
+                dense[ids] = tf
+                f = dense[docs]
             idf = math.log(1 + (n - len(ids) + 0.5) / (len(ids) + 0.5))
             scores += boost * idf * f * 2.2 / (f + 1.2)
         return scores
@@ -218,16 +225,16 @@ class Executor:
         if len(within) == 0:
             return within
         if not needs_check(q):
-            return np.intersect1d(within, self.docs(q), assume_unique=True)
+            return intersect(within, self.docs(q), self.size)
         if isinstance(q, Substring):
-            return self._contains(q, np.intersect1d(within, self.docs(q), assume_unique=True))
+            return self._contains(q, intersect(within, self.docs(q), self.size))
         if isinstance(q, wq.AndMaybe):
             return self.exact(q.a, within)
         if isinstance(q, wq.AndNot):
             kept = self.exact(q.a, within)
-            return np.setdiff1d(kept, self.exact(q.b, kept), assume_unique=True)
+            return difference(kept, self.exact(q.b, kept), self.size)
         if isinstance(q, wq.Not):
-            return np.setdiff1d(within, self.exact(q.query, within), assume_unique=True)
+            return difference(within, self.exact(q.query, within), self.size)
         if isinstance(q, wq.And):
             # cheap, check-free clauses first: they shrink what must be checked
             for s in sorted(q.subqueries, key=needs_check):
@@ -238,23 +245,38 @@ class Executor:
         if isinstance(q, wq.Or):
             found = EMPTY
             for s in sorted(q.subqueries, key=needs_check):
-                rest = np.setdiff1d(within, found, assume_unique=True)
+                rest = difference(within, found, self.size)
                 if len(rest) == 0:
                     break
-                found = np.union1d(found, self.exact(s, rest))
+                found = union([found, self.exact(s, rest)], self.size)
             return found
-        return np.intersect1d(within, self.docs(q), assume_unique=True)
+        return intersect(within, self.docs(q), self.size)
 
     def _contains(self, q: Substring, cand: np.ndarray) -> np.ndarray:
-        """The candidates whose verification text holds the literal."""
+        """The candidates whose verification text holds the literal (results
+        remembered: ranking, paging and totals ask about the same passages)."""
         if len(cand) == 0 or q.exact:
             return cand
+        key = (q.fieldname, q.literal)
+        with self._cache_lock:
+            known = self._checked.pop(key, None) or {}
+            self._checked[key] = known
         leaf_of = np.searchsorted(self.bases, cand, side="right") - 1
         keep = np.zeros(len(cand), dtype=bool)
-        needle, field = q.needle, q.fieldname
+        needle, field, bases = q.needle, q.fieldname, self.bases.tolist()
+        added = 0
         for i, (doc, leaf) in enumerate(zip(cand.tolist(), leaf_of.tolist())):
-            value = self._verify_reader(leaf)[doc - int(self.bases[leaf])]
-            keep[i] = substring.contains(value, field, needle)
+            found = known.get(doc)
+            if found is None:
+                value = self._verify_reader(leaf)[doc - bases[leaf]]
+                found = known[doc] = substring.contains(value, field, needle)
+                added += 1
+            keep[i] = found
+        with self._cache_lock:
+            self._checked_count += added
+            while self._checked_count > CHECKS_KEPT and len(self._checked) > 1:
+                _, old = self._checked.popitem(last=False)
+                self._checked_count -= len(old)
         return cand[keep]
 
     def _verify_reader(self, leaf: int):
@@ -263,13 +285,14 @@ class Executor:
             reader = self._verify_readers[leaf] = verify_reader(self.leaves[leaf][0])
         return reader
 
-    def exact_docs(self, q, within: np.ndarray | None = None, cap: int = 20_000) -> np.ndarray:
-        """Exact docs of q (inside ``within``); beyond ``cap`` text checks, candidates."""
-        candidates = self.docs(q)
-        if within is not None:
-            candidates = np.intersect1d(candidates, within, assume_unique=True)
-        if not needs_check(q) or len(candidates) > cap:
+    def sure_docs(self, q, within: np.ndarray) -> np.ndarray:
+        """Docs of ``within`` known to match q: all of them, or none when knowing
+        would take more than NEGATION_CHECKS text checks."""
+        candidates = intersect(self.docs(q), within, self.size)
+        if not needs_check(q):
             return candidates
+        if len(candidates) > NEGATION_CHECKS:
+            return EMPTY
         return self.exact(q, candidates)
 
     def confirm(self, q, candidates: np.ndarray, order: np.ndarray, want: int):
@@ -278,8 +301,7 @@ class Executor:
         if not needs_check(q):
             return ranked, len(candidates), False
         if len(candidates) <= VERIFY_ALL:
-            exact = self.exact(q, candidates)
-            kept = ranked[np.isin(ranked, exact, assume_unique=True)]
+            kept = ranked[member(ranked, self.exact(q, candidates), self.size)]
             return kept, len(kept), False
         shown: list[int] = []
         step, pos = max(2 * want, 50), 0
@@ -287,7 +309,7 @@ class Executor:
             chunk = ranked[pos:pos + step]
             pos += step
             ok = self.exact(q, np.sort(chunk))
-            shown.extend(chunk[np.isin(chunk, ok, assume_unique=True)].tolist())
+            shown.extend(chunk[member(chunk, ok, self.size)].tolist())
         rng = np.random.default_rng(len(candidates))
         sample = np.sort(rng.choice(candidates, SAMPLE, replace=False))
         estimate = round(len(candidates) * len(self.exact(q, sample)) / SAMPLE)
@@ -324,6 +346,66 @@ def segment_postings(leaf, field: str, text: str, scope: str = ""):
                     _, old = _SEGMENT_POSTINGS.popitem(last=False)
                     _SEGMENT_BYTES[0] -= _entry_bytes(old)
     return entry
+
+
+# ---------------------------------------------------------------- doc sets
+# Sets of documents are sorted id arrays over 0..size. numpy's intersect1d and
+# setdiff1d concatenate and sort; a boolean mask over the ids is linear, and a
+# binary search beats both when one side is tiny.
+
+def intersect(a: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) == 0:
+        return EMPTY
+    if len(a) * 64 < len(b):
+        idx = np.searchsorted(b, a)
+        idx[idx == len(b)] = 0
+        return a[b[idx] == a]
+    return a[_mask(b, size)[a]]
+
+
+def difference(a: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
+    if len(a) == 0 or len(b) == 0:
+        return a
+    return a[~member(a, b, size)]
+
+
+def member(a: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
+    """For each id of ``a`` (any order): is it in ``b``?"""
+    return _mask(b, size)[a] if len(b) else np.zeros(len(a), dtype=bool)
+
+
+def union(parts: list[np.ndarray], size: int) -> np.ndarray:
+    parts = [p for p in parts if len(p)]
+    if len(parts) <= 1:
+        return parts[0] if parts else EMPTY
+    mask = np.zeros(size, dtype=bool)
+    for p in parts:
+        mask[p] = True
+    return np.flatnonzero(mask)
+
+
+def _mask(ids: np.ndarray, size: int) -> np.ndarray:
+    mask = np.zeros(size, dtype=bool)
+    mask[ids] = True
+    return mask
+
+
+def _conjuncts(q) -> tuple[list, list]:
+    """(positive, negated) parts of nested ANDs, flattened: a NOT is then
+    checked only inside what every positive part (the permission filter
+    included) leaves, wherever it sits in the tree."""
+    if isinstance(q, wq.Not):
+        return [], [q.query]
+    if isinstance(q, wq.And):
+        positive, negative = [], []
+        for s in q.subqueries:
+            p, n = _conjuncts(s)
+            positive += p
+            negative += n
+        return positive, negative
+    return [q], []
 
 
 def _entry_bytes(entry) -> int:

@@ -159,7 +159,7 @@ def column_codes(leaf, fieldname: str) -> tuple[np.ndarray, list[str]]:
     second here. Numbers are labelled through the field, so a year reads "2023".
     """
     size = leaf.doc_count_all()
-    if not leaf.has_column(fieldname):
+    if fieldname not in leaf.schema or not leaf.has_column(fieldname):
         return np.zeros(size, dtype=np.int32), [""]
     reader = leaf.column_reader(fieldname, translate=False)
     if isinstance(reader, columns.RefBytesColumn.Reader):
