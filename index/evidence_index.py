@@ -312,7 +312,7 @@ class EvidenceIndex:
             d = int(d)
             stored = searcher.stored_fields(d)
             score = float(scores[np.searchsorted(candidates, d)])
-            hits.append(hit_from_stored(stored, score, self._snippet(stored, parsed)))
+            hits.append(hit_from_stored(stored, score, snippet_html(ex.text(d), parsed.literals)))
         result.hits = hits
         return result
 
@@ -322,10 +322,6 @@ class EvidenceIndex:
             if self._exec is None or self._exec.searcher is not searcher:
                 self._exec = Executor(searcher, tables, scope=str(self.index_dir))
             return self._exec
-
-    @staticmethod
-    def _snippet(stored: dict, parsed: qmod.ParsedQuery) -> str:
-        return snippet_html(stored.get("text") or "", parsed.literals)
 
     # ------------------------------------------------------------ more like this
 
@@ -347,7 +343,8 @@ class EvidenceIndex:
         source = searcher.stored_fields(docnum)
         if allowed_units is not None and source.get("unit") not in set(allowed_units):
             return []  # the reviewer may not see the source passage itself
-        keywords = _key_words(searcher, source.get("text") or "", n=12)
+        ex = self._executor(searcher)
+        keywords = _key_words(searcher, ex.text(docnum), n=12)
         if not keywords:
             return []
         parts = [wq.Or([wq.Term("words", w, boost=weight) for w, weight in keywords])]
@@ -355,14 +352,13 @@ class EvidenceIndex:
             parts.append(_unit_filter(allowed_units))
         q = wq.AndNot(wq.And(parts), wq.Term("document_id", source.get("document_id", "")))
         literals = [w for w, _ in keywords]
-        ex = self._executor(searcher)
         candidates = ex.docs(q)
         scores = ex.score(q, candidates)
         top = np.argsort(-scores, kind="stable")[:max(1, min(int(limit), MAX_PER_PAGE))]
         out = []
         for i in top:
-            stored = searcher.stored_fields(int(candidates[i]))
-            out.append(hit_from_stored(stored, float(scores[i]), snippet_html(stored.get("text") or "", literals)))
+            d = int(candidates[i])
+            out.append(hit_from_stored(searcher.stored_fields(d), float(scores[i]), snippet_html(ex.text(d), literals)))
         return out
 
 

@@ -31,7 +31,7 @@ from whoosh import query as wq
 
 from index import substring
 from index.substring import Substring
-from index.whoosh_format import EMPTY, segment_term_postings, verify_reader
+from index.whoosh_format import EMPTY, bytes_column, segment_term_postings
 
 VERIFY_ALL = 1_500           # text checks done for every candidate up to this many
 SAMPLE = 300                 # checked sample when there are more
@@ -61,7 +61,7 @@ class Executor:
         self.doc_count = int(live.sum())
         self._leaf_memo: dict = {}
         self._cache_lock = threading.Lock()
-        self._verify_readers: dict[int, object] = {}
+        self._texts_readers: dict[int, object] = {}
         self._checked: OrderedDict[tuple, dict[int, bool]] = OrderedDict()
         self._checked_count = 0
 
@@ -226,8 +226,8 @@ class Executor:
             return within
         if not needs_check(q):
             return intersect(within, self.docs(q), self.size)
-        if isinstance(q, Substring):
-            return self._contains(q, intersect(within, self.docs(q), self.size))
+        if isinstance(q, Substring):  # ``within`` first: a few docs are looked up, not the terms' AND
+            return self._contains(q, self._and([within, *(self.postings(q.fieldname, w)[0] for w in q.words)]))
         if isinstance(q, wq.AndMaybe):
             return self.exact(q.a, within)
         if isinstance(q, wq.AndNot):
@@ -261,15 +261,13 @@ class Executor:
         with self._cache_lock:
             known = self._checked.pop(key, None) or {}
             self._checked[key] = known
-        leaf_of = np.searchsorted(self.bases, cand, side="right") - 1
         keep = np.zeros(len(cand), dtype=bool)
-        needle, field, bases = q.needle, q.fieldname, self.bases.tolist()
+        needle, field = q.needle, q.fieldname
         added = 0
-        for i, (doc, leaf) in enumerate(zip(cand.tolist(), leaf_of.tolist())):
+        for i, doc in enumerate(cand.tolist()):
             found = known.get(doc)
             if found is None:
-                value = self._verify_reader(leaf)[doc - bases[leaf]]
-                found = known[doc] = substring.contains(value, field, needle)
+                found = known[doc] = substring.contains(self._texts(doc), field, needle)
                 added += 1
             keep[i] = found
         with self._cache_lock:
@@ -279,11 +277,16 @@ class Executor:
                 self._checked_count -= len(old)
         return cand[keep]
 
-    def _verify_reader(self, leaf: int):
-        reader = self._verify_readers.get(leaf)
+    def text(self, doc: int) -> str:
+        """A passage's text as written (for snippets and similar passages)."""
+        return substring.display_text(self._texts(doc))
+
+    def _texts(self, doc: int) -> bytes:
+        leaf = int(np.searchsorted(self.bases, doc, side="right")) - 1
+        reader = self._texts_readers.get(leaf)
         if reader is None:
-            reader = self._verify_readers[leaf] = verify_reader(self.leaves[leaf][0])
-        return reader
+            reader = self._texts_readers[leaf] = bytes_column(self.leaves[leaf][0], substring.COLUMN)
+        return reader[doc - int(self.bases[leaf])]
 
     def sure_docs(self, q, within: np.ndarray) -> np.ndarray:
         """Docs of ``within`` known to match q: all of them, or none when knowing
@@ -296,7 +299,13 @@ class Executor:
         return self.exact(q, candidates)
 
     def confirm(self, q, candidates: np.ndarray, order: np.ndarray, want: int):
-        """Exact matches among candidates: (ids in rank order, total, estimated?)."""
+        """Exact matches among candidates: (ids in rank order, total, estimated?).
+
+        Beyond VERIFY_ALL candidates, the ranked ones are checked until the
+        page is full, but never more than VERIFY_ALL of them: a text the index
+        cannot narrow down (single characters between punctuation) would
+        otherwise be looked up in every passage. The total is then estimated
+        from a checked sample, and flagged."""
         ranked = candidates[order]
         if not needs_check(q):
             return ranked, len(candidates), False
@@ -305,7 +314,7 @@ class Executor:
             return kept, len(kept), False
         shown: list[int] = []
         step, pos = max(2 * want, 50), 0
-        while len(shown) < want and pos < len(ranked):
+        while len(shown) < want and pos < min(len(ranked), VERIFY_ALL):
             chunk = ranked[pos:pos + step]
             pos += step
             ok = self.exact(q, np.sort(chunk))

@@ -18,7 +18,7 @@ from index.analysis import dictionary_fingerprint, gram_text, index_gram_counts,
 VERSION_FILE = "kaoping_schema.json"
 # Bumped whenever the fields below change what an index holds (the analysis
 # has its own version inside dictionary_fingerprint). 2: frequencies without
-# positions, the ``verify`` column, passage text checked instead of positions;
+# positions, the ``texts`` column, passage text checked instead of positions;
 # unit, kind and the indicator set in reference columns.
 LAYOUT_VERSION = "layout-2"
 
@@ -111,11 +111,12 @@ def build_schema() -> fields.Schema:
         page=fields.NUMERIC(int, bits=32, signed=True, stored=True, shift_step=0),
         start=fields.STORED(),
         end=fields.STORED(),
-        text=fields.STORED(),
         words=WordsField(),
         grams=GramsField(),
-        # the verification texts of title, issuer, doc_number and text (index/substring.py)
-        verify=fields.COLUMN(columns.CompressedBytesColumn(level=1)),
+        # the passage text as written, then the verification texts of title, issuer,
+        # doc_number and text (index/substring.py); not a stored field, which would
+        # compress the text a second time and unpickle it with every hit's metadata
+        texts=fields.COLUMN(columns.CompressedBytesColumn(level=1)),
         # the passage's indicators as one value, for facet counts (index/facets.py)
         indicator_set=fields.COLUMN(columns.RefBytesColumn()),
     )
@@ -170,14 +171,13 @@ def to_fields(record: dict) -> dict:
         "date": str(record.get("date") or ""),
         "start": int(record.get("start") or 0),
         "end": int(record.get("end") or len(text)),
-        "text": text,
         "words": text,
         "grams": text,
     }
-    doc["verify"] = substring.column_value(doc)
+    doc["texts"] = substring.column_value({**doc, "text": text})
     doc["indicator_set"] = " ".join(sorted(set(indicators.split()))).encode("utf-8")
     for key in ("year", "page"):
         value = record.get(key)
         if value not in (None, ""):
             doc[key] = int(value)
-    return {k: v for k, v in doc.items() if v != "" or k in ("text",)}
+    return {k: v for k, v in doc.items() if v != ""}

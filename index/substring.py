@@ -7,8 +7,8 @@ two steps, both in the executor:
 
 1. candidates: the passages holding every gram term of the literal (the
    ``Substring`` query's words, from ``analysis.gram_tokens``);
-2. the check: the literal is looked up in the passage's stored verification
-   text (the ``verify`` column, written at index time by ``column_value``).
+2. the check: the literal is looked up in the passage's verification text
+   (in the ``texts`` column, written at index time by ``column_value``).
 
 Step 2 is skipped where the terms alone decide (``Substring.exact``): one
 bigram or one character, nothing the index does not store (punctuation).
@@ -22,12 +22,13 @@ from whoosh import query as wq
 from index.analysis import fast_fold
 
 # The fields whose text can be searched by substring, in the order their
-# verification texts are joined in the ``verify`` column (the passage text last:
-# it is long, and a lookup in it starts after the short ones).
+# verification texts follow the passage text in the ``texts`` column.
 FIELDS = ("title", "issuer", "doc_number", "grams")
-COLUMN = "verify"
+COLUMN = "texts"
 SEPARATOR = "\x1f"  # str.split() counts it as whitespace, so no verification form contains it
 _SEP = SEPARATOR.encode()
+_LENGTH = 4          # bytes of the passage text's length, before it
+ENCODING = ("utf-8", "surrogatepass")  # any str round-trips
 
 
 def verify_form(text: str) -> str:
@@ -36,13 +37,23 @@ def verify_form(text: str) -> str:
 
 
 def column_value(texts: dict[str, str]) -> bytes:
-    """The ``verify`` column of a passage: its fields' verification forms."""
-    return SEPARATOR.join(verify_form(texts.get(name) or "") for name in FIELDS).encode("utf-8")
+    """A passage's ``texts`` column: its text as written (for display), then the
+    verification forms of title, issuer, doc_number and text. Compressed as
+    one value, the folded copy of the text costs little beside the original."""
+    original = (texts.get("text") or "").encode(*ENCODING)
+    forms = SEPARATOR.join(verify_form(texts.get(name) or "") for name in FIELDS).encode(*ENCODING)
+    return len(original).to_bytes(_LENGTH, "big") + original + forms
+
+
+def display_text(value: bytes) -> str:
+    """The passage text as written, from a ``texts`` column value."""
+    end = _LENGTH + int.from_bytes(value[:_LENGTH], "big")
+    return value[_LENGTH:end].decode(*ENCODING)
 
 
 def part_range(value: bytes, fieldname: str) -> tuple[int, int]:
-    """(start, end) of ``fieldname``'s part inside a ``verify`` column value."""
-    start = 0
+    """(start, end) of ``fieldname``'s verification text inside a ``texts`` column value."""
+    start = _LENGTH + int.from_bytes(value[:_LENGTH], "big")
     for name in FIELDS:
         end = value.find(_SEP, start)
         if end < 0:
@@ -71,7 +82,7 @@ class Substring(wq.Phrase):
     def __init__(self, fieldname: str, terms: list[str], literal: str, exact: bool):
         super().__init__(fieldname, terms)
         self.literal = literal
-        self.needle = literal.encode("utf-8")
+        self.needle = literal.encode(*ENCODING)
         self.exact = exact
 
     def __repr__(self) -> str:

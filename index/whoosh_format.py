@@ -181,9 +181,9 @@ def column_codes(leaf, fieldname: str) -> tuple[np.ndarray, list[str]]:
     return codes, list(labels)
 
 
-def verify_reader(leaf):
-    """The ``verify`` column of one segment: reader[local docnum] -> bytes."""
-    return leaf.column_reader("verify", translate=False)
+def bytes_column(leaf, fieldname: str):
+    """A bytes column of one segment: reader[local docnum] -> bytes."""
+    return leaf.column_reader(fieldname, translate=False)
 
 
 # ---------------------------------------------------------------- writing segments

@@ -92,3 +92,21 @@ def test_segment_reader_reads_like_bytesio(data, script):
         else:
             assert getattr(ours, op[0])(op[1]) == getattr(ref, op[0])(op[1])
         assert ours.tell() == ref.tell()
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_column_reader_returns_what_whoosh_itself_reads(tmp_path, bulk):
+    ix = EvidenceIndex(tmp_path / "ix")
+    passages = PASSAGES + [dict(passage_id="bare", text="没有年度、类型和指标的段落")]
+    ix.rebuild(passages) if bulk else ix.add(passages)
+    checked = 0
+    for leaf, _ in ix._get_searcher().reader().leaf_readers():
+        for name in ("unit", "kind", "year", "date", "indicator_set"):
+            codes, labels = wf.column_codes(leaf, name)
+            got = [labels[c] for c in codes.tolist()]
+            expected = [v.decode() if isinstance(v, bytes) else str(v) for v in leaf.column_reader(name)]
+            default = str(leaf.schema[name].from_column_value(leaf.schema[name].column_type._default)) \
+                if name == "year" else ""
+            assert got == [("" if v == default else v) for v in expected], name
+            checked += len(got)
+    assert checked == 5 * len(passages)
