@@ -116,7 +116,7 @@ def build_schema() -> fields.Schema:
         # the passage text as written, then the verification texts of title, issuer,
         # doc_number and text (index/substring.py); not a stored field, which would
         # compress the text a second time and unpickle it with every hit's metadata
-        texts=fields.COLUMN(columns.CompressedBytesColumn(level=1)),
+        texts=fields.COLUMN(columns.VarBytesColumn()),  # compressed by substring.column_value
         # the passage's indicators as one value, for facet counts (index/facets.py)
         indicator_set=fields.COLUMN(columns.RefBytesColumn()),
     )

@@ -17,18 +17,21 @@ every character cost more bytes than the text itself.
 """
 from __future__ import annotations
 
+import zlib
+
 from whoosh import query as wq
 
 from index.analysis import fast_fold
 
-# The fields whose text can be searched by substring, in the order their
-# verification texts follow the passage text in the ``texts`` column.
+# The fields whose text can be searched by substring, in the order of their
+# verification forms in the ``texts`` column.
 FIELDS = ("title", "issuer", "doc_number", "grams")
 COLUMN = "texts"
 SEPARATOR = "\x1f"  # str.split() counts it as whitespace, so no verification form contains it
 _SEP = SEPARATOR.encode()
-_LENGTH = 4          # bytes of the passage text's length, before it
+_LENGTH = 4          # bytes giving the verification forms' length, before them
 ENCODING = ("utf-8", "surrogatepass")  # any str round-trips
+COMPRESSION = 1      # zlib level
 
 
 def verify_form(text: str) -> str:
@@ -37,39 +40,42 @@ def verify_form(text: str) -> str:
 
 
 def column_value(texts: dict[str, str]) -> bytes:
-    """A passage's ``texts`` column: its text as written (for display), then the
-    verification forms of title, issuer, doc_number and text. Compressed as
-    one value, the folded copy of the text costs little beside the original."""
-    original = (texts.get("text") or "").encode(*ENCODING)
+    """A passage's ``texts`` column: the verification forms of title, issuer,
+    doc_number and text, then the text as written (for display), as one zlib
+    stream: beside the folded copy the original costs little, and a check
+    stops decompressing where the forms end."""
     forms = SEPARATOR.join(verify_form(texts.get(name) or "") for name in FIELDS).encode(*ENCODING)
-    return len(original).to_bytes(_LENGTH, "big") + original + forms
+    original = (texts.get("text") or "").encode(*ENCODING)
+    return zlib.compress(len(forms).to_bytes(_LENGTH, "big") + forms + original, COMPRESSION)
+
+
+def verification_forms(value: bytes) -> bytes:
+    """The verification forms of a ``texts`` column value, decompressing no further."""
+    stream = zlib.decompressobj()
+    length = int.from_bytes(stream.decompress(value, _LENGTH), "big")
+    return stream.decompress(stream.unconsumed_tail, length) if length else b""
 
 
 def display_text(value: bytes) -> str:
     """The passage text as written, from a ``texts`` column value."""
-    end = _LENGTH + int.from_bytes(value[:_LENGTH], "big")
-    return value[_LENGTH:end].decode(*ENCODING)
-
-
-def part_range(value: bytes, fieldname: str) -> tuple[int, int]:
-    """(start, end) of ``fieldname``'s verification text inside a ``texts`` column value."""
-    start = _LENGTH + int.from_bytes(value[:_LENGTH], "big")
-    for name in FIELDS:
-        end = value.find(_SEP, start)
-        if end < 0:
-            end = len(value)
-        if name == fieldname:
-            return start, end
-        start = end + 1
-    raise KeyError(fieldname)
+    payload = zlib.decompress(value)
+    return payload[_LENGTH + int.from_bytes(payload[:_LENGTH], "big"):].decode(*ENCODING)
 
 
 def contains(value: bytes, fieldname: str, needle: bytes) -> bool:
     """Does ``fieldname``'s verification text (inside ``value``) contain ``needle``?
 
     UTF-8 is self-synchronising, so a byte substring is a character substring."""
-    start, end = part_range(value, fieldname)
-    return value.find(needle, start, end) >= 0
+    forms = verification_forms(value)
+    start = 0
+    for name in FIELDS:
+        end = forms.find(_SEP, start)
+        if end < 0:
+            end = len(forms)
+        if name == fieldname:
+            return forms.find(needle, start, end) >= 0
+        start = end + 1
+    raise KeyError(fieldname)
 
 
 class Substring(wq.Phrase):
