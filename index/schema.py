@@ -81,12 +81,18 @@ class WordsField(_CountedField):
 
 
 class GramsField(_CountedField):
+    """Grams of a short text (title, issuer, document number)."""
+
     def term_counts(self, value):
         return index_gram_counts(value)
 
+
+class TextGramsField(GramsField):
+    """Grams of a passage's text: also given as integer keys (CJK grams) and
+    {term: count} (the rest), which ``whoosh_format.BulkSegmentWriter`` groups
+    with numpy; for a short text numpy's calls cost more than they save."""
+
     def term_keys(self, value):
-        """The same terms as integer keys (CJK grams) and {term: count} (the rest):
-        ``whoosh_format.BulkSegmentWriter`` groups the keys with numpy."""
         return index_gram_keys(value)
 
     key_text = staticmethod(gram_text)
@@ -112,7 +118,7 @@ def build_schema() -> fields.Schema:
         start=fields.STORED(),
         end=fields.STORED(),
         words=WordsField(),
-        grams=GramsField(),
+        grams=TextGramsField(),
         # the passage text as written, then the verification texts of title, issuer,
         # doc_number and text (index/substring.py); not a stored field, which would
         # compress the text a second time and unpickle it with every hit's metadata

@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import index.analysis as analysis
-from index.analysis import gram_tokens, index_gram_counts, index_word_counts, is_cjk, word_tokens
+from index.analysis import (gram_text, gram_tokens, index_gram_counts, index_gram_keys, index_word_counts, is_cjk,
+                            word_tokens)
 from zhtext.chinese import default_segmenter, fold
 
 DOMAIN_TEXTS = ["推进产业工人队伍建设改革", "全面推进产业工人队伍建设改革，劳模工匠学院", "新就业形态劳动者权益保障",
@@ -42,8 +43,12 @@ def reference_word_counts(text: str) -> Counter:
 
 @settings(max_examples=300, deadline=None)
 @given(texts)
-def test_gram_counts_equal_their_definition(text):
+def test_gram_counts_and_keys_equal_their_definition(text):
     assert index_gram_counts(text) == reference_gram_counts(text)
+    keys, counts, others = index_gram_keys(text)
+    assert list(keys) == sorted(keys) and len(set(keys.tolist())) == len(keys)
+    as_terms = Counter({gram_text(k): c for k, c in zip(keys.tolist(), counts.tolist())}) + others
+    assert as_terms == reference_gram_counts(text)
 
 
 @settings(max_examples=200, deadline=None)
