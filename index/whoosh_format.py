@@ -37,7 +37,6 @@ from whoosh.filedb.structfile import BufferFile
 from whoosh.matching import ListMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.system import pack_int, pack_long, pack_ushort
-from whoosh.util.numlists import delta_encode
 from whoosh.writing import SegmentWriter
 
 WHOOSH_VERSION = (2, 7, 5)  # the version whose format this module reads
@@ -456,7 +455,7 @@ class _BulkPostingsWriter(W3PostingsWriter):
         return tuple(np.diff(ids, prepend=0).tolist())
 
     def _mini_weights(self):
-        return _mini_weights(np.frombuffer(self._weights, dtype=np.float32))
+        return _mini_weights(self._weights.tolist())
 
     def finish_postings(self):
         terminfo = self._terminfo
@@ -470,18 +469,16 @@ class _BulkPostingsWriter(W3PostingsWriter):
         return super().finish_postings()
 
 
-def _mini_weights(weights: np.ndarray):
+def _mini_weights(weights: list[float]):
     """A block's weights as W3 stores them: None when all 1.0, one float when all
     equal, else a tuple — of ints when they are whole numbers (frequencies):
     pickled in 2 bytes instead of 9, a third of a block's size, and a tuple is
     what Whoosh's reader hands out as the block's weights either way."""
-    first = float(weights[0])
-    if (weights == first).all():
+    first = weights[0]
+    if min(weights) == max(weights):
         return None if first == 1.0 else first
-    whole = weights.astype(np.int64)
-    if (whole == weights).all():
-        return tuple(whole.tolist())
-    return tuple(weights.tolist())
+    whole = [int(w) for w in weights]
+    return tuple(whole) if whole == weights else tuple(weights)
 
 
 _TERMINFO = W3TermInfo._struct
@@ -497,29 +494,31 @@ def _write_small_term(fw, tbytes: bytes, ids, weights, values=None) -> bool:
     n = len(ids)
     if values or n > pw._blocklimit:
         return False
-    ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
+    ids = np.asarray(ids, dtype=np.int64)
+    first, last = int(ids[0]), int(ids[-1])
     # float32 weights as the W3 writer's array("f") holds them
     weights = np.asarray(weights, dtype=np.float32).tolist()
     total, top = sum(weights), max(weights)
     if n < pw._inlinelimit:
-        posting = dumps((tuple(ids), tuple(weights), (b"",) * n), 2)
-        info = _TERMINFO.pack(True, total, n, 0, 0, top, ids[0], ids[-1]) + posting
+        posting = dumps((tuple(ids.tolist()), tuple(weights), (b"",) * n), 2)
+        info = _TERMINFO.pack(True, total, n, 0, 0, top, first, last) + posting
     else:
         postfile = pw._postfile
         start = postfile.tell()
         postfile.write(WHOOSH3_HEADER_MAGIC)
-        deltas = tuple(np.diff(ids, prepend=0).tolist()) if n >= 64 else tuple(delta_encode(ids))
-        data = dumps((deltas, _mini_weights(np.asarray(weights, dtype=np.float32)), None), 2)
+        deltas = ids.copy()
+        deltas[1:] -= ids[:-1]
+        data = dumps((tuple(deltas.tolist()), _mini_weights(weights), None), 2)
         # a short block is stored as it is: deflate's set-up costs more than it saves there
         compression = pw._compression if len(data) >= _COMPRESS_FROM else 0
         if compression:
             data = zlib.compress(data, compression)
-        block_info = dumps((n, ids[-1], top, compression, 0, 0), 2)
+        block_info = dumps((n, last, top, compression, 0, 0), 2)
         postfile.write_int(-(len(block_info) + len(data)))  # negative: the last block
         postfile.write(block_info)
         postfile.write(data)
         extent = pack_long(start) + pack_int(postfile.tell() - start)
-        info = _TERMINFO.pack(False, total, n, 0, 0, top, ids[0], ids[-1]) + extent
+        info = _TERMINFO.pack(False, total, n, 0, 0, top, first, last) + extent
     fw._tindex.add(pack_ushort(fw._fieldid) + tbytes, info)
     return True
 
