@@ -70,7 +70,8 @@ def prepare(data_dir: Path, n_docs: int, n_reviewers: int, shared: Path | None =
         t = time.perf_counter()
         add_documents(settings, have, n_docs, shared)
         from index.feed import all_index_records, open_index
-        open_index(settings).rebuild(all_index_records(settings), procs=os.cpu_count() or 1)
+        from index.writer import default_procs
+        open_index(settings).rebuild(all_index_records(settings), procs=default_procs())
         print(f"数据目录：写入 {n_docs - have} 篇文档并重建索引 {time.perf_counter() - t:.0f} s", flush=True)
     rated = sorted(i.no for i in system_for_year(YEAR).rated_indicators())
     work = {}

@@ -165,7 +165,7 @@ class EvidenceIndex:
 
     def rebuild(self, records_iter: Iterable[dict], total: int | None = None,
                 progress: Callable[[int, int | None], None] | None = None,
-                chunk: int = 5000, resume: bool = True, procs: int = 1) -> int:
+                chunk: int = 20000, resume: bool = True, procs: int = 1) -> int:
         """Rebuild from scratch in committed chunks; resume after a crash.
 
         ``records_iter`` must yield records in the same order on every call

@@ -14,8 +14,8 @@ each with what Whoosh itself reads and writes):
   for a 1.3 GB index, again after every commit. ``_MappedFile`` reads the map
   in place;
 * ``BulkSegmentWriter``: a segment written without Whoosh's posting pool;
-* committing segments written by other processes (``commit_segments``), so
-  a rebuild can write its segments on every core.
+* committing segments written by other processes (``write_segment``,
+  ``SegmentsWriter``), so a rebuild can write its segments on every core.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ import itertools
 import zlib
 from array import array
 from pickle import dumps, loads
+from typing import Iterable
 
 import numpy as np
 import whoosh
@@ -395,7 +396,7 @@ class _KeyedPostings:
     def add(self, docnum: int, keys: np.ndarray, counts: np.ndarray, boost: float = 1.0) -> None:
         if len(keys):
             self.keys.append(keys)
-            self.counts.append(counts * boost if boost != 1.0 else counts)
+            self.counts.append(counts * boost if boost != 1.0 else counts.astype(np.uint32))
             self.docs.append(docnum)
 
     def by_term(self):
@@ -523,10 +524,10 @@ def _write_small_term(fw, tbytes: bytes, ids, weights, values=None) -> bool:
     return True
 
 
-def write_segment(index_dir: str, documents: list[dict]):
+def write_segment(index_dir: str, documents: Iterable[dict]):
     """Write ``documents`` as one new segment of the index and return it,
     uncommitted (the caller holds the index's writer and commits it with
-    ``commit_segments``). Runs in a worker process of a parallel rebuild."""
+    ``SegmentsWriter``). Runs in a worker process of a parallel rebuild."""
     ix = windex.open_dir(index_dir)
     writer = BulkSegmentWriter(ix, _lk=False)
     # Millions of small posting lists live until the segment is written; the

@@ -196,3 +196,18 @@ def test_cli_text_output_lists_hits(tmp_path):
     build(EvidenceIndex(Settings.load(data).index_dir))
     result = CliRunner().invoke(_cli(), ['"首席技师"', "--limit", "5"], obj={"data_dir": str(data)})
     assert result.exit_code == 0 and "共 1 条结果" in result.output and "【首席技师】" in result.output
+
+
+def test_reindex_command_rebuilds_the_data_directory_on_worker_processes(settings, add_evidence):
+    from review_ui.cli import main
+    from index.feed import open_index
+    add_evidence("JS", "竞赛.txt", "江苏省总工会组织开展职工劳动竞赛，首席技师带徒传技。")
+    add_evidence("SH", "学院.txt", "上海市建设劳模工匠学院，推进产业工人队伍建设改革。")
+    for path in settings.index_dir.iterdir():  # lose the index: only the database is left
+        path.unlink()
+    result = CliRunner().invoke(main, ["--data-dir", str(settings.data_dir), "reindex", "--procs", "2"])
+    assert result.exit_code == 0, result.output
+    assert "索引已重建" in result.output
+    ix = open_index(settings)
+    assert ix.search('"劳动竞赛"').total == 1 and ix.search("工匠学院").total == 1
+    assert ix.status()["rebuild_in_progress"] is None and not ix.status()["needs_rebuild"]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import sys
 from pathlib import Path
@@ -249,13 +248,14 @@ def retry(ctx, all_failed: bool, version_ids: tuple[int, ...]) -> None:
 
 @click.command()
 @click.option("--fresh", is_flag=True, help="不从上次中断处继续，从头重建")
-@click.option("--procs", type=click.IntRange(1, 64), default=None, help="并行建索引的进程数（默认：CPU 核数）")
+@click.option("--procs", type=click.IntRange(1, 64), default=None, help="并行建索引的进程数（默认：CPU 核数，至多 4）")
 @click.pass_context
 def reindex(ctx, fresh: bool, procs: int | None) -> None:
     """从数据库重建全文索引（分批提交，可中断后继续）。"""
     from evidence.db import session_scope
     from evidence.models import Passage, Document
     from index.feed import all_index_records, open_index
+    from index.writer import default_procs
     settings = require_initialised(ctx)
     with session_scope(settings.database_url) as session:
         from sqlalchemy import func
@@ -264,7 +264,7 @@ def reindex(ctx, fresh: bool, procs: int | None) -> None:
     index = open_index(settings)
     with click.progressbar(length=total, label="重建索引", file=sys.stderr) as bar:
         index.rebuild(all_index_records(settings), total=total, progress=bar.update, resume=not fresh,
-                      procs=procs or os.cpu_count() or 1)
+                      procs=procs or default_procs())
     click.echo(f"索引已重建：{index.doc_count()} 个段落。")
 
 
