@@ -27,7 +27,7 @@ from collections import Counter
 
 import numpy as np
 
-from zhtext.chinese import default_segmenter, fold, fold_width, to_simplified
+from zhtext.chinese import default_segmenter, fold
 
 # Bumped whenever the analysis below changes in a way that changes terms.
 ANALYZER_VERSION = "kaoping-analysis-4"
@@ -40,24 +40,16 @@ _CJK_CHAR = re.compile(rf"[{_CJK}]")
 _WORDLIKE = re.compile(rf"[{_CJK}0-9A-Za-z\u00c0-\u024f]")
 
 
-# The characters fold_width would change (Chinese punctuation such as ，（） is
-# kept by it, so it must not send text down the slow path).
-_NEEDS_WIDTH_FOLD = re.compile("[" + re.escape("".join(
-    ch for ch in map(chr, [*range(0xFF01, 0xFF5F), 0x3000]) if fold_width(ch) != ch)) + "]")
-
-
 def fast_fold(text: str) -> str:
-    """Exactly ``fold(text)``, skipping its per-character width pass when no
-    full-width character is present (most text; that pass is pure Python).
-
-    Indexing folds a passage's text three times (grams, words, verification
-    form) among its short fields: the last results are remembered for the
-    same objects (identity, not equality: no hashing of long texts)."""
+    """Exactly ``fold(text)``. Indexing folds a passage's text three times
+    (grams, words, verification form) among its short fields: the last
+    results are remembered for the same objects (identity, not equality: no
+    hashing of long texts)."""
     recent = _RECENT_FOLDS[0]
     for original, folded in recent:
         if original is text:
             return folded
-    folded = fold(text) if _NEEDS_WIDTH_FOLD.search(text) else to_simplified(text)
+    folded = fold(text)
     _RECENT_FOLDS[0] = ((text, folded),) + recent[:3]  # one tuple: threads see a consistent list
     return folded
 

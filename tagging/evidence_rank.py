@@ -15,7 +15,13 @@ review/evidence_rank.py).
 from __future__ import annotations
 
 import functools
+import hashlib
+import math
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
+
+import numpy as np
 
 MEANING_WEIGHT = 0.5
 TOP_SHOWN = 5
@@ -51,35 +57,38 @@ def indicator_query(no: int, year: int | None = None) -> str:
 
 
 def meaning_scores(texts: list[str], no: int, year: int | None = None) -> list[float]:
-    """Cosine of each passage with the indicator's description, scaled so the best is 1."""
+    """Cosine of each passage with the indicator's description, scaled so the best is 1
+    (character 2–3-gram TF-IDF fitted on the passages and the description)."""
     if not texts:
         return []
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from zhtext.chinese import fold
     query = indicator_query(no, year)
     if not query.strip():
         return [0.0] * len(texts)
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True, preprocessor=fold)
-    try:
-        matrix = vectorizer.fit_transform(list(texts) + [query])
-    except ValueError:  # no n-gram at all (texts of punctuation)
-        return [0.0] * len(texts)
-    sims = (matrix[:-1] @ matrix[-1].T).toarray().ravel()
-    top = float(sims.max()) if len(sims) else 0.0
-    return [float(s) / top if top > 0 else 0.0 for s in sims]
+    return unit_texts(texts).meaning(query)
 
 
 def rank_passages(texts: list[str], no: int, *, keys: list | None = None, tagger=None,
                   year: int | None = None, known: dict | None = None) -> list[RankedPassage]:
     """All passages ranked for indicator `no`.  `known` maps a key to a stored
     (score, reason) the ingest tagger gave; confirmed/rejected decisions are the
-    caller's to apply on top (they outrank any score)."""
+    caller's to apply on top (they outrank any score).
+
+    Remembered for the same texts, keys, indicator, tagger and stored scores
+    (``_RANKED``): a scoring screen is opened again and again. The result is
+    shared: callers make their own lists from it."""
     from tagging.tagger import default_tagger
     keys = list(keys) if keys is not None else list(range(len(texts)))
     tagger = tagger or default_tagger(year)
-    live = tagger.indicator_passage_scores(texts, no)
-    meaning = meaning_scores(texts, no, year)
     known = known or {}
+    unit = unit_texts(texts)
+    memo = (unit.digest, tuple(keys), no, year, tagger, frozenset(known.items()))
+    with _LOCK:
+        found = _RANKED.get(memo)
+        if found is not None:
+            _RANKED.move_to_end(memo)
+            return found
+    live = tagger.indicator_passage_scores(unit.texts, no, copies=unit.copies)
+    meaning = meaning_scores(unit.texts, no, year)
     out = []
     for key, text, (t_score, terms), m in zip(keys, texts, live, meaning):
         stored = known.get(key)
@@ -94,4 +103,117 @@ def rank_passages(texts: list[str], no: int, *, keys: list | None = None, tagger
         out.append(RankedPassage(key, round(score, 4), round(t_score, 4), round(m, 4),
                                  "；".join(bits) + "。" if bits else "与指标内涵略有相近。", terms))
     out.sort(key=lambda r: -r.score)  # stable: ties keep document order
+    with _LOCK:
+        _RANKED[memo] = out
+        while len(_RANKED) > RANKED_KEPT:
+            _RANKED.popitem(last=False)
     return out
+
+
+# ── a unit's texts, prepared once for every indicator ────────────────────────
+# Ranking for one indicator used to fit a TF-IDF model on all the unit's passages
+# and re-fold every passage for the rules: ~1 s of CPU for 200 passages, on every
+# opening of a scoring screen. What does not depend on the indicator is computed
+# once per set of texts (by content) and kept; an indicator then costs a sparse
+# product over its description's n-grams.
+
+RANKED_KEPT = 2048               # (texts, indicator) rankings remembered
+UNIT_TEXTS_BYTES = 256 * 2 ** 20  # prepared unit texts kept, by their size
+_RANKED: OrderedDict = OrderedDict()
+_UNIT_TEXTS: OrderedDict = OrderedDict()
+_UNIT_TEXTS_SIZE = [0]
+_LOCK = threading.Lock()
+
+
+def unit_texts(texts: list[str]) -> "UnitTexts":
+    digest = _digest(texts)
+    with _LOCK:
+        found = _UNIT_TEXTS.get(digest)
+        if found is not None:
+            _UNIT_TEXTS.move_to_end(digest)
+            return found
+    prepared = UnitTexts(texts, digest)
+    with _LOCK:
+        if digest not in _UNIT_TEXTS:
+            _UNIT_TEXTS[digest] = prepared
+            _UNIT_TEXTS_SIZE[0] += prepared.nbytes
+            while _UNIT_TEXTS_SIZE[0] > UNIT_TEXTS_BYTES and len(_UNIT_TEXTS) > 1:
+                _, old = _UNIT_TEXTS.popitem(last=False)
+                _UNIT_TEXTS_SIZE[0] -= old.nbytes
+    return prepared
+
+
+def _digest(texts: list[str]) -> bytes:
+    h = hashlib.blake2b(digest_size=16)
+    for text in texts:
+        data = (text or "").encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.digest()
+
+
+class UnitTexts:
+    """A unit's passages ready for ranking: their matching copies (for the
+    rules) and the TF-IDF of their character 2–3-grams, kept apart from any
+    indicator's description.
+
+    ``meaning`` gives exactly what ``TfidfVectorizer(analyzer="char",
+    ngram_range=(2, 3), sublinear_tf=True, preprocessor=fold)`` fitted on the
+    passages plus the description gives (tests/test_evidence_rank.py compares
+    them): with n documents, idf = ln((1 + n) / (1 + df)) + 1, where the
+    description adds one document and one to the df of its own n-grams, and
+    rows are l2-normalised. Only those n-grams' idf changes with the
+    description, so each passage's squared norm is its description-free part
+    (computed here) plus a correction over them.
+    """
+
+    def __init__(self, texts: list[str], digest: bytes):
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        from tagging.normalize import matching_copy
+        from zhtext.chinese import fold
+        self.texts, self.digest = list(texts), digest
+        self.copies = [matching_copy(t or "") for t in self.texts]
+        counter = CountVectorizer(analyzer="char", ngram_range=(2, 3), preprocessor=fold)
+        self.analyze = counter.build_analyzer()
+        try:
+            counts = counter.fit_transform(self.texts).tocsc()
+        except ValueError:  # no n-gram at all (texts of punctuation)
+            counts = None
+        self.vocabulary = counter.vocabulary_ if counts is not None else {}
+        n = len(self.texts) + 1  # the description is one more document
+        self.log_n = math.log(1 + n)
+        if counts is None:
+            self.tf, self.df, self.base = None, np.zeros(0), np.zeros(len(self.texts))
+        else:
+            self.tf = counts.astype(np.float64)
+            self.tf.data = 1 + np.log(self.tf.data)  # sublinear tf
+            self.df = np.diff(counts.indptr).astype(np.float64)  # documents holding each n-gram
+            idf = self.log_n - np.log(1 + self.df) + 1
+            self.base = self.tf.multiply(self.tf) @ (idf * idf)
+        self.nbytes = sum(len(t) * 2 for t in self.texts) * 3 + (
+            self.tf.data.nbytes * 2 if self.tf is not None else 0)
+
+    def meaning(self, query: str) -> list[float]:
+        grams = Counter(self.analyze(query))
+        if not grams or self.tf is None:
+            return [0.0] * len(self.texts)
+        inside = [(self.vocabulary[g], c) for g, c in grams.items() if g in self.vocabulary]
+        outside = np.array([c for g, c in grams.items() if g not in self.vocabulary], dtype=np.float64)
+        idf_alone = self.log_n - math.log(2) + 1  # an n-gram of the description only
+        q_out = (1 + np.log(outside)) * idf_alone
+        if not inside:
+            return [0.0] * len(self.texts)
+        cols = np.array([j for j, _ in inside])
+        df = self.df[cols]
+        idf_before = self.log_n - np.log(1 + df) + 1
+        idf = self.log_n - np.log(2 + df) + 1
+        q_in = (1 + np.log(np.array([c for _, c in inside], dtype=np.float64))) * idf
+        norm_q = math.sqrt(float(q_in @ q_in) + float(q_out @ q_out))
+        part = self.tf[:, cols]
+        dots = part @ (q_in * idf)
+        norms = np.sqrt(self.base + part.multiply(part) @ (idf * idf - idf_before * idf_before))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sims = np.where(norms > 0, dots / (norms * norm_q), 0.0)
+        top = float(sims.max()) if len(sims) else 0.0
+        return [float(s) / top if top > 0 else 0.0 for s in sims]

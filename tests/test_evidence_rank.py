@@ -6,6 +6,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from evidence.db import session_scope
@@ -98,3 +101,43 @@ def test_on_the_devset_the_gold_passage_is_in_the_first_five_for_most_indicators
             total += 1
             hit += key in [r.key for r in rank_passages(texts, no, keys=owners)[:5]]
     assert total > 200 and hit / total >= 0.85
+
+
+def reference_meaning(texts: list[str], query: str) -> list[float]:
+    """The definition: one TF-IDF fit on the passages and the description."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from zhtext.chinese import fold
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True, preprocessor=fold)
+    try:
+        matrix = vectorizer.fit_transform(list(texts) + [query])
+    except ValueError:
+        return [0.0] * len(texts)
+    sims = (matrix[:-1] @ matrix[-1].T).toarray().ravel()
+    top = float(sims.max()) if len(sims) else 0.0
+    return [float(s) / top if top > 0 else 0.0 for s in sims]
+
+
+CJK_TEXT = "产业工人队伍建设改革协调小组办公室设在总工会，劳模工匠學院。 \n"
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(texts=st.lists(st.one_of(st.text(max_size=60), st.text(alphabet=CJK_TEXT, max_size=60)), min_size=1,
+                      max_size=12),
+       query=st.one_of(st.text(max_size=30), st.text(alphabet=CJK_TEXT, min_size=1, max_size=30)))
+def test_prepared_unit_texts_give_the_tfidf_fit_on_passages_and_description(texts, query):
+    from tagging.evidence_rank import UnitTexts
+    got = UnitTexts(texts, b"").meaning(query)
+    assert got == pytest.approx(reference_meaning(texts, query), abs=1e-9)
+
+
+def test_rankings_are_remembered_for_the_same_texts_and_follow_a_change(monkeypatch):
+    import tagging.evidence_rank as E
+    texts = FILLER + [PLAN]
+    first = rank_passages(texts, 3, keys=list(range(len(texts))))
+    prepared = []
+    monkeypatch.setattr(E, "UnitTexts", lambda *a: prepared.append(a) or pytest.fail("prepared again"))
+    assert rank_passages(list(texts), 3, keys=list(range(len(texts)))) is first
+    monkeypatch.undo()
+    changed = rank_passages(texts[:-1] + [PLAN + "协调小组办公室"], 3, keys=list(range(len(texts))))
+    assert changed is not first and changed[0].key == len(FILLER)

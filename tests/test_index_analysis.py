@@ -107,3 +107,15 @@ def test_a_long_word_cut_differently_alone_is_learnt_in_its_context(monkeypatch)
     text = "全面推进产业工人队伍建设改革，劳模工匠学院"
     assert index_word_counts(text) == reference_word_counts(text)
     assert len(calls) == 2  # alone first, then in context
+
+
+def test_width_folding_is_the_character_rule_for_every_character():
+    from zhtext.chinese import _KEEP_FULLWIDTH, fold_width
+
+    def rule(ch: str) -> str:  # full-width ASCII to half width, Chinese punctuation kept, ideographic space
+        code = ord(ch)
+        if 0xFF01 <= code <= 0xFF5E and ch not in _KEEP_FULLWIDTH:
+            return chr(code - 0xFEE0)
+        return " " if ch == "\u3000" else ch
+    every = "".join(map(chr, [*range(0xD800), *range(0xE000, 0x110000)]))
+    assert fold_width(every) == "".join(map(rule, every))

@@ -32,17 +32,13 @@ def _t2s() -> opencc.OpenCC:
 _KEEP_FULLWIDTH = set("，。、；：？！“”‘’（）《》〈〉【】〔〕［］｛｝…—～·")
 
 
+_WIDTH_TABLE = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F) if chr(code) not in _KEEP_FULLWIDTH}
+_WIDTH_TABLE[0x3000] = ord(" ")
+
+
 def fold_width(text: str) -> str:
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if 0xFF01 <= code <= 0xFF5E and ch not in _KEEP_FULLWIDTH:
-            out.append(chr(code - 0xFEE0))
-        elif ch == "\u3000":
-            out.append(" ")
-        else:
-            out.append(ch)
-    return "".join(out)
+    # str.translate runs in C: a character loop in Python was most of folding's time
+    return text.translate(_WIDTH_TABLE)
 
 
 def to_simplified(text: str) -> str:
