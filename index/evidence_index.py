@@ -11,6 +11,7 @@ import re
 import shutil
 import threading
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -48,7 +49,14 @@ class EvidenceIndex:
         self._facets: FacetTables | None = None
         self._facets_gen = None
         self._exec: Executor | None = None
+        # opening, replacing and closing searchers; searches themselves run in
+        # parallel (a single search lock queued every request of a busy server
+        # behind the GIL), with Whoosh's position-based file reads serialised
+        # by the executor on ``_io_lock``
         self._lock = threading.RLock()
+        self._io_lock = threading.Lock()
+        self._in_use: dict[int, int] = {}   # id(searcher) -> searches running on it
+        self._retired: list = []            # replaced searchers, closed when their last search ends
 
     # ------------------------------------------------------------ state
 
@@ -103,9 +111,34 @@ class EvidenceIndex:
 
     def _close(self):
         if self._searcher is not None:
-            self._searcher.close()
+            self._retire(self._searcher)
         self._searcher, self._ix, self._facets, self._facets_gen = None, None, None, None
         self._exec = None
+
+    def _retire(self, searcher) -> None:
+        if self._in_use.get(id(searcher)):
+            self._retired.append(searcher)
+        else:
+            searcher.close()
+
+    @contextmanager
+    def _reading(self):
+        """(searcher, executor) for one search, kept open until it ends even if a
+        commit replaces them meanwhile."""
+        with self._lock:
+            searcher = self._get_searcher()
+            ex = self._executor(searcher)
+            self._in_use[id(searcher)] = self._in_use.get(id(searcher), 0) + 1
+        try:
+            yield searcher, ex
+        finally:
+            with self._lock:
+                left = self._in_use.pop(id(searcher)) - 1
+                if left:
+                    self._in_use[id(searcher)] = left
+                elif any(s is searcher for s in self._retired):
+                    self._retired = [s for s in self._retired if s is not searcher]
+                    searcher.close()
 
     def close(self) -> None:
         with self._lock:
@@ -117,7 +150,7 @@ class EvidenceIndex:
             if self._searcher is not None and not self._searcher.up_to_date():
                 # not Searcher.refresh(): it reuses segment readers and misses
                 # deletions committed to an existing segment (whoosh-reloaded 2.7.5)
-                self._searcher.close()
+                self._retire(self._searcher)
                 self._searcher = None
                 self._ix = None
             if self._searcher is None:
@@ -249,11 +282,7 @@ class EvidenceIndex:
                kind=None, indicator=None, page: int = 1, per_page: int = 20,
                sort: str = "relevance", facets: bool = True) -> SearchResult:
         try:
-            # one search at a time per index object: Whoosh readers share file
-            # handles, and under the GIL parallel searches gain nothing
-            with self._lock:
-                return self._search(query, allowed_units, unit, year, kind, indicator,
-                                    page, per_page, sort, facets)
+            return self._search(query, allowed_units, unit, year, kind, indicator, page, per_page, sort, facets)
         except Exception:  # the contract: reviewers get a message, never a traceback
             log.exception("search failed for %r", query)
             return SearchResult(query_error="检索出错，请简化查询后重试。")
@@ -284,9 +313,12 @@ class EvidenceIndex:
         final = wq.And([parsed.query, *filters]) if filters else parsed.query
         if paging_error:
             return result
+        with self._reading() as (searcher, ex):
+            self._run(result, searcher, ex, final, parsed.literals, page, per_page, sort, facets)
+        return result
 
-        searcher = self._get_searcher()
-        ex = self._executor(searcher)
+    @staticmethod
+    def _run(result, searcher, ex, final, literals, page, per_page, sort, facets) -> None:
         want = page * per_page
         candidates = ex.docs(final)
         scores = ex.score(final, candidates)
@@ -312,15 +344,14 @@ class EvidenceIndex:
             d = int(d)
             stored = searcher.stored_fields(d)
             score = float(scores[np.searchsorted(candidates, d)])
-            hits.append(hit_from_stored(stored, score, snippet_html(ex.text(d), parsed.literals)))
+            hits.append(hit_from_stored(stored, score, snippet_html(ex.text(d), literals)))
         result.hits = hits
-        return result
 
     def _executor(self, searcher) -> Executor:
         with self._lock:
             tables = self._facet_tables(searcher)
             if self._exec is None or self._exec.searcher is not searcher:
-                self._exec = Executor(searcher, tables, scope=str(self.index_dir))
+                self._exec = Executor(searcher, tables, scope=str(self.index_dir), io_lock=self._io_lock)
             return self._exec
 
     # ------------------------------------------------------------ more like this
@@ -328,23 +359,23 @@ class EvidenceIndex:
     def more_like_this(self, passage_id: str, allowed_units: list[str] | None = None,
                        limit: int = 10) -> list[Hit]:
         """Passages in other documents that share this passage's key words."""
-        with self._lock:
-            return self._more_like_this(passage_id, allowed_units, limit)
-
-    def _more_like_this(self, passage_id, allowed_units, limit) -> list[Hit]:
         if not self.exists() or self.needs_rebuild():
             return []
         if allowed_units is not None and not allowed_units:
             return []
-        searcher = self._get_searcher()
-        docnum = searcher.document_number(passage_id=str(passage_id))
+        with self._reading() as (searcher, ex):
+            return self._more_like_this(searcher, ex, passage_id, allowed_units, limit)
+
+    def _more_like_this(self, searcher, ex, passage_id, allowed_units, limit) -> list[Hit]:
+        with self._io_lock:  # term lookups through Whoosh's readers
+            docnum = searcher.document_number(passage_id=str(passage_id))
         if docnum is None:
             return []
         source = searcher.stored_fields(docnum)
         if allowed_units is not None and source.get("unit") not in set(allowed_units):
             return []  # the reviewer may not see the source passage itself
-        ex = self._executor(searcher)
-        keywords = _key_words(searcher, ex.text(docnum), n=12)
+        with self._io_lock:
+            keywords = _key_words(searcher, ex.text(docnum), n=12)
         if not keywords:
             return []
         parts = [wq.Or([wq.Term("words", w, boost=weight) for w, weight in keywords])]

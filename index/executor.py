@@ -41,9 +41,12 @@ CHECKS_KEPT = 400_000        # remembered text check results (a page turn repeat
 
 
 class Executor:
-    def __init__(self, searcher, tables=None, scope: str = ""):
+    def __init__(self, searcher, tables=None, scope: str = "", io_lock=None):
         self.searcher = searcher
         self.scope = scope  # the index's directory: segment caches are shared by every index of the process
+        # Whoosh reads posting blocks by seek + read on file objects its readers
+        # share: one thread at a time there (everything else here may run in parallel)
+        self.io_lock = io_lock or threading.Lock()
         self.reader = searcher.reader()
         self.leaves = list(self.reader.leaf_readers())
         self.bases = np.array([base for _, base in self.leaves], dtype=np.int64)
@@ -77,7 +80,7 @@ class Executor:
                 return hit
         ids_parts, w_parts = [], []
         for leaf, base in self.leaves:
-            found = segment_postings(leaf, field, text, self.scope)
+            found = segment_postings(leaf, field, text, self.scope, self.io_lock)
             if found is None:
                 continue
             ids, weights = found
@@ -335,7 +338,7 @@ _SEGMENT_BYTES = [0]
 _SEGMENT_LOCK = threading.Lock()
 
 
-def segment_postings(leaf, field: str, text: str, scope: str = ""):
+def segment_postings(leaf, field: str, text: str, scope: str = "", io_lock=None):
     """(local ids, weights) of a term in one segment, or None."""
     segment = leaf.segment()
     key = (scope, segment.segment_id(), field, text) if segment is not None else None
@@ -345,7 +348,8 @@ def segment_postings(leaf, field: str, text: str, scope: str = ""):
             if hit is not None:
                 _SEGMENT_POSTINGS.move_to_end(key)
                 return hit
-    entry = segment_term_postings(leaf, field, text)
+    with io_lock or threading.Lock():
+        entry = segment_term_postings(leaf, field, text)
     if entry is not None and key is not None:
         with _SEGMENT_LOCK:
             if key not in _SEGMENT_POSTINGS:
