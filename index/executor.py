@@ -342,13 +342,13 @@ def segment_postings(leaf, field: str, text: str, scope: str = "", io_lock=None)
     """(local ids, weights) of a term in one segment, or None."""
     segment = leaf.segment()
     key = (scope, segment.segment_id(), field, text) if segment is not None else None
-    if key is not None:
-        with _SEGMENT_LOCK:
-            hit = _SEGMENT_POSTINGS.get(key)
-            if hit is not None:
-                _SEGMENT_POSTINGS.move_to_end(key)
-                return hit
+    hit = _cached_postings(key)
+    if hit is not None:
+        return hit
     with io_lock or threading.Lock():
+        hit = _cached_postings(key)  # another search may have read it while this one waited
+        if hit is not None:
+            return hit
         entry = segment_term_postings(leaf, field, text)
     if entry is not None and key is not None:
         with _SEGMENT_LOCK:
@@ -419,6 +419,16 @@ def _conjuncts(q) -> tuple[list, list]:
             negative += n
         return positive, negative
     return [q], []
+
+
+def _cached_postings(key):
+    if key is None:
+        return None
+    with _SEGMENT_LOCK:
+        hit = _SEGMENT_POSTINGS.get(key)
+        if hit is not None:
+            _SEGMENT_POSTINGS.move_to_end(key)
+        return hit
 
 
 def _entry_bytes(entry) -> int:

@@ -82,11 +82,11 @@ def rank_passages(texts: list[str], no: int, *, keys: list | None = None, tagger
     known = known or {}
     unit = unit_texts(texts)
     memo = (unit.digest, tuple(keys), no, year, tagger, frozenset(known.items()))
-    with _LOCK:
-        found = _RANKED.get(memo)
-        if found is not None:
-            _RANKED.move_to_end(memo)
-            return found
+    return _once(_RANKED, memo, lambda: _rank(unit, texts, no, keys, tagger, year, known),
+                 lambda kept: len(kept) > RANKED_KEPT)
+
+
+def _rank(unit: "UnitTexts", texts, no, keys, tagger, year, known) -> list[RankedPassage]:
     live = tagger.indicator_passage_scores(unit.texts, no, copies=unit.copies)
     meaning = meaning_scores(unit.texts, no, year)
     out = []
@@ -103,10 +103,6 @@ def rank_passages(texts: list[str], no: int, *, keys: list | None = None, tagger
         out.append(RankedPassage(key, round(score, 4), round(t_score, 4), round(m, 4),
                                  "；".join(bits) + "。" if bits else "与指标内涵略有相近。", terms))
     out.sort(key=lambda r: -r.score)  # stable: ties keep document order
-    with _LOCK:
-        _RANKED[memo] = out
-        while len(_RANKED) > RANKED_KEPT:
-            _RANKED.popitem(last=False)
     return out
 
 
@@ -118,29 +114,44 @@ def rank_passages(texts: list[str], no: int, *, keys: list | None = None, tagger
 # product over its description's n-grams.
 
 RANKED_KEPT = 2048               # (texts, indicator) rankings remembered
-UNIT_TEXTS_BYTES = 256 * 2 ** 20  # prepared unit texts kept, by their size
+UNIT_TEXTS_BYTES = 256 * 2 ** 20  # prepared units' texts remembered, by their estimated size
 _RANKED: OrderedDict = OrderedDict()
 _UNIT_TEXTS: OrderedDict = OrderedDict()
-_UNIT_TEXTS_SIZE = [0]
 _LOCK = threading.Lock()
+_COMPUTING: dict = {}            # key -> Event: computed by one thread, awaited by the others
 
 
 def unit_texts(texts: list[str]) -> "UnitTexts":
     digest = _digest(texts)
-    with _LOCK:
-        found = _UNIT_TEXTS.get(digest)
-        if found is not None:
-            _UNIT_TEXTS.move_to_end(digest)
-            return found
-    prepared = UnitTexts(texts, digest)
-    with _LOCK:
-        if digest not in _UNIT_TEXTS:
-            _UNIT_TEXTS[digest] = prepared
-            _UNIT_TEXTS_SIZE[0] += prepared.nbytes
-            while _UNIT_TEXTS_SIZE[0] > UNIT_TEXTS_BYTES and len(_UNIT_TEXTS) > 1:
-                _, old = _UNIT_TEXTS.popitem(last=False)
-                _UNIT_TEXTS_SIZE[0] -= old.nbytes
-    return prepared
+    return _once(_UNIT_TEXTS, digest, lambda: UnitTexts(texts, digest),
+                 lambda kept: sum(u.nbytes for u in kept.values()) > UNIT_TEXTS_BYTES)
+
+
+def _once(memo: OrderedDict, key, compute, too_many):
+    """``memo[key]``, computed by one thread only: when fifty reviewers open
+    screens of one unit at the same moment, the others wait for the first
+    instead of all doing the same second of work at once."""
+    while True:
+        with _LOCK:
+            found = memo.get(key)
+            if found is not None:
+                memo.move_to_end(key)
+                return found
+            waiting = _COMPUTING.get(key)
+            if waiting is None:
+                _COMPUTING[key] = threading.Event()
+                break
+        waiting.wait()  # then look again (if the computing thread failed, compute here)
+    try:
+        value = compute()
+        with _LOCK:
+            memo[key] = value
+            while len(memo) > 1 and too_many(memo):
+                memo.popitem(last=False)
+        return value
+    finally:
+        with _LOCK:
+            _COMPUTING.pop(key).set()
 
 
 def _digest(texts: list[str]) -> bytes:
@@ -191,8 +202,8 @@ class UnitTexts:
             self.df = np.diff(counts.indptr).astype(np.float64)  # documents holding each n-gram
             idf = self.log_n - np.log(1 + self.df) + 1
             self.base = self.tf.multiply(self.tf) @ (idf * idf)
-        self.nbytes = sum(len(t) * 2 for t in self.texts) * 3 + (
-            self.tf.data.nbytes * 2 if self.tf is not None else 0)
+        # texts, matching copies (a list of offsets per character), the matrix
+        self.nbytes = 48 * sum(len(t or "") for t in self.texts)
 
     def meaning(self, query: str) -> list[float]:
         grams = Counter(self.analyze(query))

@@ -141,3 +141,25 @@ def test_rankings_are_remembered_for_the_same_texts_and_follow_a_change(monkeypa
     monkeypatch.undo()
     changed = rank_passages(texts[:-1] + [PLAN + "协调小组办公室"], 3, keys=list(range(len(texts))))
     assert changed is not first and changed[0].key == len(FILLER)
+
+
+def test_a_unit_opened_by_many_reviewers_at_once_is_prepared_once(monkeypatch):
+    import threading
+
+    import tagging.evidence_rank as E
+    real, prepared = E.UnitTexts, []
+
+    def counting(*args):
+        prepared.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(E, "UnitTexts", counting)
+    texts = FILLER + [PLAN, "省总工会印发劳模工匠学院建设方案。"]
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(rank_passages(texts, 3))) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(prepared) == 1 and len(results) == 12
+    assert all(r is results[0] for r in results)
