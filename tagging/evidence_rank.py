@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import re
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
@@ -175,51 +176,51 @@ class UnitTexts:
     description adds one document and one to the df of its own n-grams, and
     rows are l2-normalised. Only those n-grams' idf changes with the
     description, so each passage's squared norm is its description-free part
-    (computed here) plus a correction over them.
+    (computed here) plus a correction over them. The n-grams are counted as
+    integers with numpy (``char_grams``), not as strings one by one.
     """
 
     def __init__(self, texts: list[str], digest: bytes):
-        from sklearn.feature_extraction.text import CountVectorizer
+        from scipy.sparse import csc_matrix
 
         from tagging.normalize import matching_copy
-        from zhtext.chinese import fold
         self.texts, self.digest = list(texts), digest
         self.copies = [matching_copy(t or "") for t in self.texts]
-        counter = CountVectorizer(analyzer="char", ngram_range=(2, 3), preprocessor=fold)
-        self.analyze = counter.build_analyzer()
-        try:
-            counts = counter.fit_transform(self.texts).tocsc()
-        except ValueError:  # no n-gram at all (texts of punctuation)
-            counts = None
-        self.vocabulary = counter.vocabulary_ if counts is not None else {}
+        grams = [char_grams(t) for t in self.texts]
+        keys = np.concatenate([k for k, _ in grams]) if grams else np.zeros(0, dtype=np.int64)
         n = len(self.texts) + 1  # the description is one more document
         self.log_n = math.log(1 + n)
-        if counts is None:
+        self.vocabulary = np.unique(keys)
+        if not len(self.vocabulary):  # no n-gram at all (texts of punctuation)
             self.tf, self.df, self.base = None, np.zeros(0), np.zeros(len(self.texts))
         else:
-            self.tf = counts.astype(np.float64)
-            self.tf.data = 1 + np.log(self.tf.data)  # sublinear tf
-            self.df = np.diff(counts.indptr).astype(np.float64)  # documents holding each n-gram
+            cols = np.searchsorted(self.vocabulary, keys)
+            rows = np.repeat(np.arange(len(grams)), [len(k) for k, _ in grams])
+            counts = np.concatenate([c for _, c in grams]).astype(np.float64)
+            self.tf = csc_matrix((1 + np.log(counts), (rows, cols)),  # sublinear tf
+                                 shape=(len(self.texts), len(self.vocabulary)))
+            self.df = np.bincount(cols, minlength=len(self.vocabulary)).astype(np.float64)
             idf = self.log_n - np.log(1 + self.df) + 1
             self.base = self.tf.multiply(self.tf) @ (idf * idf)
         # texts, matching copies (a list of offsets per character), the matrix
         self.nbytes = 48 * sum(len(t or "") for t in self.texts)
 
     def meaning(self, query: str) -> list[float]:
-        grams = Counter(self.analyze(query))
-        if not grams or self.tf is None:
+        keys, counts = char_grams(query)
+        if not len(keys) or self.tf is None:
             return [0.0] * len(self.texts)
-        inside = [(self.vocabulary[g], c) for g, c in grams.items() if g in self.vocabulary]
-        outside = np.array([c for g, c in grams.items() if g not in self.vocabulary], dtype=np.float64)
+        where = np.searchsorted(self.vocabulary, keys)
+        found = where < len(self.vocabulary)
+        found[found] = self.vocabulary[where[found]] == keys[found]
         idf_alone = self.log_n - math.log(2) + 1  # an n-gram of the description only
-        q_out = (1 + np.log(outside)) * idf_alone
-        if not inside:
+        q_out = (1 + np.log(counts[~found].astype(np.float64))) * idf_alone
+        if not found.any():
             return [0.0] * len(self.texts)
-        cols = np.array([j for j, _ in inside])
+        cols = where[found]
         df = self.df[cols]
         idf_before = self.log_n - np.log(1 + df) + 1
         idf = self.log_n - np.log(2 + df) + 1
-        q_in = (1 + np.log(np.array([c for _, c in inside], dtype=np.float64))) * idf
+        q_in = (1 + np.log(counts[found].astype(np.float64))) * idf
         norm_q = math.sqrt(float(q_in @ q_in) + float(q_out @ q_out))
         part = self.tf[:, cols]
         dots = part @ (q_in * idf)
@@ -228,3 +229,21 @@ class UnitTexts:
             sims = np.where(norms > 0, dots / (norms * norm_q), 0.0)
         top = float(sims.max()) if len(sims) else 0.0
         return [float(s) / top if top > 0 else 0.0 for s in sims]
+
+
+_WHITE_SPACES = re.compile(r"\s\s+")  # as scikit-learn's character analyzer
+
+
+def char_grams(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """The character 2- and 3-grams of scikit-learn's ``analyzer="char"`` with
+    ``preprocessor=fold`` (runs of whitespace made one space), as sorted
+    integer keys and counts: code points + 1 in 21-bit fields, so a bigram's
+    key is below every trigram's."""
+    from zhtext.chinese import fold
+    doc = _WHITE_SPACES.sub(" ", fold(text or ""))
+    if len(doc) < 2:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    points = np.frombuffer(doc.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64) + 1
+    pairs = (points[:-1] << 21) | points[1:]
+    triples = (points[:-2] << 42) | (points[1:-1] << 21) | points[2:]
+    return np.unique(np.concatenate([pairs, triples]), return_counts=True)
