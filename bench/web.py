@@ -152,10 +152,12 @@ class Stats:
     def __init__(self):
         self.ms: dict[str, list[float]] = {}
         self.errors: dict[str, int] = {}
+        self.failed_at: list[str] = []   # when (s into the run) and why requests failed
         self.server_errors = 0
         self.requests = 0
+        self.t0 = time.monotonic()
 
-    def add(self, page: str, ms: float, status: int | None) -> None:
+    def add(self, page: str, ms: float, status: int | None, error: str = "") -> None:
         self.requests += 1
         self.ms.setdefault(page, []).append(ms)
         if status is None or status >= 400:
@@ -163,16 +165,19 @@ class Stats:
             self.errors[key] = self.errors.get(key, 0) + 1
             if status is None or status >= 500:
                 self.server_errors += 1
+                started = time.monotonic() - self.t0 - ms / 1000
+                self.failed_at.append(f"{page}@{started:.0f}s{'（' + error + '）' if error else ''}")
 
 
 async def timed(client, stats: Stats, page: str, method: str, url: str, **kw):
     t = time.perf_counter()
+    error = ""
     try:
         r = await client.request(method, url, **kw)
         status = r.status_code
-    except Exception:
-        r, status = None, None
-    stats.add(page, (time.perf_counter() - t) * 1000, status)
+    except Exception as exc:
+        r, status, error = None, None, type(exc).__name__
+    stats.add(page, (time.perf_counter() - t) * 1000, status, error)
     return r
 
 
@@ -329,6 +334,8 @@ def report(title: str, st: Stats, seconds: float) -> None:
         print(f"  {page:<6} n={len(ms):<5} p50/p95/p99 = {p[0]:.0f} / {p[1]:.0f} / {p[2]:.0f} ms")
     if st.errors:
         print("  错误：" + "；".join(f"{k} ×{v}" for k, v in sorted(st.errors.items())))
+    if st.failed_at:
+        print("  失败的请求（开始于第几秒）：" + "、".join(st.failed_at[:20]))
 
 
 def main(argv=None) -> None:

@@ -8,6 +8,8 @@ and returns the best few.  Confirmed passages lead, rejected ones are left out.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
 
@@ -20,6 +22,30 @@ TOP_SHOWN = 5
 # A unit's evidence can run to tens of thousands of passages; past this many the
 # earliest passages of each document are ranked (titles and openings carry most).
 MAX_PASSAGES = 20_000
+
+
+# A passage's text never changes (a new version has new passages), so the texts of
+# a unit's passages are kept by their ids: a scoring screen loaded ~200 passages
+# with their text on every opening. The same tuple is handed to the ranking each
+# time, which then knows it without reading it again.
+TEXTS_KEPT_CHARS = 32_000_000
+_TEXTS: OrderedDict[tuple, tuple] = OrderedDict()
+_TEXTS_LOCK = threading.Lock()
+
+
+def _texts_of(session: Session, ids: tuple) -> tuple:
+    with _TEXTS_LOCK:
+        found = _TEXTS.get(ids)
+        if found is not None:
+            _TEXTS.move_to_end(ids)
+            return found
+    by_id = dict(session.exec(select(Passage.id, Passage.text).where(Passage.id.in_(ids))).all())
+    texts = tuple(by_id.get(i) or "" for i in ids)
+    with _TEXTS_LOCK:
+        _TEXTS[ids] = texts
+        while len(_TEXTS) > 1 and sum(sum(map(len, t)) for t in _TEXTS.values()) > TEXTS_KEPT_CHARS:
+            _TEXTS.popitem(last=False)
+    return texts
 
 
 @dataclass
@@ -39,10 +65,11 @@ def ranked_evidence(session: Session, year: int, unit_code: str, indicator_no: i
         Document.current_version_id != None))}  # noqa: E711
     if not documents:
         return []
-    passages = list(session.exec(select(Passage).where(Passage.version_id.in_(list(documents)))
-                                 .order_by(Passage.seq, Passage.version_id).limit(MAX_PASSAGES)))
-    if not passages:
+    ids = tuple(session.exec(select(Passage.id).where(Passage.version_id.in_(list(documents)))
+                             .order_by(Passage.seq, Passage.version_id).limit(MAX_PASSAGES)))
+    if not ids:
         return []
+    texts = _texts_of(session, ids)
     latest: dict[int, str] = {}
     for d in session.exec(select(TagDecision).where(
             TagDecision.document_id.in_([doc.id for doc in documents.values()]),
@@ -52,14 +79,12 @@ def ranked_evidence(session: Session, year: int, unit_code: str, indicator_no: i
     known = {s.passage_id: (s.score, s.reason) for s in session.exec(select(TagSuggestion).where(
         TagSuggestion.version_id.in_(list(documents)), TagSuggestion.indicator_no == indicator_no,
         TagSuggestion.passage_id != None))}  # noqa: E711
-    by_id = {p.id: p for p in passages}
-    ranked = rank([p.text for p in passages], indicator_no, keys=[p.id for p in passages],
-                           year=year, known=known)
+    ranked = rank(texts, indicator_no, keys=list(ids), year=year, known=known)
     ranked = [r for r in ranked if latest.get(r.key) != "reject"]
     ranked.sort(key=lambda r: (latest.get(r.key) != "confirm", -r.score))
     out = []
     for r in ranked[:limit]:
-        passage = by_id[r.key]
+        passage = session.get(Passage, r.key)
         reason = "评审人员已确认。" if latest.get(r.key) == "confirm" else r.reason
         out.append(RankedEvidence(passage, documents[passage.version_id], r.score, reason, latest.get(r.key)))
     return out

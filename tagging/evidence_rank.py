@@ -155,7 +155,23 @@ def _once(memo: OrderedDict, key, compute, too_many):
             _COMPUTING.pop(key).set()
 
 
-def _digest(texts: list[str]) -> bytes:
+def _digest(texts) -> bytes:
+    """The texts' content key; remembered for the last tuples seen (by identity:
+    the caller keeps a unit's texts in one tuple, and hashing them is not free)."""
+    recent = _RECENT_DIGESTS[0]
+    for seen, digest in recent:
+        if seen is texts:
+            return digest
+    digest = _content_digest(texts)
+    if isinstance(texts, tuple):  # immutable: the digest stays right for this object
+        _RECENT_DIGESTS[0] = ((texts, digest),) + recent[:63]
+    return digest
+
+
+_RECENT_DIGESTS: list[tuple] = [()]
+
+
+def _content_digest(texts) -> bytes:
     h = hashlib.blake2b(digest_size=16)
     for text in texts:
         data = (text or "").encode("utf-8", "surrogatepass")

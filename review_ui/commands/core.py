@@ -84,8 +84,12 @@ def serve(ctx: click.Context, host: str, port: int, no_worker: bool, workers: in
     from review_ui.app import create_app
     settings = require_initialised(ctx)
     click.echo(f"考评已启动：http://{host}:{port}/   （数据目录 {settings.data_dir}，{workers} 个网页进程，按 Ctrl+C 停止）")
+    # Browsers keep a connection open between a reviewer's clicks; uvicorn's default of
+    # 5 s closed it mid-thought, and a request sent just then failed on the closed socket.
+    keep_alive = 75
     if workers == 1:
-        uvicorn.run(create_app(settings, run_worker=not no_worker), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(settings, run_worker=not no_worker), host=host, port=port, log_level="warning",
+                    timeout_keep_alive=keep_alive)
         return
     # uvicorn starts each web process afresh (spawn) from an import string; they find
     # the data directory in the environment, and none of them runs the ingest worker:
@@ -98,7 +102,7 @@ def serve(ctx: click.Context, host: str, port: int, no_worker: bool, workers: in
         ingest.start()
     try:
         uvicorn.run("review_ui.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
+                    log_level="warning", timeout_keep_alive=keep_alive)
     finally:
         if ingest is not None:
             ingest.shutdown()
