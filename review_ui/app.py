@@ -4,11 +4,11 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -23,7 +23,7 @@ from review.tags import EvidenceAccessError
 
 from .guard import RequestGuard
 from .security import LoginRequired, verify_csrf
-from .web import templates
+from .web import TEMPLATES_DIR, templates
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -50,7 +50,7 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         nonlocal worker
-        _warm_index(app, settings)
+        await anyio.to_thread.run_sync(_warm_up, app, settings)
         if run_worker:
             from ingest.queue import Worker
             worker = Worker(settings)
@@ -142,25 +142,48 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     return app
 
 
-def _warm_index(app: FastAPI, settings: Settings) -> None:
-    """The app's one EvidenceIndex, its searcher and facet tables loaded in the
-    background at start: otherwise the first searches after a start queue behind
-    that load (seconds on a large index)."""
+def _warm_up(app: FastAPI, settings: Settings) -> None:
+    """Load, before the first request is served, what every process otherwise
+    loads on its first requests: the app's one EvidenceIndex with its searcher
+    and facet tables, the segmenter and its dictionary, the indicator system,
+    the tagging rules, the page templates. When fifty reviewers log in at the
+    moment a server starts, those requests all queued behind these loads."""
     from index.feed import open_index
     try:
         index = open_index(settings)
+        app.state.evidence_index = index
+        index.warm()
     except Exception:  # routes report a missing or broken index themselves
         log.exception("search index unavailable at start")
-        return
-    app.state.evidence_index = index
-    threading.Thread(target=_warm, args=(index,), name="kaoping-index-warm", daemon=True).start()
+    for step in _WARM_STEPS:
+        try:
+            step()
+        except Exception:  # a page that needs it will say what is wrong
+            log.exception("warming up failed: %s", step.__doc__)
 
 
-def _warm(index) -> None:
-    try:
-        index.warm()
-    except Exception:
-        log.exception("warming the search index failed")
+def _warm_text() -> None:
+    """segmenter, traditional-to-simplified folding"""
+    from zhtext.chinese import default_segmenter, fold
+    default_segmenter().cut("产业工人队伍建设改革")
+    fold("產業工人")
+
+
+def _warm_rubrics() -> None:
+    """indicator system, tagging rules"""
+    from rubrics.indicators import load_system
+    from tagging.rules import default_rulebook
+    load_system()
+    default_rulebook()
+
+
+def _warm_templates() -> None:
+    """page templates"""
+    for path in sorted(TEMPLATES_DIR.rglob("*.html")):
+        templates.env.get_template(path.relative_to(TEMPLATES_DIR).as_posix())
+
+
+_WARM_STEPS = (_warm_text, _warm_rubrics, _warm_templates)
 
 
 def app_from_environment() -> FastAPI:
