@@ -57,16 +57,37 @@ class RankedEvidence:
     decision: str | None = None
 
 
+def prepare_units(session: Session, year: int, unit_codes, prepare: Callable) -> int:
+    """Hand each unit's passage texts for the year to ``prepare`` (tagging.evidence_rank.unit_texts):
+    what every indicator's ranking of the unit shares, made before a reviewer opens a screen."""
+    done = 0
+    for unit_code in unit_codes:
+        documents = _active_versions(session, year, unit_code)
+        ids = _passage_ids(session, documents)
+        if ids:
+            prepare(_texts_of(session, ids))
+            done += 1
+    return done
+
+
+def _active_versions(session: Session, year: int, unit_code: str) -> dict[int, Document]:
+    return {d.current_version_id: d for d in session.exec(select(Document).where(
+        Document.unit_code == unit_code, Document.year == year, Document.status == "active",
+        Document.current_version_id != None))}  # noqa: E711
+
+
+def _passage_ids(session: Session, documents: dict) -> tuple:
+    if not documents:
+        return ()
+    return tuple(session.exec(select(Passage.id).where(Passage.version_id.in_(list(documents)))
+                              .order_by(Passage.seq, Passage.version_id).limit(MAX_PASSAGES)))
+
+
 def ranked_evidence(session: Session, year: int, unit_code: str, indicator_no: int, rank: Callable,
                     limit: int = TOP_SHOWN) -> list[RankedEvidence]:
     """`rank(texts, no, keys=, year=, known=)` orders passages (tagging.evidence_rank.rank_passages)."""
-    documents = {d.current_version_id: d for d in session.exec(select(Document).where(
-        Document.unit_code == unit_code, Document.year == year, Document.status == "active",
-        Document.current_version_id != None))}  # noqa: E711
-    if not documents:
-        return []
-    ids = tuple(session.exec(select(Passage.id).where(Passage.version_id.in_(list(documents)))
-                             .order_by(Passage.seq, Passage.version_id).limit(MAX_PASSAGES)))
+    documents = _active_versions(session, year, unit_code)
+    ids = _passage_ids(session, documents)
     if not ids:
         return []
     texts = _texts_of(session, ids)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -51,6 +52,7 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI):
         nonlocal worker
         await anyio.to_thread.run_sync(_warm_up, app, settings)
+        threading.Thread(target=_prepare_scoring, args=(settings,), name="kaoping-scoring-warm", daemon=True).start()
         if run_worker:
             from ingest.queue import Worker
             worker = Worker(settings)
@@ -184,6 +186,23 @@ def _warm_templates() -> None:
 
 
 _WARM_STEPS = (_warm_text, _warm_rubrics, _warm_templates)
+
+
+def _prepare_scoring(settings: Settings) -> None:
+    """In the background once serving: the evidence ranking of each unit the round in
+    progress assigns (~0.1 s a unit), so the first scoring screens open as fast as the rest."""
+    from evidence.db import session_scope
+    from review.evidence_rank import prepare_units
+    from review.ratings import assigned_items
+    from tagging.evidence_rank import unit_texts
+    from .web import default_year
+    try:
+        with session_scope(settings.database_url) as session:
+            year = default_year(session)
+            units = sorted({unit for unit, _ in assigned_items(session, year)})
+            prepare_units(session, year, units, unit_texts)
+    except Exception:
+        log.exception("preparing the scoring screens failed")
 
 
 def app_from_environment() -> FastAPI:

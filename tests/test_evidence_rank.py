@@ -75,6 +75,16 @@ def test_the_scoring_screen_shows_the_ranked_evidence_escaped(unit_site):
     assert "<script>alert(1)</script>" not in page.text
 
 
+def test_units_prepared_at_start_are_not_prepared_again_when_a_screen_opens(unit_site, monkeypatch):
+    import tagging.evidence_rank as E
+    from review.evidence_rank import prepare_units
+    E._UNIT_TEXTS.clear()
+    with session_scope(unit_site["db"]) as s:
+        assert prepare_units(s, YEAR, [UNIT, "SH"], E.unit_texts) == 1  # SH has no evidence
+        monkeypatch.setattr(E, "UnitTexts", lambda *a: pytest.fail("prepared again"))
+        assert ranked_evidence(s, YEAR, UNIT, 3, rank_passages)
+
+
 @pytest.mark.skipif(not (DEVSET / "labels.json").is_file(), reason="../shared/devset is absent")
 def test_on_the_devset_the_gold_passage_is_in_the_first_five_for_most_indicators_of_a_province():
     from tagging.evaluate import load_eval_set
