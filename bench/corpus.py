@@ -1,7 +1,8 @@
 """A realistic benchmark corpus, assembled at run time and never stored in the project.
 
 Source, in order of preference (the first one present is used, and named in
-the benchmark's output):
+the benchmark's output; the shared material is ``../shared`` beside the
+repository, or the benchmark's ``--shared``):
 
 1. ``devset``: the sentences of the 120 real documents in
    ``../shared/devset/corpus/`` (read here, never copied), with their kinds
@@ -69,11 +70,9 @@ class Source:
 
 
 def find_shared(explicit: Path | None = None) -> Path | None:
-    """``../shared`` of the repository (a worktree's parent may not hold it; then /work/shared)."""
-    for path in ([explicit] if explicit else []) + [ROOT.parent / "shared", Path("/work/shared")]:
-        if path and path.is_dir():
-            return path
-    return None
+    """The shared material: ``--shared`` when given, else ``../shared`` beside the repository."""
+    path = explicit or ROOT.parent / "shared"
+    return path if path.is_dir() else None
 
 
 def split_sentences(text: str) -> list[str]:

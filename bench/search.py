@@ -202,7 +202,7 @@ def kaoping_build(workdir: Path, source, args) -> dict:
             last[0] = now
 
     n = EvidenceIndex(ix_dir).rebuild(C.passages(source, args.docs, args.passage_chars), progress=progress,
-                                      chunk=args.chunk)
+                                      chunk=args.chunk, procs=args.procs)
     return {"passages": n, "build_s": time.perf_counter() - t0, "size": dir_size(ix_dir),
             "build_rss_mb": max_rss_mb()}
 
@@ -409,12 +409,17 @@ def main(argv=None) -> None:
     ap.add_argument("--docs", type=int, default=20000)
     ap.add_argument("--passage-chars", type=int, default=1000)
     ap.add_argument("--queries", type=int, default=300)
-    ap.add_argument("--chunk", type=int, default=10000, help="passages per Kaoping commit during the build")
+    ap.add_argument("--chunk", type=int, default=20000, help="passages per Kaoping segment during the build")
+    ap.add_argument("--procs", type=int, default=None,
+                    help="Kaoping's indexing processes (default: as kaoping reindex, one a core, at most 4)")
     ap.add_argument("--engines", default="kaoping,fts5,tantivy")
     ap.add_argument("--shared", type=Path, default=None, help="the shared material (default ../shared)")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/kaoping-bench-search"))
     ap.add_argument("--reuse", action="store_true", help="query the indexes already in --workdir")
     args = ap.parse_args(argv)
+    if args.procs is None:
+        from index.writer import default_procs
+        args.procs = default_procs()
     args.workdir.mkdir(parents=True, exist_ok=True)
     source = C.load_source(C.find_shared(args.shared))
     queries = make_queries(source, args.queries)

@@ -49,7 +49,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 # ---------------------------------------------------------------- data directory
 
-def prepare(data_dir: Path, n_docs: int, n_reviewers: int) -> dict:
+def prepare(data_dir: Path, n_docs: int, n_reviewers: int, shared: Path | None = None) -> dict:
     """Build (or reuse) the data directory; returns what the reviewers work on."""
     from sqlmodel import func, select
 
@@ -68,9 +68,10 @@ def prepare(data_dir: Path, n_docs: int, n_reviewers: int) -> dict:
         have = s.exec(select(func.count()).select_from(Document)).one()
     if have < n_docs:
         t = time.perf_counter()
-        add_documents(settings, have, n_docs)
+        add_documents(settings, have, n_docs, shared)
         from index.feed import all_index_records, open_index
-        open_index(settings).rebuild(all_index_records(settings))
+        from index.writer import default_procs
+        open_index(settings).rebuild(all_index_records(settings), procs=default_procs())
         print(f"数据目录：写入 {n_docs - have} 篇文档并重建索引 {time.perf_counter() - t:.0f} s", flush=True)
     rated = sorted(i.no for i in system_for_year(YEAR).rated_indicators())
     work = {}
@@ -94,7 +95,7 @@ def prepare(data_dir: Path, n_docs: int, n_reviewers: int) -> dict:
     return work
 
 
-def add_documents(settings, have: int, n_docs: int) -> None:
+def add_documents(settings, have: int, n_docs: int, shared: Path | None = None) -> None:
     """Documents as the pipeline leaves them (versions indexed, passages, the
     tagger's suggestions), written directly: the pipeline itself runs ~2 s a
     document on this machine, and the upload made during the run exercises it."""
@@ -103,7 +104,7 @@ def add_documents(settings, have: int, n_docs: int) -> None:
     from evidence.store import FileStore
 
     store = FileStore(settings.files_dir)
-    source = C.load_source(C.find_shared())
+    source = C.load_source(C.find_shared(shared))
     rng = random.Random(5)
     batch = []
     for d, meta, body in C.documents(source, n_docs, seed=11):
@@ -151,10 +152,12 @@ class Stats:
     def __init__(self):
         self.ms: dict[str, list[float]] = {}
         self.errors: dict[str, int] = {}
+        self.failed_at: list[str] = []   # when (s into the run) and why requests failed
         self.server_errors = 0
         self.requests = 0
+        self.t0 = time.monotonic()
 
-    def add(self, page: str, ms: float, status: int | None) -> None:
+    def add(self, page: str, ms: float, status: int | None, error: str = "") -> None:
         self.requests += 1
         self.ms.setdefault(page, []).append(ms)
         if status is None or status >= 400:
@@ -162,16 +165,19 @@ class Stats:
             self.errors[key] = self.errors.get(key, 0) + 1
             if status is None or status >= 500:
                 self.server_errors += 1
+                started = time.monotonic() - self.t0 - ms / 1000
+                self.failed_at.append(f"{page}@{started:.0f}s{'（' + error + '）' if error else ''}")
 
 
 async def timed(client, stats: Stats, page: str, method: str, url: str, **kw):
     t = time.perf_counter()
+    error = ""
     try:
         r = await client.request(method, url, **kw)
         status = r.status_code
-    except Exception:
-        r, status = None, None
-    stats.add(page, (time.perf_counter() - t) * 1000, status)
+    except Exception as exc:
+        r, status, error = None, None, type(exc).__name__
+    stats.add(page, (time.perf_counter() - t) * 1000, status, error)
     return r
 
 
@@ -328,6 +334,8 @@ def report(title: str, st: Stats, seconds: float) -> None:
         print(f"  {page:<6} n={len(ms):<5} p50/p95/p99 = {p[0]:.0f} / {p[1]:.0f} / {p[2]:.0f} ms")
     if st.errors:
         print("  错误：" + "；".join(f"{k} ×{v}" for k, v in sorted(st.errors.items())))
+    if st.failed_at:
+        print("  失败的请求（开始于第几秒）：" + "、".join(st.failed_at[:20]))
 
 
 def main(argv=None) -> None:
@@ -342,15 +350,16 @@ def main(argv=None) -> None:
     ap.add_argument("--timeout", type=float, default=30.0, help="per request")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/kaoping-bench-web"))
     ap.add_argument("--prepare-only", action="store_true", help="build the data directory and stop")
+    ap.add_argument("--shared", type=Path, default=None, help="the shared material (default ../shared)")
     args = ap.parse_args(argv)
     data_dir = args.workdir / f"data-{args.docs}"
     data_dir.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    work = prepare(data_dir, args.docs, args.reviewers)
+    work = prepare(data_dir, args.docs, args.reviewers, args.shared)
     if args.prepare_only:
         print(f"数据目录已就绪：{data_dir}（{time.perf_counter() - t:.0f} s）")
         return
-    source = C.load_source(C.find_shared())
+    source = C.load_source(C.find_shared(args.shared))
     words = sorted({w for _, _, ss in source.docs for s in ss[:5] for w in re.findall(r"[\u4e00-\u9fff]{2,4}", s)})
     print(f"准备 {time.perf_counter() - t:.0f} s；{args.docs} 篇文档，{args.reviewers} 名评审；{args.workers} 个网页进程；"
           f"负载 {os.getloadavg()[0]:.1f}；CPU {os.cpu_count()} 核（与压测端共用）", flush=True)

@@ -1,18 +1,18 @@
 """How text becomes index terms — one code path for index time and query time.
 
-Two analyses run over every passage:
+Two analyses run over every passage. The index keeps, per passage, each
+term's *frequency* and no positions: what a text condition means is decided
+on the passage's text itself (``index/substring.py``), so positions, which
+cost more bytes than the text they describe, are not needed.
 
-* ``words``: rjieba words with *sequential* positions (token i has position i),
-  so a phrase of words is a phrase of positions. At index time the sub-words
-  jieba's search mode finds inside a long word are added at the long word's
-  position, so "队伍" finds a passage segmented as "队伍建设改革" while the
-  phrase "队伍建设改革" still lines up. Query time never adds sub-words.
-* ``grams``: one position per CJK character; at each position the bigram
-  starting there (if the run continues) and, at index time, the character
-  itself. Consecutive bigrams at consecutive positions make any CJK substring
-  an exact phrase query; a single character is one unigram term (a prefix
-  query over bigrams read ~100 posting lists). Runs of letters/digits are one
-  lower-cased token each.
+* ``words``: rjieba words. At index time the sub-words jieba's search mode
+  finds inside a long word are counted too, so "队伍" finds a passage
+  segmented as "队伍建设改革". Query time never adds sub-words. Used for
+  relevance (whole-word matches rank first) and similar passages.
+* ``grams``: every CJK character and every bigram inside a CJK run, so any
+  CJK substring's bigrams (and a single character's unigram) select the
+  passages that may contain it. Runs of letters/digits are one lower-cased
+  token each.
 
 Both fold text first (width + traditional→simplified, length preserving), so
 traditional and simplified spellings meet in the same terms.
@@ -21,31 +21,40 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import operator
 import re
+from collections import Counter
 
-from whoosh.analysis import Token, Tokenizer
+import numpy as np
 
-from zhtext.chinese import default_segmenter, fold, fold_width, to_simplified
+from zhtext.chinese import default_segmenter, fold
 
 # Bumped whenever the analysis below changes in a way that changes terms.
 ANALYZER_VERSION = "kaoping-analysis-4"
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
 _RUN = re.compile(rf"[{_CJK}]+|[0-9A-Za-z\u00c0-\u024f]+")
+_CJK_RUNS = re.compile(rf"[{_CJK}]+")
+_WORD_RUNS = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+")
 _CJK_CHAR = re.compile(rf"[{_CJK}]")
 _WORDLIKE = re.compile(rf"[{_CJK}0-9A-Za-z\u00c0-\u024f]")
 
 
-# The characters fold_width would change (Chinese punctuation such as ，（） is
-# kept by it, so it must not send text down the slow path).
-_NEEDS_WIDTH_FOLD = re.compile("[" + re.escape("".join(
-    ch for ch in map(chr, [*range(0xFF01, 0xFF5F), 0x3000]) if fold_width(ch) != ch)) + "]")
-
-
 def fast_fold(text: str) -> str:
-    """Exactly ``fold(text)``, skipping its per-character width pass when no
-    full-width character is present (most text; that pass is pure Python)."""
-    return fold(text) if _NEEDS_WIDTH_FOLD.search(text) else to_simplified(text)
+    """Exactly ``fold(text)``. Indexing folds a passage's text three times
+    (grams, words, verification form) among its short fields: the last
+    results are remembered for the same objects (identity, not equality: no
+    hashing of long texts)."""
+    recent = _RECENT_FOLDS[0]
+    for original, folded in recent:
+        if original is text:
+            return folded
+    folded = fold(text)
+    _RECENT_FOLDS[0] = ((text, folded),) + recent[:3]  # one tuple: threads see a consistent list
+    return folded
+
+
+_RECENT_FOLDS: list[tuple] = [()]
 
 
 def is_cjk(ch: str) -> bool:
@@ -96,62 +105,50 @@ def gram_tokens(text: str, *, trailing_unigram_last_run: bool = True) -> list[tu
     return out
 
 
-def index_gram_terms(text: str) -> list[tuple[str, int]]:
-    """Index-time (term, position): bigram and unigram share the position
-    of the character they start at, so query-time phrases (``gram_tokens``
-    with consecutive positions) line up exactly."""
-    folded = fast_fold(text)
-    out: list[tuple[str, int]] = []
-    pos = 0
-    for match in _RUN.finditer(folded):
-        run = match.group()
-        if not is_cjk(run[0]):
-            out.append((run.lower(), pos))
-            pos += 1
-            continue
-        last = len(run) - 1
-        for i, ch in enumerate(run):
-            if i < last:
-                out.append((run[i:i + 2], pos))
-            out.append((ch, pos))
-            pos += 1
-    return out
+# A CJK gram as one integer: its first code point shifted left, plus the second
+# (0 for a single character). Code points fit in 21 bits, and the integers sort
+# as the grams do (a character before the bigrams it starts).
+GRAM_SHIFT = 21
+_EMPTY_KEYS = np.zeros(0, dtype=np.int64)
 
 
-def index_gram_positions(text: str) -> dict[str, list[int]]:
-    """``index_gram_terms`` grouped by term (positions ascending): what the
-    index stores, built without the intermediate list of pairs."""
+def index_gram_keys(text: str) -> tuple[np.ndarray, np.ndarray, Counter]:
+    """Index-time grams with their frequencies: each CJK character and each
+    bigram inside a CJK run as (sorted gram keys, counts), and {run: count}
+    of the letter/digit runs (lower-cased).
+
+    Computed with numpy on the code points of the CJK runs joined by NUL
+    (pairs touching a NUL dropped): no Python work per character, which was
+    most of indexing.
+    """
     folded = fast_fold(text)
-    poses: dict[str, list[int]] = {}
-    get = poses.get
-    pos = 0
-    for match in _RUN.finditer(folded):
-        run = match.group()
-        if not is_cjk(run[0]):
-            term = run.lower()
-            found = get(term)
-            if found is None:
-                poses[term] = [pos]
-            else:
-                found.append(pos)
-            pos += 1
-            continue
-        last = len(run) - 1
-        for i, ch in enumerate(run):
-            if i < last:
-                term = run[i:i + 2]
-                found = get(term)
-                if found is None:
-                    poses[term] = [pos]
-                else:
-                    found.append(pos)
-            found = get(ch)
-            if found is None:
-                poses[ch] = [pos]
-            else:
-                found.append(pos)
-            pos += 1
-    return poses
+    words = Counter(run.lower() for run in _WORD_RUNS.findall(folded))
+    joined = "\0".join(_CJK_RUNS.findall(folded))
+    if not joined:
+        return _EMPTY_KEYS, _EMPTY_KEYS, words
+    points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    chars = points[points != 0] << GRAM_SHIFT
+    first, second = points[:-1], points[1:]
+    pairs = ((first << GRAM_SHIFT) | second)[(first != 0) & (second != 0)]
+    keys, counts = np.unique(np.concatenate([chars, pairs]), return_counts=True)
+    return keys, counts, words
+
+
+def gram_text(key: int) -> str:
+    """The gram an ``index_gram_keys`` key stands for."""
+    second = key & ((1 << GRAM_SHIFT) - 1)
+    return chr(key >> GRAM_SHIFT) + chr(second) if second else chr(key >> GRAM_SHIFT)
+
+
+def index_gram_counts(text: str) -> dict[str, int]:
+    """The terms of ``index_gram_keys`` as {term: frequency}, counted with
+    ``Counter`` (in C): for a short text (a title) numpy's calls cost more."""
+    folded = fast_fold(text)
+    counts = Counter(run.lower() for run in _WORD_RUNS.findall(folded))
+    for run in _CJK_RUNS.findall(folded):
+        counts.update(run)
+        counts.update(map(operator.add, run, run[1:]))
+    return counts
 
 
 # ---------------------------------------------------------------- words
@@ -166,110 +163,95 @@ def word_tokens(text: str) -> list[tuple[str, int, int]]:
     return [(w.lower(), s, e) for w, s, e in default_segmenter().tokenize(folded) if _is_wordlike(w)]
 
 
-def index_word_tokens(text: str) -> list[tuple[str, int, int, int]]:
-    """Index-time words with sub-words: (word, position, start, end)."""
+def index_word_counts(text: str) -> dict[str, int]:
+    """Index-time words with their frequencies: every word of the ordinary
+    cut, plus, for each occurrence of a long word, the sub-words search mode
+    finds inside it."""
     folded = fast_fold(text)
     seg = default_segmenter()
-    words = [(w.lower(), s, e) for w, s, e in seg.tokenize(folded) if _is_wordlike(w)]
-    out: list[tuple[str, int, int, int]] = []
-    long_spans: list[tuple[int, int, int]] = []  # (start, end, position) of words worth splitting
-    for pos, (w, s, e) in enumerate(words):
-        out.append((w, pos, s, e))
-        if e - s >= 3 and is_cjk(w[0]):
-            long_spans.append((s, e, pos))
-    if long_spans:
-        cache = _subword_cache(seg)
-        if any(folded[s:e] not in cache for s, e, _ in long_spans):
-            _learn_subwords(cache, seg, folded, long_spans)
-        for s, e, pos in long_spans:
-            for w, a, b in cache[folded[s:e]]:
-                out.append((w, pos, s + a, s + b))
-        out.sort(key=lambda t: t[1])  # position lists must ascend for delta encoding
-    return out
+    cache = _subword_cache(seg)
+    counts = Counter(seg.cut_all_tokens(folded))
+    # Most tokens start with a common CJK character: a word, with no case. The
+    # others (punctuation, spaces, letters, rarer CJK) are looked at one by one.
+    for w in [w for w in counts if not "\u4e00" <= w[0] <= "\u9fff"]:
+        n = counts.pop(w)
+        if _is_wordlike(w):
+            counts[w.lower()] += n
+    unknown = []
+    for w, n in [(w, n) for w, n in counts.items()
+                 if len(w) >= 3 and ("\u4e00" <= w[0] <= "\u9fff" or _CJK_CHAR.match(w))]:
+        subs = cache.get(w)
+        if subs is None:
+            unknown.append((w, n))
+        else:
+            for sub in subs:
+                counts[sub] += n
+    if unknown:
+        _learn_subwords(cache, seg, [w for w, _ in unknown], folded)
+        for w, n in unknown:
+            for sub in cache[w]:
+                counts[sub] += n
+    return counts
 
 
 # Search mode adds, inside each word of the ordinary cut, the dictionary words
 # of two and three characters: what it adds depends on the word alone. So the
-# sub-words of a long word are learnt from its first occurrence in context and
-# reused, which spares a second segmentation of most passages.
-_SUBWORDS: dict[str, list[tuple[str, int, int]]] = {}
+# sub-words of a long word are learnt once, from the word alone, and reused,
+# which spares a second segmentation of every passage.
+_SUBWORDS: dict[str, list[str]] = {}
 _SUBWORDS_OWNER: list = [None]
 _SUBWORDS_MAX = 200_000
 
 
-def _subword_cache(seg) -> dict[str, list[tuple[str, int, int]]]:
+def _subword_cache(seg) -> dict[str, list[str]]:
     if _SUBWORDS_OWNER[0] is not seg or len(_SUBWORDS) > _SUBWORDS_MAX:
         _SUBWORDS.clear()  # another dictionary splits differently
         _SUBWORDS_OWNER[0] = seg
     return _SUBWORDS
 
 
-def _learn_subwords(cache, seg, folded: str, long_spans) -> None:
-    found: dict[tuple[int, int], list] = {(s, e): [] for s, e, _ in long_spans}
-    spans = iter(long_spans)
-    current = next(spans)
-    for w, s, e in seg.tokenize_for_search(folded):
+def _learn_subwords(cache, seg, words: list[str], folded: str) -> None:
+    """Sub-words of ``words`` (long words of the ordinary cut of ``folded``).
+
+    Search mode runs on the words alone, one a line: each is a word of its
+    own line's cut when the line is cut as that one word, which is the usual
+    case; a word cut differently alone is learnt from its place in ``folded``.
+    """
+    joined = "\n".join(words)
+    spans, pos = [], 0
+    for w in words:
+        spans.append((pos, pos + len(w)))
+        pos += len(w) + 1
+    learnt = _subwords_inside(seg.tokenize_for_search(joined), spans)
+    in_context = [w for w, span in zip(words, spans) if span not in learnt]
+    for w, span in zip(words, spans):
+        if span in learnt:
+            cache.setdefault(w, learnt[span])
+    if in_context:
+        wanted = set(in_context)
+        context, pos = [], 0
+        for w in seg.cut_all_tokens(folded):
+            if w in wanted:
+                context.append((pos, pos + len(w)))
+            pos += len(w)
+        for (s, e), subs in _subwords_inside(seg.tokenize_for_search(folded), context).items():
+            cache.setdefault(folded[s:e], subs)
+
+
+def _subwords_inside(tokens, spans: list[tuple[int, int]]) -> dict[tuple[int, int], list[str]]:
+    """{span: the search-mode words strictly inside it} for each span that is
+    itself a search-mode token (a word of the ordinary cut); spans ascend."""
+    found: dict[tuple[int, int], list[str]] = {}
+    inside: dict[tuple[int, int], list[str]] = {span: [] for span in spans}
+    ordered = iter(spans)
+    current = next(ordered, None)
+    for w, s, e in tokens:
         while current is not None and s >= current[1]:
-            current = next(spans, None)
+            current = next(ordered, None)
         if current is None:
             break
-        start, end = current[0], current[1]
-        if s >= start and e <= end and (s, e) != (start, end) and _is_wordlike(w):
-            found[(start, end)].append((w.lower(), s - start, e - start))
-    for (s, e), subs in found.items():
-        cache.setdefault(folded[s:e], subs)
-
-
-# ---------------------------------------------------------------- whoosh glue
-
-class _BaseTokenizer(Tokenizer):
-    def __eq__(self, other):
-        return other.__class__ is self.__class__
-
-    def __hash__(self):
-        return hash(self.__class__.__name__)
-
-    def _emit(self, items, positions, chars, start_pos, start_char, **kwargs):
-        t = Token(positions, chars, removestops=False, mode=kwargs.get("mode", ""))
-        for text, pos, s, e in items:
-            t.text = t.original = text
-            t.boost = 1.0
-            t.stopped = False
-            if positions:
-                t.pos = start_pos + pos
-            if chars:
-                t.startchar, t.endchar = start_char + s, start_char + e
-            yield t
-
-
-class WordTokenizer(_BaseTokenizer):
-    """Segmented words; sub-words of long words only at index time."""
-
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
-        if mode == "query":
-            items = [(w, i, s, e) for i, (w, s, e) in enumerate(word_tokens(value))]
-        else:
-            items = index_word_tokens(value)
-        return self._emit(items, positions, chars, start_pos, start_char, mode=mode)
-
-
-class BigramTokenizer(_BaseTokenizer):
-    """CJK bigrams (+ unigrams at index time); letter/digit runs whole."""
-
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
-        if mode != "query":
-            items = [(g, pos, 0, 0) for g, pos in index_gram_terms(value)]
-            return self._emit(items, positions, False, start_pos, start_char, mode=mode)
-        items = [(g, i, s, e) for i, (g, s, e) in enumerate(
-            gram_tokens(value, trailing_unigram_last_run=False))]
-        return self._emit(items, positions, chars, start_pos, start_char, mode=mode)
-
-
-def word_analyzer() -> WordTokenizer:
-    return WordTokenizer()
-
-
-def bigram_analyzer() -> BigramTokenizer:
-    return BigramTokenizer()
+        if (s, e) == current:
+            found[current] = inside[current]
+        elif s >= current[0] and e <= current[1] and _is_wordlike(w):
+            inside[current].append(w.lower())
+    return found

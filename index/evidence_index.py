@@ -6,13 +6,12 @@ never raises: every problem becomes ``SearchResult.query_error``.
 """
 from __future__ import annotations
 
-import gc
 import logging
-import random
 import re
 import shutil
 import threading
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -23,12 +22,12 @@ from whoosh.scoring import BM25F
 
 from index import query as qmod
 from index.analysis import word_tokens
-from index.executor import Executor, has_phrase
+from index.executor import Executor, needs_check
 from index.facets import FacetTables
-from index.highlight import fast_fold, snippet_html
+from index.highlight import snippet_html
 from index.results import Hit, SearchResult, hit_from_stored
 from index.schema import VERSION_FILE, build_schema, read_version, schema_version, to_fields, write_version
-from index.writer import CHECKPOINT_FILE, BulkSegmentWriter, Checkpoint, locked_writer
+from index.writer import CHECKPOINT_FILE, Checkpoint, SegmentBuilder, locked_writer
 
 TOUCHED_FILE = "rebuild_touched.txt"
 
@@ -36,8 +35,6 @@ log = logging.getLogger(__name__)
 
 MAX_PER_PAGE = 100
 MAX_RESULT_WINDOW = 10_000      # deepest hit a page may reach
-TEXT_VERIFY_ALL = 500           # text checks done exhaustively below this many candidates
-TEXT_SAMPLE = 200
 MSG_NO_INDEX = "搜索索引尚未建立，请先运行 kaoping reindex。"
 MSG_REBUILD = "搜索索引的分词规则或词典已更新，需要重建索引（kaoping reindex）后才能检索。"
 
@@ -54,7 +51,14 @@ class EvidenceIndex:
         self._facets: FacetTables | None = None
         self._facets_gen = None
         self._exec: Executor | None = None
+        # opening, replacing and closing searchers; searches themselves run in
+        # parallel (a single search lock queued every request of a busy server
+        # behind the GIL), with Whoosh's position-based file reads serialised
+        # by the executor on ``_io_lock``
         self._lock = threading.RLock()
+        self._io_lock = threading.Lock()
+        self._in_use: dict[int, int] = {}   # id(searcher) -> searches running on it
+        self._retired: list = []            # replaced searchers, closed when their last search ends
 
     # ------------------------------------------------------------ state
 
@@ -81,7 +85,9 @@ class EvidenceIndex:
         }
 
     def doc_count(self) -> int:
-        if not self.exists():
+        # an index of another layout is not opened: its schema may name classes
+        # this version no longer has
+        if not self.exists() or self.needs_rebuild():
             return 0
         return self._get_searcher().doc_count()
 
@@ -107,9 +113,34 @@ class EvidenceIndex:
 
     def _close(self):
         if self._searcher is not None:
-            self._searcher.close()
+            self._retire(self._searcher)
         self._searcher, self._ix, self._facets, self._facets_gen = None, None, None, None
         self._exec = None
+
+    def _retire(self, searcher) -> None:
+        if self._in_use.get(id(searcher)):
+            self._retired.append(searcher)
+        else:
+            searcher.close()
+
+    @contextmanager
+    def _reading(self):
+        """(searcher, executor) for one search, kept open until it ends even if a
+        commit replaces them meanwhile."""
+        with self._lock:
+            searcher = self._get_searcher()
+            ex = self._executor(searcher)
+            self._in_use[id(searcher)] = self._in_use.get(id(searcher), 0) + 1
+        try:
+            yield searcher, ex
+        finally:
+            with self._lock:
+                left = self._in_use.pop(id(searcher)) - 1
+                if left:
+                    self._in_use[id(searcher)] = left
+                elif any(s is searcher for s in self._retired):
+                    self._retired = [s for s in self._retired if s is not searcher]
+                    searcher.close()
 
     def close(self) -> None:
         with self._lock:
@@ -121,7 +152,7 @@ class EvidenceIndex:
             if self._searcher is not None and not self._searcher.up_to_date():
                 # not Searcher.refresh(): it reuses segment readers and misses
                 # deletions committed to an existing segment (whoosh-reloaded 2.7.5)
-                self._searcher.close()
+                self._retire(self._searcher)
                 self._searcher = None
                 self._ix = None
             if self._searcher is None:
@@ -131,7 +162,7 @@ class EvidenceIndex:
     def _facet_tables(self, searcher) -> FacetTables:
         gen = searcher  # one table per searcher generation
         if self._facets is None or self._facets_gen != gen:
-            self._facets, self._facets_gen = FacetTables(searcher), gen
+            self._facets, self._facets_gen = FacetTables(searcher, scope=str(self.index_dir)), gen
         return self._facets
 
     # ------------------------------------------------------------ writes
@@ -209,7 +240,7 @@ class EvidenceIndex:
     def rebuild(self, records_iter: Iterable[dict] | Callable[[list | None], Iterable[dict]],
                 total: int | None = None,
                 progress: Callable[[int, int | None], None] | None = None,
-                chunk: int = 5000, resume: bool = True, procs: int = 1) -> int:
+                chunk: int = 20000, resume: bool = True, procs: int = 1) -> int:
         """Rebuild from scratch in committed chunks; resume after a crash.
 
         ``records_iter`` is either a function of a resume key — it yields the
@@ -219,10 +250,13 @@ class EvidenceIndex:
         ``done`` that the checkpoint says are committed. Only the key survives
         records being added or removed between a crash and the resume.
 
-        Each chunk becomes one segment, never merged (merging costs more than
-        it saves), so ``chunk`` trades memory for segment count: a chunk is
-        held in memory until its commit (~80 KB a 1,000-character passage,
-        ~0.4 GB at 5,000), and every segment adds a lookup per query term.
+        Every ``chunk`` records become one segment, written by one of
+        ``procs`` worker processes (``writer.SegmentBuilder``: ``procs``
+        chunks at a time, while the next ones are read), and committed
+        without merging (merging costs more than it saves). So ``chunk``
+        trades memory for segment count: a worker holds its chunk's postings
+        in memory until it writes them (~25 KB a 1,000-character passage),
+        and every segment adds a lookup per query term.
         """
         version = schema_version()
         checkpoint = Checkpoint(self.index_dir)
@@ -241,21 +275,38 @@ class EvidenceIndex:
             ix = self._fresh_index()
         records = records_iter(after) if callable(records_iter) else records_iter
 
-        buffer = []
-        for record in records:
-            done += 1
-            if done <= skip:
-                continue
-            buffer.append(record)
-            if len(buffer) >= chunk:
-                self._write_chunk(ix, buffer, procs)
-                checkpoint.write(done, version, str(buffer[-1].get("passage_id")),
-                                 after=buffer[-1].get("_resume_key"))
-                buffer = []
+        def committed(done: int, last: dict) -> Callable[[], None]:
+            last_id, after_key = str(last.get("passage_id")), last.get("_resume_key")
+
+            def mark():
+                checkpoint.write(done, version, last_id, after=after_key)
                 if progress:
                     progress(done, total)
-        if buffer:
-            self._write_chunk(ix, buffer, procs)
+            return mark
+
+        builder = SegmentBuilder(ix, self.index_dir, procs)
+        wave = chunk * builder.procs
+        buffer = []
+        try:
+            for record in records:
+                done += 1
+                if done <= skip:
+                    continue
+                buffer.append(record)
+                if len(buffer) >= wave:
+                    builder.submit(buffer, committed(done, buffer[-1]))
+                    buffer = []
+            if buffer:
+                builder.submit(buffer, committed(done, buffer[-1]))
+        except BaseException:
+            # the chunk in flight is complete: commit it if its segments were
+            # written, so a resumed rebuild does not redo it
+            try:
+                builder.close()
+            except BaseException:
+                builder.abandon()
+            raise
+        builder.close()
         write_version(self.index_dir, version)
         checkpoint.clear()
         with self._lock:
@@ -278,28 +329,6 @@ class EvidenceIndex:
                             path.unlink()
             return self._create()
 
-    def _write_chunk(self, ix, records: list[dict], procs: int) -> None:
-        # multisegment: each worker commits its own segment; merging them
-        # serially in the parent cost more than the parallelism gained
-        if procs > 1:
-            kwargs = {"procs": procs, "multisegment": True, "limitmb": 128}
-        else:
-            kwargs = {"writer_class": BulkSegmentWriter}
-        # merge=False: Whoosh's default policy re-merges earlier chunks at
-        # every commit, which made a 6,000-document rebuild 2.5x slower
-        # Millions of small posting lists are alive until the commit; the
-        # cyclic collector would rescan them all again and again (~10% of
-        # build time) and none of them can form a cycle.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            with locked_writer(ix, self.index_dir, commit_merge=False, **kwargs) as writer:
-                for record in records:
-                    writer.add_document(**to_fields(record))
-        finally:
-            if collecting:
-                gc.enable()
-
     # ------------------------------------------------------------ checking
 
     def entry_digests(self) -> dict[str, dict[str, str]]:
@@ -307,8 +336,7 @@ class EvidenceIndex:
         `kaoping check` compares with the digests of the records the database says to index."""
         if not self.exists() or self.needs_rebuild():
             return {}
-        with self._lock:
-            searcher = self._get_searcher()
+        with self._reading() as (searcher, _executor), self._io_lock:  # Whoosh's reads: one thread at a time
             out: dict[str, dict[str, str]] = {}
             for stored in searcher.all_stored_fields():
                 out.setdefault(str(stored.get("document_id", "")), {})[str(stored.get("passage_id", ""))] = \
@@ -321,11 +349,7 @@ class EvidenceIndex:
                kind=None, indicator=None, page: int = 1, per_page: int = 20,
                sort: str = "relevance", facets: bool = True) -> SearchResult:
         try:
-            # one search at a time per index object: Whoosh readers share file
-            # handles, and under the GIL parallel searches gain nothing
-            with self._lock:
-                return self._search(query, allowed_units, unit, year, kind, indicator,
-                                    page, per_page, sort, facets)
+            return self._search(query, allowed_units, unit, year, kind, indicator, page, per_page, sort, facets)
         except Exception:  # the contract: reviewers get a message, never a traceback
             log.exception("search failed for %r", query)
             return SearchResult(query_error="检索出错，请简化查询后重试。")
@@ -356,13 +380,16 @@ class EvidenceIndex:
         final = wq.And([parsed.query, *filters]) if filters else parsed.query
         if paging_error:
             return result
+        with self._reading() as (searcher, ex):
+            self._run(result, searcher, ex, final, parsed.literals, page, per_page, sort, facets)
+        return result
 
-        searcher = self._get_searcher()
-        ex = self._executor(searcher)
+    @staticmethod
+    def _run(result, searcher, ex, final, literals, page, per_page, sort, facets) -> None:
         want = page * per_page
         candidates = ex.docs(final)
         scores = ex.score(final, candidates)
-        exact_set = not has_phrase(final) and not parsed.needs_verify
+        exact_set = not needs_check(final)
         keys = -scores if sort != "date" else None
         if sort == "date":
             order = np.lexsort((-scores, -ex.tables.date_rank(candidates)))
@@ -372,13 +399,7 @@ class EvidenceIndex:
             order = top[np.lexsort((top, keys[top]))]
         else:
             order = np.argsort(keys, kind="stable")
-        need = max(want, TEXT_VERIFY_ALL + 1) if parsed.needs_verify else want
-        ranked, total, estimated = ex.confirm(final, candidates, order, need)
-        stored_cache: dict[int, dict] = {}
-        if parsed.needs_verify:
-            ranked, total, sampled = self._verify_text(searcher, parsed, ranked, total, estimated,
-                                                       stored_cache, want)
-            estimated = estimated or sampled
+        ranked, total, estimated = ex.confirm(final, candidates, order, want)
         result.total = int(total)
         result.total_is_estimate = bool(estimated)
         if facets:
@@ -388,73 +409,40 @@ class EvidenceIndex:
         hits = []
         for d in ranked[(page - 1) * per_page: want]:
             d = int(d)
-            stored = stored_cache.get(d) or searcher.stored_fields(d)
+            stored = searcher.stored_fields(d)
             score = float(scores[np.searchsorted(candidates, d)])
-            hits.append(hit_from_stored(stored, score, self._snippet(stored, parsed)))
+            hits.append(hit_from_stored(stored, score, snippet_html(ex.text(d), literals)))
         result.hits = hits
-        return result
 
     def _executor(self, searcher) -> Executor:
         with self._lock:
             tables = self._facet_tables(searcher)
             if self._exec is None or self._exec.searcher is not searcher:
-                self._exec = Executor(searcher, tables)
+                self._exec = Executor(searcher, tables, scope=str(self.index_dir), io_lock=self._io_lock)
             return self._exec
-
-    @staticmethod
-    def _verify_text(searcher, parsed, ranked, total, estimated, stored_cache, want):
-        """Punctuation in a quoted phrase is not indexed: check the stored text.
-
-        Exhaustive when every candidate is at hand and there are at most
-        TEXT_VERIFY_ALL; otherwise the shown hits are checked and the total
-        is scaled by the share of a checked sample that passes.
-        """
-        def ok(d: int) -> bool:
-            stored = searcher.stored_fields(d)
-            if qmod.matches(parsed.ast, stored, _squash_fold(stored.get("text") or "")):
-                stored_cache[d] = stored
-                return True
-            return False
-
-        ranked = [int(d) for d in ranked]
-        if not estimated and len(ranked) <= TEXT_VERIFY_ALL:
-            kept = [d for d in ranked if ok(d)]
-            return np.array(kept, dtype=np.int64), len(kept), False
-        kept = []
-        for d in ranked:
-            if ok(d):
-                kept.append(d)
-                if len(kept) >= want:
-                    break
-        sample = random.Random(len(ranked)).sample(ranked, min(TEXT_SAMPLE, len(ranked)))
-        share = sum(ok(d) for d in sample) / max(len(sample), 1)
-        return np.array(kept, dtype=np.int64), max(round(total * share), len(kept)), True
-
-    @staticmethod
-    def _snippet(stored: dict, parsed: qmod.ParsedQuery) -> str:
-        return snippet_html(stored.get("text") or "", parsed.literals)
 
     # ------------------------------------------------------------ more like this
 
     def more_like_this(self, passage_id: str, allowed_units: list[str] | None = None,
                        limit: int = 10) -> list[Hit]:
         """Passages in other documents that share this passage's key words."""
-        with self._lock:
-            return self._more_like_this(passage_id, allowed_units, limit)
-
-    def _more_like_this(self, passage_id, allowed_units, limit) -> list[Hit]:
         if not self.exists() or self.needs_rebuild():
             return []
         if allowed_units is not None and not allowed_units:
             return []
-        searcher = self._get_searcher()
-        docnum = searcher.document_number(passage_id=str(passage_id))
+        with self._reading() as (searcher, ex):
+            return self._more_like_this(searcher, ex, passage_id, allowed_units, limit)
+
+    def _more_like_this(self, searcher, ex, passage_id, allowed_units, limit) -> list[Hit]:
+        with self._io_lock:  # term lookups through Whoosh's readers
+            docnum = searcher.document_number(passage_id=str(passage_id))
         if docnum is None:
             return []
         source = searcher.stored_fields(docnum)
         if allowed_units is not None and source.get("unit") not in set(allowed_units):
             return []  # the reviewer may not see the source passage itself
-        keywords = _key_words(searcher, source.get("text") or "", n=12)
+        with self._io_lock:
+            keywords = _key_words(searcher, ex.text(docnum), n=12)
         if not keywords:
             return []
         parts = [wq.Or([wq.Term("words", w, boost=weight) for w, weight in keywords])]
@@ -462,14 +450,13 @@ class EvidenceIndex:
             parts.append(_unit_filter(allowed_units))
         q = wq.AndNot(wq.And(parts), wq.Term("document_id", source.get("document_id", "")))
         literals = [w for w, _ in keywords]
-        ex = self._executor(searcher)
         candidates = ex.docs(q)
         scores = ex.score(q, candidates)
         top = np.argsort(-scores, kind="stable")[:max(1, min(int(limit), MAX_PER_PAGE))]
         out = []
         for i in top:
-            stored = searcher.stored_fields(int(candidates[i]))
-            out.append(hit_from_stored(stored, float(scores[i]), snippet_html(stored.get("text") or "", literals)))
+            d = int(candidates[i])
+            out.append(hit_from_stored(searcher.stored_fields(d), float(scores[i]), snippet_html(ex.text(d), literals)))
         return out
 
 
@@ -517,10 +504,6 @@ def _filters(allowed_units, unit, year, kind, indicator) -> tuple[list, list[str
     if indicator not in (None, ""):
         filters.append(wq.Term("indicators", str(indicator)))
     return filters, notes
-
-
-def _squash_fold(text: str) -> str:
-    return "".join(fast_fold(text).split()).lower()
 
 
 def _key_words(searcher, text: str, n: int) -> list[tuple[str, float]]:

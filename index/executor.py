@@ -7,9 +7,11 @@ block into numpy arrays (ids + term frequencies), boolean logic is set
 algebra on sorted arrays, totals and facets are exact counts over the
 resulting set, and ranking is a vectorised BM25-like sum.
 
-Positions are only needed to confirm phrases, and only for the passages that
-are shown, or for every candidate when there are few enough (``VERIFY_ALL``);
-beyond that, the phrase total is estimated from a verified sample and flagged.
+This is the one evaluator of a query. A text condition (``Substring``, see
+``index/substring.py``) selects its candidates by gram terms here and, where
+the terms alone do not decide, checks the passage's verification text: for
+every candidate when there are few enough (``VERIFY_ALL``), otherwise for the
+passages shown, with the total estimated from a checked sample and flagged.
 
 The block format is Whoosh's private W3 codec, read in ``index/whoosh_format.py``
 (the one module that knows it; ``tests/test_index_format.py`` guards it).
@@ -26,21 +28,28 @@ from collections import OrderedDict
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.matching.wrappers import FilterMatcher
 
-from index.whoosh_format import EMPTY
-from index.whoosh_format import decode_positions as _decode_positions
-from index.whoosh_format import read_all_blocks as _read_all_blocks
-VERIFY_ALL = 1_500           # phrase candidates verified exhaustively
-SAMPLE = 300                 # verified sample when there are more
+from index import substring
+from index.substring import Substring
+from index.whoosh_format import EMPTY, bytes_column, segment_term_postings
+
+VERIFY_ALL = 1_500           # text checks done for every candidate up to this many
+SAMPLE = 300                 # checked sample when there are more
+NEGATION_CHECKS = 2_000      # text checks spent making a NOT exact before ranking
 CACHE_BYTES = 64 * 2 ** 20    # merged posting arrays kept per searcher generation
+CHECKS_KEPT = 400_000        # remembered text check results (a page turn repeats them)
 
 
 class Executor:
-    def __init__(self, searcher, tables=None):
+    def __init__(self, searcher, tables=None, scope: str = "", io_lock=None):
         self.searcher = searcher
+        self.scope = scope  # the index's directory: segment caches are shared by every index of the process
+        # Whoosh reads posting blocks by seek + read on file objects its readers
+        # share: one thread at a time there (everything else here may run in parallel)
+        self.io_lock = io_lock or threading.Lock()
         self.reader = searcher.reader()
         self.leaves = list(self.reader.leaf_readers())
+        self.bases = np.array([base for _, base in self.leaves], dtype=np.int64)
         self.size = self.reader.doc_count_all()
         live = np.ones(self.size, dtype=bool)
         for leaf, base in self.leaves:
@@ -55,49 +64,40 @@ class Executor:
         self.doc_count = int(live.sum())
         self._leaf_memo: dict = {}
         self._cache_lock = threading.Lock()
+        self._texts_readers: dict[int, object] = {}
+        self._checked: OrderedDict[tuple, dict[int, bool]] = OrderedDict()
+        self._checked_count = 0
 
     # ------------------------------------------------------------ postings
 
     def postings(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(sorted doc ids, term frequencies) of a term, deleted docs removed."""
-        ids, weights, _ = self.postings_full(field, text)
-        return ids, weights
-
-    def postings_full(self, field: str, text: str):
-        """(ids, frequencies, encoded positions list); the positions come free
-        with the same block decode, so they are kept for phrase checks."""
         key = (field, text)
         with self._cache_lock:  # web requests search from several threads
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-        ids_parts, w_parts, v_parts = [], [], []
+        ids_parts, w_parts = [], []
         for leaf, base in self.leaves:
-            found = segment_postings(leaf, field, text)
+            found = segment_postings(leaf, field, text, self.scope, self.io_lock)
             if found is None:
                 continue
-            ids, weights, vals = found
+            ids, weights = found
             ids_parts.append(ids + base)
             w_parts.append(weights)
-            v_parts.append(vals)
         if ids_parts:
             ids = np.concatenate(ids_parts)
             weights = np.concatenate(w_parts)
-            values = _PackedValues.concat(v_parts)
             keep = self.live[ids]
             if not keep.all():
                 ids, weights = ids[keep], weights[keep]
-                values = values.take(keep) if len(values) else values
         else:
-            ids, weights, values = EMPTY, np.zeros(0, dtype=np.float32), _PackedValues([])
-        entry = (ids, weights, values)
-        self._remember(key, entry)
-        return entry
-
-    def _remember(self, key, value) -> None:
+            ids, weights = EMPTY, np.zeros(0, dtype=np.float32)
+        entry = (ids, weights)
         with self._cache_lock:
-            self._store(key, value)
+            self._store(key, entry)
+        return entry
 
     def _store(self, key, value) -> None:
         if key in self._cache:
@@ -120,7 +120,14 @@ class Executor:
     # ------------------------------------------------------------ doc sets
 
     def docs(self, q) -> np.ndarray:
-        """Sorted ids matching q. Phrases here are *candidates* (all terms present)."""
+        """Sorted ids of q's *candidates*: a superset of its matches, exact where
+        no text needs checking (``needs_check``; ``exact`` decides the rest).
+
+        A ``Substring`` gives the passages holding its gram terms. A negated one
+        may only subtract passages known to hold its text: they are checked
+        inside what the positive conditions (permission included) leave, when
+        that takes at most NEGATION_CHECKS checks, and nothing is subtracted
+        otherwise."""
         if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
             return EMPTY
         if isinstance(q, wq.Every):
@@ -135,37 +142,28 @@ class Executor:
                     self._leaf_memo.clear()
                 self._leaf_memo[key] = self._prefix_docs(q) if isinstance(q, wq.Prefix) else self._range_docs(q)
             return self._leaf_memo[key]
-        if isinstance(q, wq.Phrase):
+        if isinstance(q, wq.Phrase):  # Substring; a plain Phrase only ever ranks (AndMaybe)
             return self._and([self.postings(q.fieldname, w)[0] for w in q.words])
-        if isinstance(q, wq.Sequence):
-            return self._and([self.docs(s) for s in q.subqueries])
         if isinstance(q, wq.AndMaybe):
             return self.docs(q.a)
-        # a negated phrase must subtract only passages that really contain it
         if isinstance(q, wq.AndNot):
             pos = self.docs(q.a)
-            return np.setdiff1d(pos, self.exact_docs(q.b, pos), assume_unique=True)
-        if isinstance(q, wq.Not):
-            return np.setdiff1d(self.live_ids, self.exact_docs(q.query), assume_unique=True)
-        if isinstance(q, wq.And):
-            pos = [s for s in q.subqueries if not isinstance(s, wq.Not)]
-            neg = [s.query for s in q.subqueries if isinstance(s, wq.Not)]
-            out = self._and([self.docs(s) for s in pos]) if pos else self.live_ids
-            for s in neg:
+            return difference(pos, self.sure_docs(q.b, pos), self.size)
+        if isinstance(q, (wq.Not, wq.And)):
+            positive, negative = _conjuncts(q)
+            out = self._and([self.docs(s) for s in positive]) if positive else self.live_ids
+            for s in negative:
                 if len(out) == 0:
                     break
-                out = np.setdiff1d(out, self.exact_docs(s, out), assume_unique=True)
+                out = difference(out, self.sure_docs(s, out), self.size)
             return out
         if isinstance(q, wq.Or):
-            parts = [self.docs(s) for s in q.subqueries]
-            parts = [p for p in parts if len(p)]
-            return np.unique(np.concatenate(parts)) if parts else EMPTY
+            return union([self.docs(s) for s in q.subqueries], self.size)
         # anything else: let Whoosh enumerate it (correct, slower)
         return np.fromiter(self.searcher.docs_for_query(q), dtype=np.int64)
 
     def _prefix_docs(self, q: wq.Prefix) -> np.ndarray:
-        parts = [self.postings(q.fieldname, t)[0] for t in self.prefix_terms(q.fieldname, q.text)]
-        return np.unique(np.concatenate(parts)) if parts else EMPTY
+        return union([self.postings(q.fieldname, t)[0] for t in self.prefix_terms(q.fieldname, q.text)], self.size)
 
     def _term_docs(self, field: str, text: str) -> np.ndarray:
         if self.tables is not None and field in self.tables.codes:
@@ -185,8 +183,7 @@ class Executor:
             return np.flatnonzero(np.isin(codes, good) & self.live)
         return np.fromiter(self.searcher.docs_for_query(q), dtype=np.int64)
 
-    @staticmethod
-    def _and(parts: list[np.ndarray]) -> np.ndarray:
+    def _and(self, parts: list[np.ndarray]) -> np.ndarray:
         if not parts:
             return EMPTY
         parts = sorted(parts, key=len)
@@ -194,7 +191,7 @@ class Executor:
         for p in parts[1:]:
             if len(out) == 0:
                 break
-            out = np.intersect1d(out, p, assume_unique=True)
+            out = intersect(out, p, self.size)
         return out
 
     # ------------------------------------------------------------ scoring
@@ -211,128 +208,120 @@ class Executor:
             ids, tf = self.postings(field, text)
             if len(ids) == 0:
                 continue
-            idx = np.searchsorted(ids, docs)
-            idx[idx >= len(ids)] = 0
-            present = ids[idx] == docs
-            f = np.where(present, tf[idx], 0.0)
+            if len(docs) * 16 < self.size:  # few docs: look each up
+                idx = np.searchsorted(ids, docs)
+                idx[idx >= len(ids)] = 0
+                f = np.where(ids[idx] == docs, tf[idx], 0.0)
+            else:  # many: spread the frequencies over all ids once
+                dense = np.zeros(self.size, dtype=np.float32)
+                dense[ids] = tf
+                f = dense[docs]
             idf = math.log(1 + (n - len(ids) + 0.5) / (len(ids) + 0.5))
             scores += boost * idf * f * 2.2 / (f + 1.2)
         return scores
 
-    # ------------------------------------------------------------ phrase checks
-
-    def positions(self, field: str, text: str, docnum: int) -> list[int]:
-        ids, _, values = self.postings_full(field, text)
-        i = int(np.searchsorted(ids, docnum))
-        if i >= len(ids) or ids[i] != docnum or not len(values):
-            return []
-        return _decode_positions(values[i])
+    # ------------------------------------------------------------ exact answers
 
     def exact(self, q, within: np.ndarray) -> np.ndarray:
-        """The docs of ``within`` (sorted) that truly match q, phrases checked
-        by position only where they can still change the answer."""
+        """The docs of ``within`` (sorted) that truly match q; text is checked
+        only for conditions whose gram terms do not decide alone."""
         if len(within) == 0:
             return within
-        if not has_phrase(q):
-            return np.intersect1d(within, self.docs(q), assume_unique=True)
-        if isinstance(q, wq.Phrase):
-            return self._phrase_filter(q, np.intersect1d(within, self.docs(q), assume_unique=True))
-        if isinstance(q, wq.Sequence):
-            cand = np.intersect1d(within, self.docs(q), assume_unique=True)
-            return np.array([d for d in cand.tolist() if self._phrase_at(q, d)], dtype=np.int64)
+        if not needs_check(q):
+            return intersect(within, self.docs(q), self.size)
+        if isinstance(q, Substring):  # ``within`` first: a few docs are looked up, not the terms' AND
+            return self._contains(q, self._and([within, *(self.postings(q.fieldname, w)[0] for w in q.words)]))
         if isinstance(q, wq.AndMaybe):
             return self.exact(q.a, within)
         if isinstance(q, wq.AndNot):
             kept = self.exact(q.a, within)
-            return np.setdiff1d(kept, self.exact(q.b, kept), assume_unique=True)
+            return difference(kept, self.exact(q.b, kept), self.size)
         if isinstance(q, wq.Not):
-            return np.setdiff1d(within, self.exact(q.query, within), assume_unique=True)
+            return difference(within, self.exact(q.query, within), self.size)
         if isinstance(q, wq.And):
-            # cheap, phrase-free clauses first: they shrink what phrases must check
-            for s in sorted(q.subqueries, key=has_phrase):
+            # cheap, check-free clauses first: they shrink what must be checked
+            for s in sorted(q.subqueries, key=needs_check):
                 within = self.exact(s, within)
                 if len(within) == 0:
                     break
             return within
         if isinstance(q, wq.Or):
             found = EMPTY
-            for s in sorted(q.subqueries, key=has_phrase):
-                rest = np.setdiff1d(within, found, assume_unique=True)
+            for s in sorted(q.subqueries, key=needs_check):
+                rest = difference(within, found, self.size)
                 if len(rest) == 0:
                     break
-                found = np.union1d(found, self.exact(s, rest))
+                found = union([found, self.exact(s, rest)], self.size)
             return found
-        return np.intersect1d(within, self.docs(q), assume_unique=True)
+        return intersect(within, self.docs(q), self.size)
 
-    def _phrase_filter(self, p: wq.Phrase, cand: np.ndarray) -> np.ndarray:
-        """Candidates (which hold every term) where the terms are consecutive.
-
-        Start positions implied by each term are intersected, rarest term
-        first, so most documents are decided after decoding one or two lists.
-        """
-        if len(cand) == 0:
+    def _contains(self, q: Substring, cand: np.ndarray) -> np.ndarray:
+        """The candidates whose verification text holds the literal (results
+        remembered: ranking, paging and totals ask about the same passages)."""
+        if len(cand) == 0 or q.exact:
             return cand
-        per_term = []
-        for offset, word in enumerate(p.words):
-            ids, _, values = self.postings_full(p.fieldname, word)
-            per_term.append((len(ids), offset, values, np.searchsorted(ids, cand).tolist()))
-        per_term.sort(key=lambda t: t[0])
-        kept = []
-        for j, doc in enumerate(cand.tolist()):
-            starts = None
-            for _, offset, values, idx in per_term:
-                implied = {pos - offset for pos in _decode_positions(values[idx[j]])}
-                starts = implied if starts is None else starts & implied
-                if not starts:
-                    break
-            if starts:
-                kept.append(doc)
-        return np.array(kept, dtype=np.int64)
+        key = (q.fieldname, q.literal)
+        with self._cache_lock:
+            known = self._checked.pop(key, None) or {}
+            self._checked[key] = known
+        keep = np.zeros(len(cand), dtype=bool)
+        needle, field = q.needle, q.fieldname
+        added = 0
+        for i, doc in enumerate(cand.tolist()):
+            found = known.get(doc)
+            if found is None:
+                found = known[doc] = substring.contains(self._texts(doc), field, needle)
+                added += 1
+            keep[i] = found
+        with self._cache_lock:
+            self._checked_count += added
+            while self._checked_count > CHECKS_KEPT and len(self._checked) > 1:
+                _, old = self._checked.popitem(last=False)
+                self._checked_count -= len(old)
+        return cand[keep]
 
-    def exact_docs(self, q, within: np.ndarray | None = None, cap: int = 20_000) -> np.ndarray:
-        """Exact docs of q (inside ``within``); beyond ``cap`` phrase checks, candidates."""
-        candidates = self.docs(q)
-        if within is not None:
-            candidates = np.intersect1d(candidates, within, assume_unique=True)
-        if not has_phrase(q) or len(candidates) > cap:
+    def text(self, doc: int) -> str:
+        """A passage's text as written (for snippets and similar passages)."""
+        return substring.display_text(self._texts(doc))
+
+    def _texts(self, doc: int) -> bytes:
+        leaf = int(np.searchsorted(self.bases, doc, side="right")) - 1
+        reader = self._texts_readers.get(leaf)
+        if reader is None:
+            reader = self._texts_readers[leaf] = bytes_column(self.leaves[leaf][0], substring.COLUMN)
+        return reader[doc - int(self.bases[leaf])]
+
+    def sure_docs(self, q, within: np.ndarray) -> np.ndarray:
+        """Docs of ``within`` known to match q: all of them, or none when knowing
+        would take more than NEGATION_CHECKS text checks."""
+        candidates = intersect(self.docs(q), within, self.size)
+        if not needs_check(q):
             return candidates
+        if len(candidates) > NEGATION_CHECKS:
+            return EMPTY
         return self.exact(q, candidates)
 
-    def _phrase_at(self, p, docnum: int) -> bool:
-        if isinstance(p, wq.Phrase):
-            parts = [set(self.positions(p.fieldname, w, docnum)) for w in p.words]
-        else:  # Sequence of Term/Phrase…, Prefix last
-            parts = []
-            for s in p.subqueries:
-                if isinstance(s, wq.Phrase):
-                    parts.extend(set(self.positions(s.fieldname, w, docnum)) for w in s.words)
-                elif isinstance(s, wq.Term):
-                    parts.append(set(self.positions(s.fieldname, s.text, docnum)))
-                elif isinstance(s, wq.Prefix):
-                    pos = set()
-                    for t in self.prefix_terms(s.fieldname, s.text):
-                        pos.update(self.positions(s.fieldname, t, docnum))
-                    parts.append(pos)
-        if not parts or not parts[0]:
-            return False
-        return any(all(start + i in part for i, part in enumerate(parts[1:], 1)) for start in parts[0])
-
     def confirm(self, q, candidates: np.ndarray, order: np.ndarray, want: int):
-        """Exact matches among candidates: (ids in rank order, total, estimated?)."""
+        """Exact matches among candidates: (ids in rank order, total, estimated?).
+
+        Beyond VERIFY_ALL candidates, the ranked ones are checked until the
+        page is full, but never more than VERIFY_ALL of them: a text the index
+        cannot narrow down (single characters between punctuation) would
+        otherwise be looked up in every passage. The total is then estimated
+        from a checked sample, and flagged."""
         ranked = candidates[order]
-        if not has_phrase(q):
+        if not needs_check(q):
             return ranked, len(candidates), False
         if len(candidates) <= VERIFY_ALL:
-            exact = self.exact(q, candidates)
-            kept = ranked[np.isin(ranked, exact, assume_unique=True)]
+            kept = ranked[member(ranked, self.exact(q, candidates), self.size)]
             return kept, len(kept), False
         shown: list[int] = []
         step, pos = max(2 * want, 50), 0
-        while len(shown) < want and pos < len(ranked):
+        while len(shown) < want and pos < min(len(ranked), VERIFY_ALL):
             chunk = ranked[pos:pos + step]
             pos += step
             ok = self.exact(q, np.sort(chunk))
-            shown.extend(chunk[np.isin(chunk, ok, assume_unique=True)].tolist())
+            shown.extend(chunk[member(chunk, ok, self.size)].tolist())
         rng = np.random.default_rng(len(candidates))
         sample = np.sort(rng.choice(candidates, SAMPLE, replace=False))
         estimate = round(len(candidates) * len(self.exact(q, sample)) / SAMPLE)
@@ -349,25 +338,19 @@ _SEGMENT_BYTES = [0]
 _SEGMENT_LOCK = threading.Lock()
 
 
-def segment_postings(leaf, field: str, text: str):
-    """(local ids, weights, packed positions) of a term in one segment, or None."""
+def segment_postings(leaf, field: str, text: str, scope: str = "", io_lock=None):
+    """(local ids, weights) of a term in one segment, or None."""
     segment = leaf.segment()
-    key = (segment.segment_id(), field, text) if segment is not None else None
-    if key is not None:
-        with _SEGMENT_LOCK:
-            hit = _SEGMENT_POSTINGS.get(key)
-            if hit is not None:
-                _SEGMENT_POSTINGS.move_to_end(key)
-                return hit
-    try:
-        m = leaf.postings(field, text)
-    except Exception:  # TermNotFound and friends: no postings in this segment
-        return None
-    if isinstance(m, FilterMatcher):  # deleted documents are removed per generation
-        m = m.child
-    ids, weights, vals = _read_all_blocks(m)
-    entry = (ids, weights, _PackedValues(vals))
-    if key is not None:
+    key = (scope, segment.segment_id(), field, text) if segment is not None else None
+    hit = _cached_postings(key)
+    if hit is not None:
+        return hit
+    with io_lock or threading.Lock():
+        hit = _cached_postings(key)  # another search may have read it while this one waited
+        if hit is not None:
+            return hit
+        entry = segment_term_postings(leaf, field, text)
+    if entry is not None and key is not None:
         with _SEGMENT_LOCK:
             if key not in _SEGMENT_POSTINGS:
                 _SEGMENT_POSTINGS[key] = entry
@@ -378,46 +361,79 @@ def segment_postings(leaf, field: str, text: str):
     return entry
 
 
-class _PackedValues:
-    """Encoded position lists in one bytes blob: a list of small bytes
-    objects costs ~50 bytes of overhead each, the blob ~4."""
+# ---------------------------------------------------------------- doc sets
+# Sets of documents are sorted id arrays over 0..size. numpy's intersect1d and
+# setdiff1d concatenate and sort; a boolean mask over the ids is linear, and a
+# binary search beats both when one side is tiny.
 
-    __slots__ = ("blob", "ends")
+def intersect(a: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) == 0:
+        return EMPTY
+    if len(a) * 64 < len(b):
+        idx = np.searchsorted(b, a)
+        idx[idx == len(b)] = 0
+        return a[b[idx] == a]
+    return a[_mask(b, size)[a]]
 
-    def __init__(self, values: list[bytes], *, blob: bytes | None = None, ends: np.ndarray | None = None):
-        if blob is not None:
-            self.blob, self.ends = blob, ends
-            return
-        self.blob = b"".join(values)
-        self.ends = np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))
 
-    @classmethod
-    def concat(cls, parts: list["_PackedValues"]) -> "_PackedValues":
-        if len(parts) == 1:
-            return parts[0]
-        offsets = np.cumsum([0] + [len(p.blob) for p in parts[:-1]])
-        return cls([], blob=b"".join(p.blob for p in parts),
-                   ends=np.concatenate([p.ends + off for p, off in zip(parts, offsets)]) if parts
-                   else np.zeros(0, dtype=np.int64))
+def difference(a: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
+    if len(a) == 0 or len(b) == 0:
+        return a
+    return a[~member(a, b, size)]
 
-    def take(self, keep: np.ndarray) -> "_PackedValues":
-        return _PackedValues([self[int(i)] for i in np.flatnonzero(keep)])
 
-    def __len__(self) -> int:
-        return len(self.ends)
+def member(a: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
+    """For each id of ``a`` (any order): is it in ``b``?"""
+    return _mask(b, size)[a] if len(b) else np.zeros(len(a), dtype=bool)
 
-    def __getitem__(self, i: int) -> bytes:
-        start = int(self.ends[i - 1]) if i else 0
-        return self.blob[start:int(self.ends[i])]
 
-    @property
-    def nbytes(self) -> int:
-        return len(self.blob) + self.ends.nbytes
+def union(parts: list[np.ndarray], size: int) -> np.ndarray:
+    parts = [p for p in parts if len(p)]
+    if len(parts) <= 1:
+        return parts[0] if parts else EMPTY
+    mask = np.zeros(size, dtype=bool)
+    for p in parts:
+        mask[p] = True
+    return np.flatnonzero(mask)
+
+
+def _mask(ids: np.ndarray, size: int) -> np.ndarray:
+    mask = np.zeros(size, dtype=bool)
+    mask[ids] = True
+    return mask
+
+
+def _conjuncts(q) -> tuple[list, list]:
+    """(positive, negated) parts of nested ANDs, flattened: a NOT is then
+    checked only inside what every positive part (the permission filter
+    included) leaves, wherever it sits in the tree."""
+    if isinstance(q, wq.Not):
+        return [], [q.query]
+    if isinstance(q, wq.And):
+        positive, negative = [], []
+        for s in q.subqueries:
+            p, n = _conjuncts(s)
+            positive += p
+            negative += n
+        return positive, negative
+    return [q], []
+
+
+def _cached_postings(key):
+    if key is None:
+        return None
+    with _SEGMENT_LOCK:
+        hit = _SEGMENT_POSTINGS.get(key)
+        if hit is not None:
+            _SEGMENT_POSTINGS.move_to_end(key)
+        return hit
 
 
 def _entry_bytes(entry) -> int:
-    ids, weights, values = entry
-    return ids.nbytes + weights.nbytes + values.nbytes
+    ids, weights = entry
+    return ids.nbytes + weights.nbytes
 
 
 def _positive_terms(q, boost: float = 1.0, negated: bool = False):
@@ -441,11 +457,15 @@ def _positive_terms(q, boost: float = 1.0, negated: bool = False):
             yield from _positive_terms(s, boost)
 
 
-def has_phrase(q) -> bool:
-    if isinstance(q, (wq.Phrase, wq.Sequence)):
-        return True
+def needs_check(q) -> bool:
+    """Does some text condition of q need its text checked (its terms do not decide)?
+    The optional part of AndMaybe only ranks, so it never does."""
+    if isinstance(q, Substring):
+        return not q.exact
     if isinstance(q, wq.Not):
-        return has_phrase(q.query)
-    if isinstance(q, (wq.AndMaybe, wq.AndNot)):
-        return has_phrase(q.a) or has_phrase(q.b)
-    return any(has_phrase(s) for s in getattr(q, "subqueries", ()))
+        return needs_check(q.query)
+    if isinstance(q, wq.AndMaybe):
+        return needs_check(q.a)
+    if isinstance(q, wq.AndNot):
+        return needs_check(q.a) or needs_check(q.b)
+    return any(needs_check(s) for s in getattr(q, "subqueries", ()))

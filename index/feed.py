@@ -114,12 +114,12 @@ def all_index_records(settings: Settings, after: list | None = None,
 
 
 def rebuild_index(settings: Settings, index, *, fresh: bool = False, total: int | None = None,
-                  progress=None) -> list[tuple[int, str]]:
+                  progress=None, procs: int = 1) -> list[tuple[int, str]]:
     """Rebuild the index from the database, resuming an interrupted rebuild unless `fresh`.
     Documents written while it ran are re-fed at the end. Returns the versions that failed."""
     failures: list[tuple[int, str]] = []
     index.rebuild(lambda after: all_index_records(settings, after, failures), total=total,
-                  progress=progress, resume=not fresh)
+                  progress=progress, resume=not fresh, procs=procs)
     for document_id in index.take_touched():
         refresh_document(settings, index, document_id)
     return failures

@@ -10,9 +10,11 @@ leading ``-`` before a word, a phrase, a field or a group: ``-学院``,
 ``-"学院"``, ``-unit:BJ``, ``-(a OR b)``), parentheses, and field filters
 ``unit:JS year:2020..2022 kind:policy indicator:4 文号:… 单位:/年度:/类型:/指标:``.
 Adjacent terms are ANDed. Every text literal means "this text occurs in the
-passage" (a substring, traditional and simplified alike). The lexer and the
-parser are total: any string ends as a query and/or a Chinese note (a dangling
-operator, a stray closing quote), never as an exception.
+passage" (a substring, traditional and simplified alike): it compiles to a
+``Substring`` query, whose meaning ``index/substring.py`` defines and the
+executor evaluates. The lexer and the parser are total: any string ends as a
+query and/or a Chinese note (a dangling operator, a stray closing quote), never
+as an exception.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from whoosh import query as wq
 
 from index.analysis import _RUN, gram_tokens, word_tokens
+from index.substring import Substring, verify_form
 from zhtext.chinese import fold
 
 OFFICE_CODE = "OFFICE"  # the office's own publications (index.feed.OFFICE_UNIT)
@@ -81,7 +84,6 @@ class Fld:
     name: str        # schema field
     value: str
     quoted: bool = False
-    check: object = None  # stored fields -> bool, set when compiled
 
 
 @dataclass
@@ -99,7 +101,6 @@ class Bool:
 class ParsedQuery:
     query: wq.Query | None                            # None: match nothing
     literals: list[str] = field(default_factory=list)  # folded texts to highlight
-    needs_verify: bool = False                        # index may over-match: check stored text
     ast: object = None
     error: str | None = None
     has_text: bool = False
@@ -287,29 +288,26 @@ def _squash(text: str) -> str:
     return "".join(text.split())
 
 
-def gram_query(fieldname: str, text: str) -> tuple[wq.Query | None, bool]:
-    """A query that matches passages containing ``text``; (query, exact).
+def gram_query(fieldname: str, text: str) -> Substring | None:
+    """Passages whose ``fieldname`` contains ``text`` (None: nothing searchable in it).
 
-    Not exact when the text has punctuation between its runs, which the
-    index does not store; the caller then verifies against stored text.
+    One gram term decides alone when the text holds nothing else the index
+    does not store (punctuation); otherwise the executor checks the text.
     """
     toks = gram_tokens(text, trailing_unigram_last_run=False)
     if not toks:
-        return None, True
+        return None
     folded = fold(text)
     runs = [m.group() for m in _RUN.finditer(folded)]
-    exact = "".join(runs) == _squash(folded)
     terms = [t for t, _, _ in toks]
-    if len(terms) == 1:
-        return wq.Term(fieldname, terms[0]), exact
-    return wq.Phrase(fieldname, terms), exact
+    exact = len(terms) == 1 and "".join(runs) == _squash(folded)
+    return Substring(fieldname, terms, verify_form(text), exact)
 
 
 class _Compiler:
     def __init__(self, notes):
         self.notes = notes
         self.literals: list[str] = []
-        self.needs_verify = False
         self.clauses = 0
         self.has_text = False
 
@@ -338,17 +336,16 @@ class _Compiler:
     def literal(self, node: Lit, negated: bool):
         self.has_text = True
         if node.quoted:
-            q, exact = gram_query("grams", node.text)
+            q = gram_query("grams", node.text)
             if q is None:
                 return None
-            self.needs_verify |= not exact
             if not negated:
-                self.literals.append(_squash(fold(node.text)).lower())
+                self.literals.append(q.literal)
             return q
         words = [w for w, _, _ in word_tokens(node.text)]
         required = []
         for w in words:
-            q, exact = gram_query("grams", w)
+            q = gram_query("grams", w)
             if q is not None:
                 required.append(q)
                 if not negated:
@@ -362,11 +359,6 @@ class _Compiler:
         return wq.AndMaybe(must, boost)
 
     def field(self, node: Fld):
-        q = self._field(node)
-        node.check = _field_check(node, q)
-        return q
-
-    def _field(self, node: Fld):
         name, value = node.name, node.value
         if name == "unit":  # a code or the name people type: unit:JS, 单位:江苏, unit:江苏省
             codes = []
@@ -386,9 +378,7 @@ class _Compiler:
             return self.numeric(name, value)
         if name == "date":
             return wq.Prefix("date", value)
-        q, exact = gram_query(name, value)  # doc_number, issuer, title
-        self.needs_verify |= not exact
-        return q
+        return gram_query(name, value)  # doc_number, issuer, title
 
     def numeric(self, name: str, value: str):
         lo_default, hi_default = (YEAR_MIN, YEAR_MAX) if name == "year" else (0, 10 ** 8)
@@ -428,8 +418,7 @@ def parse(text: str) -> ParsedQuery:
         return ParsedQuery(None, error="；".join(notes + [msg]), ast=ast)
     if _only_negative(ast):
         q = wq.And([wq.Every(), q])
-    return ParsedQuery(q, comp.literals, comp.needs_verify, ast,
-                       "；".join(notes) or None, comp.has_text)
+    return ParsedQuery(q, comp.literals, ast, "；".join(notes) or None, comp.has_text)
 
 
 def _only_negative(node) -> bool:
@@ -438,40 +427,3 @@ def _only_negative(node) -> bool:
     if isinstance(node, Bool) and node.op == "AND":
         return all(_only_negative(k) for k in node.children)
     return False
-
-
-# ---------------------------------------------------------------- verification
-
-def matches(node, stored: dict, folded_text: str) -> bool:
-    """Evaluate the AST on one passage: the exact meaning the index approximates."""
-    if node is None:
-        return True
-    if isinstance(node, Bool):
-        results = (matches(k, stored, folded_text) for k in node.children)
-        return all(results) if node.op == "AND" else any(results)
-    if isinstance(node, Not):
-        return not matches(node.child, stored, folded_text)
-    if isinstance(node, Lit):
-        if node.quoted:
-            return _squash(fold(node.text)).lower() in folded_text
-        return all(w in folded_text for w, _, _ in word_tokens(node.text))
-    if isinstance(node, Fld):
-        return node.check(stored) if node.check else True
-    return True
-
-
-def _field_check(node: Fld, q):
-    """The same test as the field's Whoosh query, on stored values."""
-    name = node.name
-    if q is None or q is wq.NullQuery:
-        return lambda stored: False
-    if isinstance(q, wq.NumericRange):
-        lo, hi = q.start, q.end
-        return lambda stored: stored.get(name) is not None and lo <= int(stored[name]) <= hi
-    if name in ("unit", "indicators", "confirmed", "kind", "document_id", "version_id"):
-        wanted = {t.text for t in q.leaves()} if q.is_leaf() is False else {q.text}
-        return lambda stored: bool(wanted & set(str(stored.get(name) or "").split()))
-    if name == "date":
-        return lambda stored: str(stored.get("date") or "").startswith(node.value)
-    needle = _squash(fold(node.value)).lower()
-    return lambda stored: needle in _squash(fold(str(stored.get(name) or ""))).lower()

@@ -9,78 +9,93 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import functools
+from whoosh import analysis as wanalysis
+from whoosh import columns, fields, formats
 
-from whoosh import fields, formats
-
-from index.analysis import (bigram_analyzer, dictionary_fingerprint, index_gram_positions, index_gram_terms,
-                            index_word_tokens, word_analyzer)
+from index import substring
+from index.analysis import dictionary_fingerprint, gram_text, index_gram_counts, index_gram_keys, index_word_counts
 
 VERSION_FILE = "kaoping_schema.json"
+# Bumped whenever the fields below change what an index holds (the analysis
+# has its own version inside dictionary_fingerprint). 2: frequencies without
+# positions, the ``texts`` column, passage text checked instead of positions;
+# unit, kind and the indicator set in reference columns.
+LAYOUT_VERSION = "layout-2"
 
 # year is a *signed* NUMERIC: whoosh/whoosh-reloaded 2.7 return every document
 # for an open-lower-bound range on unsigned numeric fields. Queries also never
 # build open ranges (see query.YEAR_MIN/YEAR_MAX), so either fix alone suffices.
-YEAR_FIELD = fields.NUMERIC(int, bits=32, signed=True, stored=True, sortable=True)
+# shift_step=0: one term per value (Whoosh's default adds 8 coarser ones for
+# fast wide ranges; a year or page range spans a few hundred values at most).
+YEAR_FIELD = fields.NUMERIC(int, bits=32, signed=True, stored=True, sortable=True, shift_step=0)
 
 
-class _DirectTextField(fields.TEXT):
-    """TEXT that builds postings straight from our token tuples.
+class TermFrequency(formats.Format):
+    """A posting is a document and the term's frequency in it (as the weight),
+    nothing else: no positions, no per-posting value bytes. What a text
+    condition means is checked on the text (``index/substring.py``)."""
 
-    Whoosh's generic path creates a Token object per token; going direct
-    from (term, position) tuples is the same postings at a fraction of the
-    Python work, which is most of the indexing time. (Left ``scorable``:
-    whoosh-reloaded then stats a column file for every posting instead.)
+    posting_size = 0
+
+    def __init__(self, field_boost: float = 1.0):
+        self.field_boost = field_boost
+        self.options = {}
+
+    def word_values(self, value, analyzer, **kwargs):
+        raise NotImplementedError("CountedField.index counts terms itself")
+
+    def encode(self, value):
+        return b""
+
+    def decode_frequency(self, valuestring):
+        raise NotImplementedError("the frequency is the posting's weight")
+
+
+class _CountedField(fields.TEXT):
+    """Text indexed as (term, frequency) pairs from our own analysis.
+
+    Whoosh's generic path creates a Token object per token; counting in C
+    (``analysis.index_*_counts``) is the same postings at a fraction of the
+    Python work. Queries are built by ``index/query.py``, never by Whoosh's
+    parser, so the Whoosh analyzer below is never used. Not ``scorable``: our
+    ranking has no length norm, so no field-length column is kept.
     """
 
-    def _terms(self, value):
+    def __init__(self, stored: bool = False):
+        super().__init__(analyzer=wanalysis.SpaceSeparatedTokenizer(), phrase=False, stored=stored)
+        self.format = TermFrequency()
+        self.scorable = False
+
+    def term_counts(self, value) -> dict[str, int]:
+        """{term: frequency} of a value: what the index keeps of it
+        (``whoosh_format.BulkSegmentWriter`` groups these without ``index``)."""
         raise NotImplementedError
 
-    def _positions(self, value) -> dict[str, list[int]]:
-        poses: dict[str, list[int]] = {}
-        for term, pos in self._terms(value):
-            found = poses.get(term)
-            if found is None:
-                poses[term] = [pos]
-            else:
-                found.append(pos)
-        return poses
-
     def index(self, value, **kwargs):
-        poses = self._positions(value)
-        encode, boost = self.format.encode, self.format.field_boost
-        out = []
-        for term, poslist in poses.items():
-            n = len(poslist)
-            # most terms occur once in a passage: their encoding depends on
-            # the position alone, so it is computed once per position
-            value = _single_position(poslist[0]) if n == 1 else encode(poslist)
-            out.append((term.encode("utf-8"), n, n * boost, value))
-        return out
+        return [(term.encode("utf-8"), n, float(n), b"") for term, n in self.term_counts(value).items()]
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _single_position(pos: int) -> bytes:
-    return formats.Positions().encode([pos])
+class WordsField(_CountedField):
+    def term_counts(self, value):
+        return index_word_counts(value)
 
 
-class WordsField(_DirectTextField):
-    def __init__(self, **kwargs):
-        super().__init__(analyzer=word_analyzer(), phrase=True, **kwargs)
+class GramsField(_CountedField):
+    """Grams of a short text (title, issuer, document number)."""
 
-    def _terms(self, value):
-        return ((w, pos) for w, pos, _, _ in index_word_tokens(value))
+    def term_counts(self, value):
+        return index_gram_counts(value)
 
 
-class GramsField(_DirectTextField):
-    def __init__(self, **kwargs):
-        super().__init__(analyzer=bigram_analyzer(), phrase=True, **kwargs)
+class TextGramsField(GramsField):
+    """Grams of a passage's text: also given as integer keys (CJK grams) and
+    {term: count} (the rest), which ``whoosh_format.BulkSegmentWriter`` groups
+    with numpy; for a short text numpy's calls cost more than they save."""
 
-    def _terms(self, value):
-        return index_gram_terms(value)
+    def term_keys(self, value):
+        return index_gram_keys(value)
 
-    def _positions(self, value):
-        return index_gram_positions(value)
+    key_text = staticmethod(gram_text)
 
 
 def build_schema() -> fields.Schema:
@@ -88,9 +103,10 @@ def build_schema() -> fields.Schema:
         passage_id=fields.ID(stored=True, unique=True),
         document_id=fields.ID(stored=True),
         version_id=fields.ID(stored=True),
-        unit=fields.ID(stored=True, sortable=True),
+        # reference columns: a few values, read whole at open (facets, filters)
+        unit=fields.ID(stored=True, sortable=columns.RefBytesColumn()),
         year=YEAR_FIELD,
-        kind=fields.ID(stored=True, sortable=True),
+        kind=fields.ID(stored=True, sortable=columns.RefBytesColumn()),
         indicators=fields.KEYWORD(stored=True, scorable=False),
         confirmed=fields.KEYWORD(stored=True, scorable=False),
         doc_number=GramsField(stored=True),
@@ -98,18 +114,23 @@ def build_schema() -> fields.Schema:
         title=GramsField(stored=True),
         filename=fields.STORED(),
         date=fields.ID(stored=True, sortable=True),
-        page=fields.NUMERIC(int, bits=32, signed=True, stored=True),
+        page=fields.NUMERIC(int, bits=32, signed=True, stored=True, shift_step=0),
         start=fields.STORED(),
         end=fields.STORED(),
-        text=fields.STORED(),
         words=WordsField(),
-        grams=GramsField(),
+        grams=TextGramsField(),
+        # the passage text as written, then the verification texts of title, issuer,
+        # doc_number and text (index/substring.py); not a stored field, which would
+        # compress the text a second time and unpickle it with every hit's metadata
+        texts=fields.COLUMN(columns.VarBytesColumn()),  # compressed by substring.column_value
+        # the passage's indicators as one value, for facet counts (index/facets.py)
+        indicator_set=fields.COLUMN(columns.RefBytesColumn()),
     )
 
 
 def schema_version() -> str:
-    """Analysis + dictionary fingerprint; a different value means rebuild."""
-    return dictionary_fingerprint()
+    """Layout + analysis + dictionary fingerprint; a different value means rebuild."""
+    return f"{LAYOUT_VERSION}+{dictionary_fingerprint()}"
 
 
 def read_version(index_dir: Path) -> str | None:
@@ -156,12 +177,13 @@ def to_fields(record: dict) -> dict:
         "date": str(record.get("date") or ""),
         "start": int(record.get("start") or 0),
         "end": int(record.get("end") or len(text)),
-        "text": text,
         "words": text,
         "grams": text,
     }
+    doc["texts"] = substring.column_value({**doc, "text": text})
+    doc["indicator_set"] = " ".join(sorted(set(indicators.split()))).encode("utf-8")
     for key in ("year", "page"):
         value = record.get(key)
         if value not in (None, ""):
             doc[key] = int(value)
-    return {k: v for k, v in doc.items() if v != "" or k in ("text",)}
+    return {k: v for k, v in doc.items() if v != ""}

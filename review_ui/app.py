@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -24,7 +25,7 @@ from review.tags import EvidenceAccessError
 from .guard import RequestGuard
 from .security import LoginRequired, verify_csrf
 from .sessions import ServerSessions
-from .web import templates
+from .web import TEMPLATES_DIR, templates
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -54,7 +55,8 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         nonlocal worker
-        _warm_index(app, settings)
+        await anyio.to_thread.run_sync(_warm_up, app, settings)
+        threading.Thread(target=_prepare_scoring, args=(settings,), name="kaoping-scoring-warm", daemon=True).start()
         if run_worker:  # supervised worker process(es): restarted when one dies (ingest.supervisor)
             from ingest.supervisor import Supervisor
             worker = Supervisor(settings)
@@ -182,25 +184,65 @@ def field_labels(errors) -> str:
     return "、".join(labels) or "某项内容"
 
 
-def _warm_index(app: FastAPI, settings: Settings) -> None:
-    """The app's one EvidenceIndex, its searcher and facet tables loaded in the
-    background at start: otherwise the first searches after a start queue behind
-    that load (seconds on a large index)."""
+def _warm_up(app: FastAPI, settings: Settings) -> None:
+    """Load, before the first request is served, what every process otherwise
+    loads on its first requests: the app's one EvidenceIndex with its searcher
+    and facet tables, the segmenter and its dictionary, the indicator system,
+    the tagging rules, the page templates. When fifty reviewers log in at the
+    moment a server starts, those requests all queued behind these loads."""
     from index.feed import open_index
     try:
         index = open_index(settings)
+        app.state.evidence_index = index
+        index.warm()
     except Exception:  # routes report a missing or broken index themselves
         log.exception("search index unavailable at start")
-        return
-    app.state.evidence_index = index
-    threading.Thread(target=_warm, args=(index,), name="kaoping-index-warm", daemon=True).start()
+    for step in _WARM_STEPS:
+        try:
+            step()
+        except Exception:  # a page that needs it will say what is wrong
+            log.exception("warming up failed: %s", step.__doc__)
 
 
-def _warm(index) -> None:
+def _warm_text() -> None:
+    """segmenter, traditional-to-simplified folding"""
+    from zhtext.chinese import default_segmenter, fold
+    default_segmenter().cut("产业工人队伍建设改革")
+    fold("產業工人")
+
+
+def _warm_rubrics() -> None:
+    """indicator system, tagging rules"""
+    from rubrics.indicators import load_system
+    from tagging.rules import default_rulebook
+    load_system()
+    default_rulebook()
+
+
+def _warm_templates() -> None:
+    """page templates"""
+    for path in sorted(TEMPLATES_DIR.rglob("*.html")):
+        templates.env.get_template(path.relative_to(TEMPLATES_DIR).as_posix())
+
+
+_WARM_STEPS = (_warm_text, _warm_rubrics, _warm_templates)
+
+
+def _prepare_scoring(settings: Settings) -> None:
+    """In the background once serving: the evidence ranking of each unit the round in
+    progress assigns (~0.1 s a unit), so the first scoring screens open as fast as the rest."""
+    from evidence.db import session_scope
+    from review.evidence_rank import prepare_units
+    from review.ratings import assigned_items
+    from tagging.evidence_rank import unit_texts
+    from .web import default_year
     try:
-        index.warm()
+        with session_scope(settings.database_url) as session:
+            year = default_year(session)
+            units = sorted({unit for unit, _ in assigned_items(session, year)})
+            prepare_units(session, year, units, unit_texts)
     except Exception:
-        log.exception("warming the search index failed")
+        log.exception("preparing the scoring screens failed")
 
 
 def app_from_environment() -> FastAPI:

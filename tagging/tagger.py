@@ -190,14 +190,16 @@ class Tagger:
                 out[no] = found
         return out
 
-    def indicator_passage_scores(self, texts: list[str], no: int) -> list[tuple[float, list[str]]]:
+    def indicator_passage_scores(self, texts: list[str], no: int,
+                                 copies: list | None = None) -> list[tuple[float, list[str]]]:
         """(score, matched terms) of each text as one passage, for indicator `no`
-        alone, by the rules: what the evidence ranking of a unit's passages needs."""
+        alone, by the rules: what the evidence ranking of a unit's passages needs
+        (``copies``: the texts' matching copies, when the caller keeps them)."""
         ind = self.rulebook.indicators.get(no)
         out: list[tuple[float, list[str]]] = [(0.0, []) for _ in texts]
         if not texts or ind is None:
             return out
-        copies = [matching_copy(t or "") for t in texts]
+        copies = copies if copies is not None else [matching_copy(t or "") for t in texts]
         bounds, pos = [], 0
         for c in copies:
             bounds.append(pos)

@@ -4,6 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from evidence.db import session_scope
@@ -106,6 +109,16 @@ def test_ranking_cross_validation_never_trains_on_the_group_it_ranks():
     assert len(seen) == 4 and all(len(groups) == 3 for groups in seen)
 
 
+def test_units_prepared_at_start_are_not_prepared_again_when_a_screen_opens(unit_site, monkeypatch):
+    import tagging.evidence_rank as E
+    from review.evidence_rank import prepare_units
+    E._UNIT_TEXTS.clear()
+    with session_scope(unit_site["db"]) as s:
+        assert prepare_units(s, YEAR, [UNIT, "SH"], E.unit_texts) == 1  # SH has no evidence
+        monkeypatch.setattr(E, "UnitTexts", lambda *a: pytest.fail("prepared again"))
+        assert ranked_evidence(s, YEAR, UNIT, 3, rank_passages)
+
+
 @pytest.mark.skipif(not (DEVSET / "labels.json").is_file(), reason="../shared/devset is absent")
 def test_on_the_devset_the_gold_passage_is_in_the_first_five_for_most_indicators_of_a_province():
     """Cross-validated by province; rules and meaning (nothing learned from these documents)."""
@@ -113,3 +126,65 @@ def test_on_the_devset_the_gold_passage_is_in_the_first_five_for_most_indicators
     from tagging.evidence_rank import cross_validate_ranking
     figure = cross_validate_ranking(load_eval_set(DEVSET), folds=5)
     assert figure["labels"] > 200 and figure["gold_in_top5"] >= 0.9
+
+
+def reference_meaning(texts: list[str], query: str) -> list[float]:
+    """The definition: one TF-IDF fit on the passages and the description."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from zhtext.chinese import fold
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True, preprocessor=fold)
+    try:
+        matrix = vectorizer.fit_transform(list(texts) + [query])
+    except ValueError:
+        return [0.0] * len(texts)
+    sims = (matrix[:-1] @ matrix[-1].T).toarray().ravel()
+    top = float(sims.max()) if len(sims) else 0.0
+    return [float(s) / top if top > 0 else 0.0 for s in sims]
+
+
+CJK_TEXT = "产业工人队伍建设改革协调小组办公室设在总工会，劳模工匠學院。 \n"
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(texts=st.lists(st.one_of(st.text(max_size=60), st.text(alphabet=CJK_TEXT, max_size=60)), min_size=1,
+                      max_size=12),
+       query=st.one_of(st.text(max_size=30), st.text(alphabet=CJK_TEXT, min_size=1, max_size=30)))
+def test_prepared_unit_texts_give_the_tfidf_fit_on_passages_and_description(texts, query):
+    from tagging.evidence_rank import UnitTexts
+    got = UnitTexts(texts, b"").meaning(query)
+    assert got == pytest.approx(reference_meaning(texts, query), abs=1e-9)
+
+
+def test_rankings_are_remembered_for_the_same_texts_and_follow_a_change(monkeypatch):
+    import tagging.evidence_rank as E
+    texts = FILLER + [PLAN]
+    first = rank_passages(texts, 3, keys=list(range(len(texts))))
+    prepared = []
+    monkeypatch.setattr(E, "UnitTexts", lambda *a: prepared.append(a) or pytest.fail("prepared again"))
+    assert rank_passages(list(texts), 3, keys=list(range(len(texts)))) is first
+    monkeypatch.undo()
+    changed = rank_passages(texts[:-1] + [PLAN + "协调小组办公室"], 3, keys=list(range(len(texts))))
+    assert changed is not first and changed[0].key == len(FILLER)
+
+
+def test_a_unit_opened_by_many_reviewers_at_once_is_prepared_once(monkeypatch):
+    import threading
+
+    import tagging.evidence_rank as E
+    real, prepared = E.UnitTexts, []
+
+    def counting(*args):
+        prepared.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(E, "UnitTexts", counting)
+    texts = FILLER + [PLAN, "省总工会印发劳模工匠学院建设方案。"]
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(rank_passages(texts, 3))) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(prepared) == 1 and len(results) == 12
+    assert all(r is results[0] for r in results)

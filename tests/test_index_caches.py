@@ -18,13 +18,13 @@ def corpus(n: int = 40) -> list[dict]:
 
 def count_block_reads(monkeypatch) -> list:
     calls = []
-    real = executor._read_all_blocks
+    real = executor.segment_term_postings
 
-    def spy(m):
-        calls.append(m)
-        return real(m)
+    def spy(leaf, field, text):
+        calls.append((leaf, field, text))
+        return real(leaf, field, text)
 
-    monkeypatch.setattr(executor, "_read_all_blocks", spy)
+    monkeypatch.setattr(executor, "segment_term_postings", spy)
     return calls
 
 
@@ -63,3 +63,33 @@ def test_facets_and_totals_after_adds_and_deletes_equal_a_fresh_open(tmp_path):
     assert cached.facets == fresh.facets
     assert cached.facets["unit"]["BJ"] == 1 and "d3" not in {h.document_id for h in cached.hits}
     assert [h.passage_id for h in cached.hits] == [h.passage_id for h in fresh.hits]
+
+
+def test_searches_run_in_parallel_with_commits_and_stay_exact(tmp_path):
+    import threading
+    ix = EvidenceIndex(tmp_path / "ix")
+    ix.rebuild(corpus(60), chunk=20)
+    expected = {q: ix.search(q, per_page=5).total for q in ["技能竞赛", '"首席技师"', "产业工人 NOT 第1段", "竞"]}
+    errors, stop = [], threading.Event()
+
+    def searching(seed: int):
+        queries = list(expected)
+        i = seed
+        while not stop.is_set():
+            q = queries[i % len(queries)]
+            r = ix.search(q, per_page=5, allowed_units=["JS", "GD", "SH"])
+            if r.query_error or r.total != expected[q] or len(r.hits) != min(5, expected[q]):
+                errors.append((q, r.total, r.query_error))
+            i += 1
+
+    threads = [threading.Thread(target=searching, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for n in range(8):  # commits meanwhile: each replaces the searcher under running searches
+        ix.add([passage(500 + n, unit="BJ", text=f"新上传{n}：档案数字化。")])
+    stop.set()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert ix.search("档案数字化").total == 8
+    assert ix._in_use == {} and ix._retired == []  # every replaced searcher closed

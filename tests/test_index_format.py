@@ -25,7 +25,7 @@ def _whoosh_postings(leaf, field, text):
     m = leaf.postings(field, text)
     out = []
     while m.is_active():
-        out.append((m.id(), m.weight(), m.value_as("positions")))
+        out.append((m.id(), m.weight()))
         m.next()
     return out
 
@@ -40,17 +40,24 @@ def test_block_reader_returns_what_whoosh_itself_reads(tmp_path, bulk):
     reader = ix._get_searcher().reader()
     checked = 0
     for leaf, _ in reader.leaf_readers():
-        for field in ("words", "grams"):
+        for field in ("words", "grams", "title", "indicators", "unit"):
             for term in list(leaf.lexicon(field)):
                 text = term.decode("utf-8") if isinstance(term, bytes) else term
-                expected = _whoosh_postings(leaf, field, text)
-                m = leaf.postings(field, text)
-                m = getattr(m, "child", m)
-                ids, weights, values = wf.read_all_blocks(m)
-                got = [(int(i), float(w), wf.decode_positions(v)) for i, w, v in zip(ids, weights, values)]
-                assert got == [(i, float(w), list(p)) for i, w, p in expected], (field, text)
+                ids, weights = wf.segment_term_postings(leaf, field, text)
+                got = [(int(i), float(w)) for i, w in zip(ids, weights)]
+                assert got == [(i, float(w)) for i, w in _whoosh_postings(leaf, field, text)], (field, text)
                 checked += 1
     assert checked > 100
+
+
+def test_posting_weights_are_term_frequencies(tmp_path):
+    ix = EvidenceIndex(tmp_path / "ix")
+    ix.add([dict(passage_id="p", text="竞赛，劳动竞赛竞赛")])
+    leaf, _ = next(iter(ix._get_searcher().reader().leaf_readers()))
+    assert wf.segment_term_postings(leaf, "grams", "竞赛")[1].tolist() == [3.0]
+    assert wf.segment_term_postings(leaf, "grams", "劳")[1].tolist() == [1.0]
+    assert wf.segment_term_postings(leaf, "grams", "赛劳") is None or \
+        len(wf.segment_term_postings(leaf, "grams", "赛劳")[0]) == 0  # not across punctuation
 
 
 def test_segments_are_read_in_place_not_copied(tmp_path):
@@ -85,3 +92,21 @@ def test_segment_reader_reads_like_bytesio(data, script):
         else:
             assert getattr(ours, op[0])(op[1]) == getattr(ref, op[0])(op[1])
         assert ours.tell() == ref.tell()
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_column_reader_returns_what_whoosh_itself_reads(tmp_path, bulk):
+    ix = EvidenceIndex(tmp_path / "ix")
+    passages = PASSAGES + [dict(passage_id="bare", text="没有年度、类型和指标的段落")]
+    ix.rebuild(passages) if bulk else ix.add(passages)
+    checked = 0
+    for leaf, _ in ix._get_searcher().reader().leaf_readers():
+        for name in ("unit", "kind", "year", "date", "indicator_set"):
+            codes, labels = wf.column_codes(leaf, name)
+            got = [labels[c] for c in codes.tolist()]
+            expected = [v.decode() if isinstance(v, bytes) else str(v) for v in leaf.column_reader(name)]
+            default = str(leaf.schema[name].from_column_value(leaf.schema[name].column_type._default)) \
+                if name == "year" else ""
+            assert got == [("" if v == default else v) for v in expected], name
+            checked += len(got)
+    assert checked == 5 * len(passages)

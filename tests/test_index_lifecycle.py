@@ -51,6 +51,35 @@ def test_schema_version_change_reports_needs_rebuild(tmp_path, monkeypatch):
         fresh.add([passage(1)])
 
 
+def test_an_index_of_an_older_layout_is_reported_and_rebuilt_not_opened(tmp_path, monkeypatch):
+    # an older version's schema names classes this code no longer has: the TOC cannot
+    # even be unpickled, so nothing may open it before the rebuild replaces it
+    import sys
+    import types
+
+    from whoosh import fields
+    from whoosh import index as windex
+    old = types.ModuleType("kaoping_old_layout")
+
+    class GoneField(fields.TEXT):
+        pass
+
+    GoneField.__module__, GoneField.__qualname__ = old.__name__, "GoneField"
+    old.GoneField = GoneField
+    monkeypatch.setitem(sys.modules, old.__name__, old)
+    (tmp_path / "ix").mkdir()
+    windex.create_in(str(tmp_path / "ix"), fields.Schema(passage_id=fields.ID(stored=True), body=GoneField()))
+    (tmp_path / "ix" / VERSION_FILE).write_text(json.dumps({"schema_version": "kaoping-analysis-4+old"}))
+    monkeypatch.delitem(sys.modules, old.__name__)
+
+    ix = EvidenceIndex(tmp_path / "ix")
+    status = ix.status()
+    assert status["exists"] and status["needs_rebuild"] and status["doc_count"] == 0
+    assert "重建" in ix.search("改革").query_error
+    assert ix.rebuild([passage(i) for i in range(3)]) == 3
+    assert ix.search("产业工人").total == 3 and not ix.status()["needs_rebuild"]
+
+
 def test_missing_version_file_means_rebuild(tmp_path):
     ix = build(EvidenceIndex(tmp_path / "ix"))
     (tmp_path / "ix" / VERSION_FILE).unlink()
@@ -167,3 +196,18 @@ def test_cli_text_output_lists_hits(tmp_path):
     build(EvidenceIndex(Settings.load(data).index_dir))
     result = CliRunner().invoke(_cli(), ['"首席技师"', "--limit", "5"], obj={"data_dir": str(data)})
     assert result.exit_code == 0 and "共 1 条结果" in result.output and "【首席技师】" in result.output
+
+
+def test_reindex_command_rebuilds_the_data_directory_on_worker_processes(settings, add_evidence):
+    from review_ui.cli import main
+    from index.feed import open_index
+    add_evidence("JS", "竞赛.txt", "江苏省总工会组织开展职工劳动竞赛，首席技师带徒传技。")
+    add_evidence("SH", "学院.txt", "上海市建设劳模工匠学院，推进产业工人队伍建设改革。")
+    for path in settings.index_dir.iterdir():  # lose the index: only the database is left
+        path.unlink()
+    result = CliRunner().invoke(main, ["--data-dir", str(settings.data_dir), "reindex", "--procs", "2"])
+    assert result.exit_code == 0, result.output
+    assert "索引已重建" in result.output
+    ix = open_index(settings)
+    assert ix.search('"劳动竞赛"').total == 1 and ix.search("工匠学院").total == 1
+    assert ix.status()["rebuild_in_progress"] is None and not ix.status()["needs_rebuild"]

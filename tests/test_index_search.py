@@ -178,3 +178,19 @@ def test_sampled_phrase_totals_are_flagged_and_hits_still_exact(tmp_path, monkey
     assert 3 <= r.total <= 12
     exact = ix.search('"建设改革" unit:JS', per_page=3)  # same query, still sampled
     assert all(h.passage_id.startswith("a") for h in exact.hits)
+
+
+def test_a_passage_without_year_or_kind_adds_no_facet_label(tmp_path):
+    ix = EvidenceIndex(tmp_path / "ix")
+    ix.add([dict(passage_id="a", unit="JS", year=2023, kind="policy", text="改革"),
+            dict(passage_id="b", unit="JS", text="改革")])
+    r = ix.search("改革")
+    assert r.total == 2
+    assert r.facets["year"] == {"2023": 1} and r.facets["kind"] == {"policy": 1}
+    assert {h.passage_id for h in ix.search("改革 year:1900..2200").hits} == {"a"}
+
+
+def test_page_filters(ix):
+    assert ids(ix.search("页码:2")) == {"js2"}
+    assert ids(ix.search("改革 页码:1..2")) == {"js1", "js2", "sh1"}
+    assert ids(ix.search("页码:3..")) == {"sh2"}

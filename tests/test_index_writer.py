@@ -9,7 +9,7 @@ from whoosh.writing import SegmentWriter
 
 from index import EvidenceIndex
 from index.schema import build_schema, to_fields
-from index.writer import BulkSegmentWriter, bulk_codec
+from index.whoosh_format import BulkSegmentWriter, bulk_codec
 
 SENTENCES = ["产业工人队伍建设改革稳步推进。", "劳模工匠学院建成12所，培训首席技师。", "职工董事、职工监事制度落实。",
              "新就业形态劳动者入会。", "厂务公开民主管理深入开展，覆盖职工3000人。", "技能人才评价改革试点。",
@@ -49,7 +49,8 @@ def dump(ix) -> dict:
             m = reader.postings(fieldname, text)
             postings = []
             while m.is_active():
-                postings.append((m.id(), m.weight(), m.value()))
+                # no value: None from a block, b"" from postings inlined in the term info
+                postings.append((m.id(), m.weight(), m.value() or None))
                 m.next()
             out[(fieldname, text)] = (ti.weight(), ti.doc_frequency(), ti.min_length(), ti.max_length(),
                                       ti.max_weight(), ti.min_id(), ti.max_id(), postings)

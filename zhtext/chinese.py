@@ -33,17 +33,15 @@ def _t2s() -> opencc.OpenCC:
 _KEEP_FULLWIDTH = set("，。、；：？！“”‘’（）《》〈〉【】〔〕［］｛｝…—～·")
 
 
+_WIDTH_TABLE = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F) if chr(code) not in _KEEP_FULLWIDTH}
+_WIDTH_TABLE[0x3000] = ord(" ")
+_ANY_WIDE = re.compile("[" + re.escape("".join(map(chr, _WIDTH_TABLE))) + "]")
+
+
 def fold_width(text: str) -> str:
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if 0xFF01 <= code <= 0xFF5E and ch not in _KEEP_FULLWIDTH:
-            out.append(chr(code - 0xFEE0))
-        elif ch == "\u3000":
-            out.append(" ")
-        else:
-            out.append(ch)
-    return "".join(out)
+    # in C: a regex finds whether anything is to fold (most text has nothing),
+    # str.translate folds; a character loop in Python was most of folding's time
+    return text.translate(_WIDTH_TABLE) if _ANY_WIDE.search(text) else text
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -139,6 +137,12 @@ class Segmenter:
 
     def cut(self, text: str) -> list[str]:
         return [w for w, _, _ in self.tokenize(text)]
+
+    def cut_all_tokens(self, text: str) -> list[str]:
+        """Every token of the ordinary cut, whitespace included: they concatenate
+        back to ``text`` (no offsets built: the index only counts words)."""
+        with self._lock:
+            return self._jieba.cut(text, True)
 
 
 @functools.lru_cache(maxsize=1)

@@ -130,7 +130,10 @@ def server_options(host: str, port: int) -> dict:
     """uvicorn's settings for `serve`. uvicorn believes X-Forwarded-For from 127.0.0.1 by default;
     here it believes none: the app itself honours the header only from KAOPING_TRUSTED_PROXIES
     (review_ui/app.py), so the audit's addresses and the login throttle cannot be chosen by a client."""
-    return {"host": host, "port": port, "log_level": "warning", "proxy_headers": False, "forwarded_allow_ips": ""}
+    # Browsers keep a connection open between a reviewer's clicks; uvicorn's default of
+    # 5 s closed it mid-thought, and a request sent just then failed on the closed socket.
+    return {"host": host, "port": port, "log_level": "warning", "proxy_headers": False, "forwarded_allow_ips": "",
+            "timeout_keep_alive": 75}
 
 
 @click.command()
@@ -430,12 +433,14 @@ def retry(ctx, all_failed: bool, version_ids: tuple[int, ...]) -> None:
 
 @click.command()
 @click.option("--fresh", is_flag=True, help="不从上次中断处继续，从头重建")
+@click.option("--procs", type=click.IntRange(1, 64), default=None, help="并行建索引的进程数（默认：CPU 核数，至多 4）")
 @click.pass_context
-def reindex(ctx, fresh: bool) -> None:
+def reindex(ctx, fresh: bool, procs: int | None) -> None:
     """从数据库重建全文索引（分批提交，可中断后继续）。"""
     from evidence.db import session_scope
     from evidence.models import Passage, Document
     from index.feed import open_index, rebuild_index
+    from index.writer import default_procs
     settings = require_initialised(ctx)
     with session_scope(settings.database_url) as session:
         from sqlalchemy import func
@@ -443,7 +448,7 @@ def reindex(ctx, fresh: bool) -> None:
                              .where(Document.status == "active")).one()
     index = open_index(settings)
     with click.progressbar(length=total, label="重建索引", file=sys.stderr) as bar:
-        failures = rebuild_index(settings, index, fresh=fresh, total=total,
+        failures = rebuild_index(settings, index, fresh=fresh, total=total, procs=procs or default_procs(),
                                  progress=lambda done, _total: bar.update(done - bar.pos))
     click.echo(f"索引已重建：{index.doc_count()} 个段落。")
     for version_id, reason in failures:
