@@ -21,6 +21,7 @@ folds out while editing — docs/tagging.md.)
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections import Counter
@@ -88,6 +89,37 @@ def folds_of(items: list[EvalItem], k: int, seed: int = DEFAULT_SEED) -> list[li
     order = list(range(len(items)))
     random.Random(seed).shuffle(order)
     return [sorted(order[i::k]) for i in range(k)]
+
+
+HALVES = ("A", "B")
+
+
+def halves_of(items: list[EvalItem]) -> dict[str, str]:
+    """Each document's half, "A" or "B": a fixed split for developing on one half
+    while the other stays unread (docs/tagging.md, the protocol).
+
+    Stratified so both halves get their share of distractors and of every
+    first-level area: documents are grouped by stratum (no labels; else the
+    first-level area of their lowest-numbered indicator), ordered within it by
+    a hash of the id, and dealt A, B, A, B… across the strata in turn.  The
+    rule depends only on ids and labels, so it never changes as the tagger does."""
+    areas = _areas()
+
+    def stratum(item: EvalItem) -> str:
+        if not item.labels:
+            return "0 无指标"
+        no = min(item.labels)
+        return areas.get(no, f"指标 {no // 10:02d}")
+
+    def digest(item: EvalItem) -> str:
+        return hashlib.sha256(item.id.encode("utf-8")).hexdigest()
+
+    out, dealt = {}, 0
+    for key in sorted({stratum(i) for i in items}):
+        for item in sorted((i for i in items if stratum(i) == key), key=digest):
+            out[item.id] = HALVES[dealt % 2]
+            dealt += 1
+    return out
 
 
 def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
@@ -212,18 +244,28 @@ def report_from(items: list[EvalItem], results: list) -> EvalReport:
     )
 
 
-def evaluate(items: list[EvalItem], tagger=None) -> EvalReport:
+def _reported(items: list[EvalItem], results: list, half: str | None) -> EvalReport:
+    """Figures over every document, or over one half's documents only (all were tagged)."""
+    if half is not None:
+        which = halves_of(items)
+        kept = [(it, r) for it, r in zip(items, results) if which[it.id] == half]
+        items, results = [it for it, _ in kept], [r for _, r in kept]
+    report = report_from(items, results)
+    report.tagger_version = results[0].version if results else ""
+    return report
+
+
+def evaluate(items: list[EvalItem], tagger=None, half: str | None = None) -> EvalReport:
     from tagging.tagger import default_tagger
     tagger = tagger or default_tagger()
-    report = report_from(items, [tagger.tag_text(item.text) for item in items])
+    report = _reported(items, [tagger.tag_text(item.text) for item in items], half)
     report.tagger_version = tagger.version
     return report
 
 
-def cross_validate(items: list[EvalItem], folds: int = 5, seed: int = DEFAULT_SEED,
-                   fit: Callable[[list[EvalItem]], object] | None = None) -> EvalReport:
-    """K-fold by document: `fit(training items)` returns the tagger for the held-out fold.
-    Without `fit`, the shipped rules (no learned model) tag every fold."""
+def cross_validated_results(items: list[EvalItem], folds: int = 5, seed: int = DEFAULT_SEED,
+                            fit: Callable[[list[EvalItem]], object] | None = None) -> tuple[int, list]:
+    """(folds used, each document's TagResult from a tagger fitted without its fold)."""
     from tagging.tagger import Tagger
     folds = max(2, min(folds, len(items))) if len(items) >= 2 else 1
     results: list = [None] * len(items)
@@ -232,9 +274,18 @@ def cross_validate(items: list[EvalItem], folds: int = 5, seed: int = DEFAULT_SE
         tagger = fit([it for i, it in enumerate(items) if i not in held]) if fit else Tagger()
         for i in test:
             results[i] = tagger.tag_text(items[i].text)
-    report = report_from(items, results)
+    return folds, results
+
+
+def cross_validate(items: list[EvalItem], folds: int = 5, seed: int = DEFAULT_SEED,
+                   fit: Callable[[list[EvalItem]], object] | None = None, half: str | None = None) -> EvalReport:
+    """K-fold by document: `fit(training items)` returns the tagger for the held-out fold.
+    Without `fit`, the shipped rules (no learned model) tag every fold.  With
+    `half`, the folds still span the whole set (so a learned part trains on as
+    much as ever) and only that half's documents are reported."""
+    folds, results = cross_validated_results(items, folds, seed, fit)
+    report = _reported(items, results, half)
     report.folds, report.seed = folds, seed
-    report.tagger_version = results[0].version if results else ""
     return report
 
 
@@ -242,18 +293,21 @@ LEARNED_MODES = ("auto", "cv", "shipped", "none")
 
 
 def honest_report(items: list[EvalItem], folds: int = 5, seed: int = DEFAULT_SEED, learned: str = "auto",
-                  model=None) -> EvalReport:
+                  model=None, half: str | None = None) -> EvalReport:
     """Figures no learned part has seen the answers to.
 
     learned: "cv" retrains the model within the folds; "shipped" measures the
     given (default: shipped) model as it is — honest only on documents it was
     not trained on; "none" the rules alone; "auto" picks "cv" when the model
-    was trained on any of these documents, "shipped" otherwise."""
+    was trained on any of these documents, "shipped" otherwise.  `half` ("A" or
+    "B", see halves_of) reports that half's documents only."""
     from tagging.learned import hash_text, load_model
     from tagging.tagger import Tagger
     from tagging.training import fitter
     if learned not in LEARNED_MODES:
         raise ValueError(f"未知方式：{learned}")
+    if half is not None and half not in HALVES:
+        raise ValueError(f"未知的半份：{half}（只有 A、B）")
     model = model if model is not None else (load_model() if learned != "none" else None)
     if learned == "auto":
         if model is None:
@@ -262,15 +316,17 @@ def honest_report(items: list[EvalItem], folds: int = 5, seed: int = DEFAULT_SEE
             seen = model.trained_on & {hash_text(i.text) for i in items}
             learned = "cv" if seen else "shipped"
     if learned == "cv":
-        report = cross_validate(items, folds, seed, fitter())
+        report = cross_validate(items, folds, seed, fitter(), half)
         report.method = (f"规则 + 学习模型；{report.folds} 折交叉验证（按文件分折，随机种子 {seed}），"
                          "学习模型在每折只用其余各折训练")
     elif learned == "shipped" and model is not None:
-        report = evaluate(items, Tagger(model=model))
+        report = evaluate(items, Tagger(model=model), half)
         trained = model.trained_on & {hash_text(i.text) for i in items}
         report.method = "规则 + 随代码发布的学习模型（" + (
             f"注意：其中 {len(trained)} 份文件参与过训练，数字偏乐观）" if trained else "未用本评测集任何文件训练）")
     else:
-        report = cross_validate(items, folds, seed)
+        report = cross_validate(items, folds, seed, half=half)
         report.method = f"仅规则；{report.folds} 折（规则不学习，各折相同）"
+    if half is not None:
+        report.method += f"；只统计 {half} 半份的 {report.n_items} 份文件"
     return report

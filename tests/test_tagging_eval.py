@@ -82,3 +82,32 @@ def test_tag_eval_prints_areas_and_errors_in_chinese():
     result = CliRunner().invoke(main, ["tag-eval", "--set", str(DEVSET), "--errors"])
     assert result.exit_code == 0, result.output
     assert "5 折交叉验证" in result.output and "按一级指标" in result.output and "标注依据" in result.output
+
+
+def test_the_halves_are_fixed_by_id_and_labels_and_spread_the_distractors():
+    from tagging.evaluate import halves_of
+    items = [EvalItem(f"d{i:03d}", "x", [] if i % 10 == 0 else [1 + (i * 7) % 88]) for i in range(40)]
+    halves = halves_of(items)
+    assert set(halves) == {i.id for i in items} and set(halves.values()) == {"A", "B"}
+    assert sum(h == "A" for h in halves.values()) == 20
+    distractors = [halves[i.id] for i in items if not i.labels]
+    assert sorted(distractors) == ["A", "A", "B", "B"]
+    # the split depends on the documents, not on their order or the tagger
+    assert halves_of(list(reversed(items))) == halves
+
+
+def test_tag_eval_reports_one_half_only(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    rows = []
+    for i in range(6):
+        (tmp_path / "corpus" / f"x{i}.txt").write_text(MEETING if i % 2 else "关于春耕生产的通知。", encoding="utf-8")
+        rows.append({"id": f"x{i}", "title": "", "indicators": [14] if i % 2 else [], "why": {}})
+    (tmp_path / "labels.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    out = {}
+    for half in ("A", "B"):
+        result = CliRunner().invoke(main, ["tag-eval", "--set", str(tmp_path), "--folds", "2", "--learned", "none",
+                                           "--half", half, "--json"])
+        assert result.exit_code == 0, result.output
+        out[half] = json.loads(result.output)["全部"]
+    assert out["A"]["n_items"] + out["B"]["n_items"] == 6
+    assert "只统计 A 半份" in out["A"]["method"]

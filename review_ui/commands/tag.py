@@ -142,11 +142,13 @@ def _report_lines(title: str, report, show_errors: bool = False, baseline=None) 
 @click.option("--learned", type=click.Choice(LEARNED_MODES), default="auto", show_default=True,
               help="学习模型：auto 自动（评测集参与过训练则分折重训，否则用发布的模型）；cv 分折重训；"
                    "shipped 用发布的模型；none 仅规则")
+@click.option("--half", type=click.Choice(("A", "B")), default=None,
+              help="只统计开发集的一半（按文件编号的哈希分层固定分成 A、B 两半；看一半的错误改规则，用另一半检验）")
 @click.option("--errors", "show_errors", is_flag=True, help="逐条列出误报与漏报")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（含每条误报与漏报）")
 @click.option("--ship", is_flag=True, help="（维护者）交叉验证后用全部文件训练学习模型，写入随代码发布的模型文件")
-def tag_eval(set_path: Path | None, folds: int, seed: int | None, learned: str, show_errors: bool,
-             as_json: bool, ship: bool) -> None:
+def tag_eval(set_path: Path | None, folds: int, seed: int | None, learned: str, half: str | None,
+             show_errors: bool, as_json: bool, ship: bool) -> None:
     """用标注好的评测集衡量自动标引：精确率、召回率、F1、前五召回率、按一级指标、混淆与逐条错误。
 
     数字都不来自见过答案的模型：开发集上学习模型按折重训，其他评测集上用发布的模型。"""
@@ -156,6 +158,8 @@ def tag_eval(set_path: Path | None, folds: int, seed: int | None, learned: str, 
         raise click.ClickException("评测集为空。")
     seed = DEFAULT_SEED if seed is None else seed
     if ship:
+        if half is not None:
+            raise click.ClickException("发布模型要用全部文件训练，不能同时指定 --half。")
         learned = "cv"
     subsets = {"全部": items}
     for split in sorted({i.split for i in items if i.split}):
@@ -164,9 +168,9 @@ def tag_eval(set_path: Path | None, folds: int, seed: int | None, learned: str, 
             subsets[split] = subset
     reports, baselines = {}, {}
     for name, subset in subsets.items():
-        reports[name] = honest_report(subset, folds, seed, learned)
+        reports[name] = honest_report(subset, folds, seed, learned, half=half)
         if not reports[name].method.startswith("仅规则"):
-            baselines[name] = honest_report(subset, folds, seed, "none")
+            baselines[name] = honest_report(subset, folds, seed, "none", half=half)
     if ship:
         _ship(items, reports["全部"], baselines.get("全部"))
     if as_json:
