@@ -275,8 +275,15 @@ def page_user(request: Request):
 
     from evidence.db import get_engine
     from evidence.models import User
-    with DbSession(get_engine(request.app.state.settings.database_url), expire_on_commit=False) as session:
-        found = session.get(User, uid)
+    settings = getattr(getattr(request.scope.get("app"), "state", None), "settings", None)
+    if settings is None:  # answered before the app (the request guard, in a bare test): the page without a menu
+        return None
+    try:
+        with DbSession(get_engine(settings.database_url), expire_on_commit=False) as session:
+            found = session.get(User, uid)
+    except Exception:  # noqa: BLE001 - an error page must never fail itself: show it without the menu
+        log.exception("the error page could not look up the logged-in user")
+        return None
     return found if found is not None and found.active else None
 
 
