@@ -235,12 +235,21 @@ def _prepare_scoring(settings: Settings) -> None:
     from review.evidence_rank import prepare_units
     from review.ratings import assigned_items
     from tagging.evidence_rank import unit_texts
+    from tagging.tagger import default_tagger
     from .web import default_year
+
     try:
         with session_scope(settings.database_url) as session:
             year = default_year(session)
+            model = default_tagger(year).model
+
+            def prepare(texts):  # what every indicator's ranking of the unit shares
+                unit = unit_texts(texts)
+                if model is not None:
+                    unit.model_scores(model)
+
             units = sorted({unit for unit, _ in assigned_items(session, year)})
-            prepare_units(session, year, units, unit_texts)
+            prepare_units(session, year, units, prepare)
     except Exception:
         log.exception("preparing the scoring screens failed")
 
