@@ -56,7 +56,12 @@ def create_app(settings: Settings, run_worker: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI):
         nonlocal worker
         await anyio.to_thread.run_sync(_warm_up, app, settings)
-        threading.Thread(target=_prepare_scoring, args=(settings,), name="kaoping-scoring-warm", daemon=True).start()
+        # the scoring screens' shared work, before serving (within a budget; the rest in the
+        # background): done while the first logins were served, it took the GIL from them
+        rest = await anyio.to_thread.run_sync(_prepare_scoring, settings, PREPARE_BEFORE_SERVING_S)
+        if rest:
+            threading.Thread(target=_prepare_scoring, args=(settings, None, rest), name="kaoping-scoring-warm",
+                             daemon=True).start()
         if run_worker:  # supervised worker process(es): restarted when one dies (ingest.supervisor)
             from ingest.supervisor import Supervisor
             worker = Supervisor(settings)
@@ -228,9 +233,16 @@ def _warm_templates() -> None:
 _WARM_STEPS = (_warm_text, _warm_rubrics, _warm_templates)
 
 
-def _prepare_scoring(settings: Settings) -> None:
-    """In the background once serving: the evidence ranking of each unit the round in
-    progress assigns (~0.1 s a unit), so the first scoring screens open as fast as the rest."""
+PREPARE_BEFORE_SERVING_S = 20.0
+
+
+def _prepare_scoring(settings: Settings, budget_s: float | None = None, units: list[str] | None = None) -> list[str]:
+    """The evidence ranking's shared work for each unit the round in progress assigns (its
+    passages' matching copies, n-gram TF-IDF and learned-model scores: ~0.3 s a unit), so the
+    first scoring screens open as fast as the rest. Stops once ``budget_s`` is spent and returns
+    the units left (None: no limit)."""
+    import time
+
     from evidence.db import session_scope
     from review.evidence_rank import prepare_units
     from review.ratings import assigned_items
@@ -238,6 +250,7 @@ def _prepare_scoring(settings: Settings) -> None:
     from tagging.tagger import default_tagger
     from .web import default_year
 
+    started = time.monotonic()
     try:
         with session_scope(settings.database_url) as session:
             year = default_year(session)
@@ -248,10 +261,14 @@ def _prepare_scoring(settings: Settings) -> None:
                 if model is not None:
                     unit.model_scores(model)
 
-            units = sorted({unit for unit, _ in assigned_items(session, year)})
-            prepare_units(session, year, units, prepare)
+            todo = list(units) if units is not None else sorted({unit for unit, _ in assigned_items(session, year)})
+            while todo:
+                if budget_s is not None and time.monotonic() - started > budget_s:
+                    return todo
+                prepare_units(session, year, [todo.pop(0)], prepare)
     except Exception:
         log.exception("preparing the scoring screens failed")
+    return []
 
 
 def app_from_environment() -> FastAPI:

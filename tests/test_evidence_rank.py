@@ -219,3 +219,19 @@ def test_the_learned_model_scores_a_unit_once_for_every_indicator():
         rank_passages(texts, no, tagger=tagger)
     assert Text.calls == [len(texts)]
     assert E.text_scores(texts, 5, tagger.model) == [1.0] * len(texts)
+
+
+def test_the_web_process_prepares_assigned_units_before_serving_within_a_budget(unit_site, settings, monkeypatch):
+    """What every scoring screen of a unit shares is made for the assigned units before the first
+    request; a spent budget hands the units left to the background."""
+    import review_ui.web
+    import tagging.evidence_rank as E
+    from review_ui.app import _prepare_scoring
+    monkeypatch.setattr(review_ui.web, "default_year", lambda session: YEAR)  # the round in progress
+    E._UNIT_TEXTS.clear()
+    assert _prepare_scoring(settings, budget_s=-1) == [UNIT]  # nothing done: all left
+    assert not E._UNIT_TEXTS
+    assert _prepare_scoring(settings, budget_s=None) == []
+    monkeypatch.setattr(E, "UnitTexts", lambda *a: pytest.fail("prepared again"))
+    with session_scope(unit_site["db"]) as s:
+        assert ranked_evidence(s, YEAR, UNIT, 3, rank_passages)
