@@ -372,6 +372,12 @@ def items_with_evidence(session: Session, year: int) -> set[tuple[str, int]]:
     return found
 
 
+def latest_assigned_year(session: Session) -> int | None:
+    """The latest year anything is assigned in: the panels' current work."""
+    from sqlalchemy import func
+    return session.exec(select(func.max(Assignment.year))).one()
+
+
 def assigned_items(session: Session, year: int, reviewer_id: int | None = None) -> set[tuple[str, int]]:
     query = select(Assignment.unit_code, Assignment.indicator_no).where(Assignment.year == year)
     if reviewer_id is not None:

@@ -237,7 +237,7 @@ PREPARE_BEFORE_SERVING_S = 20.0
 
 
 def _prepare_scoring(settings: Settings, budget_s: float | None = None, units: list[str] | None = None) -> list[str]:
-    """The evidence ranking's shared work for each unit the round in progress assigns (its
+    """The evidence ranking's shared work for each unit assigned in the latest year with assignments (its
     passages' matching copies, n-gram TF-IDF and learned-model scores: ~0.3 s a unit), so the
     first scoring screens open as fast as the rest. Stops once ``budget_s`` is spent and returns
     the units left (None: no limit)."""
@@ -245,15 +245,16 @@ def _prepare_scoring(settings: Settings, budget_s: float | None = None, units: l
 
     from evidence.db import session_scope
     from review.evidence_rank import prepare_units
-    from review.ratings import assigned_items
+    from review.ratings import assigned_items, latest_assigned_year
     from tagging.evidence_rank import unit_texts
     from tagging.tagger import default_tagger
-    from .web import default_year
 
     started = time.monotonic()
     try:
         with session_scope(settings.database_url) as session:
-            year = default_year(session)
+            year = latest_assigned_year(session)
+            if year is None:
+                return []
             model = default_tagger(year).model
 
             def prepare(texts):  # what every indicator's ranking of the unit shares

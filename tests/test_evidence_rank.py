@@ -224,10 +224,8 @@ def test_the_learned_model_scores_a_unit_once_for_every_indicator():
 def test_the_web_process_prepares_assigned_units_before_serving_within_a_budget(unit_site, settings, monkeypatch):
     """What every scoring screen of a unit shares is made for the assigned units before the first
     request; a spent budget hands the units left to the background."""
-    import review_ui.web
     import tagging.evidence_rank as E
     from review_ui.app import _prepare_scoring
-    monkeypatch.setattr(review_ui.web, "default_year", lambda session: YEAR)  # the round in progress
     E._UNIT_TEXTS.clear()
     assert _prepare_scoring(settings, budget_s=-1) == [UNIT]  # nothing done: all left
     assert not E._UNIT_TEXTS
