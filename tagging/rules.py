@@ -108,9 +108,45 @@ def _union(patterns: list[str], where: str) -> re.Pattern | None:
     return _compile("|".join(f"(?:{p})" for p in patterns), where)
 
 
+# A rule ties a subject to an event ("农民工…培训", "获得…专利"): both must be in
+# one sentence.  "." in a pattern therefore never crosses a sentence end, or
+# "…均有奖励。如果专利…" would read as a patent granted.
+_WITHIN_SENTENCE = "[^。！？!?\\n]"
+
+
+def within_sentence(pattern: str) -> str:
+    """`pattern` with every bare "." (outside a character class, unescaped)
+    replaced by "any character but a sentence end"."""
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":                      # an escape: copy it whole
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            # "[]…]" and "[^]…]": a "]" right after the opening is a literal
+            lead = 2 if pattern.startswith("^]", i + 1) else 1 if pattern.startswith("]", i + 1) else 0
+            out.append(pattern[i:i + 1 + lead])
+            i += 1 + lead
+            continue
+        elif c == ".":
+            out.append(_WITHIN_SENTENCE)
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def _rule(kind: str, pattern: str, where: str, source: str | None = None, concept: str = "") -> Rule:
     literals = required_literals(pattern)
-    return Rule(kind, source or pattern, _compile(pattern, where), tuple(literals) if literals else None, concept)
+    return Rule(kind, source or pattern, _compile(within_sentence(pattern), where),
+                tuple(literals) if literals else None, concept)
 
 
 def load_rulebook(path: Path | str | None = None) -> RuleBook:

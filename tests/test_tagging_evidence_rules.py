@@ -108,3 +108,48 @@ def test_a_statistics_table_of_measured_values_is_read_not_dropped_as_a_menu():
     assert not is_site_chrome(row) and is_site_chrome("上一页 | 1 | 2 | 3 | 4 | 下一页")
     table = "| 按行业分城镇单位在岗职工人数 | | |\n| 单位:万人 | | |\n" + row + "\n| 采矿业 | 3.49 | 4.14 | 4.69 |"
     assert 55 in suggested(table)
+
+
+# ---- facts versus mentions, general wording (sentences invented for the tests)
+
+def test_a_rule_never_ties_words_across_a_sentence_end():
+    # "获得" ends one sentence and "专利" starts the next: no patent was granted
+    assert 52 not in suggested(HEAD + "某厂重视职工创新，职工获得表彰。专利申请另有奖励。")
+    assert 52 in suggested(HEAD + "某厂职工创新工作室去年获得发明专利3项。")
+
+
+def test_a_reward_rule_naming_patent_grants_is_not_a_patent_granted():
+    assert 52 not in suggested(HEAD + "某厂对职工创新给予奖励，无论是申请专利，还是专利授权，都有一笔奖金。")
+
+
+def test_a_model_workers_hall_opened_to_the_public_is_a_public_showing():
+    assert 34 in suggested("某市劳模工匠馆开馆\n\n1月10日上午，某市劳模工匠馆正式向市民免费开放。")
+
+
+def test_a_vocational_education_document_issued_is_evidence_of_vocational_education():
+    assert 43 in suggested(HEAD + "2022年，省政府印发《关于推动现代职业教育高质量发展的实施意见》。")
+
+
+def test_workers_never_trained_is_a_problem_stated_not_training_given():
+    assert 39 not in suggested(HEAD + "调查显示，全市农民工中六成以上没有接受过职业技能培训。")
+    assert 39 in suggested(HEAD + "2023年全市开展农民工职业技能培训3.2万人次。")
+
+
+def test_being_named_a_pilot_is_a_pilot():
+    assert 18 in suggested(HEAD + "某公司作为全省首批试点单位，积极探索。")
+    assert 18 in suggested(HEAD + "某公司是全省试点企业。")
+
+
+def test_counts_in_ten_thousands_and_hundred_millions_are_counts():
+    assert 24 in suggested(HEAD + "2023年全省共发展党员1.2万名，其中产业工人占三成。")
+    assert 46 in suggested(HEAD + "市总工会开展线上培训，参加学习培训的职工累计达1.2亿人次。")
+
+
+def test_member_units_listed_among_trainees_are_not_a_joint_conference_at_work():
+    assert 9 not in suggested(HEAD + "区产改联席会议成员单位以及各街道的负责同志参加了培训。")
+
+
+def test_what_a_policy_encourages_is_halved_but_the_same_activity_held_counts():
+    assert 51 not in suggested(HEAD + "方案提出，鼓励企业围绕生产一线的技术难题开展多种形式的技术创新活动。")
+    assert 51 in suggested(HEAD + "某公司围绕生产一线的技术难题开展多种形式的技术创新活动。")
+
