@@ -153,3 +153,10 @@ def test_what_a_policy_encourages_is_halved_but_the_same_activity_held_counts():
     assert 51 not in suggested(HEAD + "方案提出，鼓励企业围绕生产一线的技术难题开展多种形式的技术创新活动。")
     assert 51 in suggested(HEAD + "某公司围绕生产一线的技术难题开展多种形式的技术创新活动。")
 
+
+def test_naming_craftsmen_several_ways_is_still_one_mention():
+    assert 42 not in suggested(HEAD + "车间通道旁的展板上，介绍了公司的十大工匠和金牌工匠。")
+
+
+def test_a_count_of_congress_delegates_is_not_the_congress_at_work():
+    assert 67 not in suggested(HEAD + "| 职代会职工代表人数(人) | 149295 | 142765 |")
