@@ -306,13 +306,13 @@ def passage_score(hits: list[Hit], context_present: bool) -> tuple[float, list[H
     seen_rules: set[str] = set()
 
     def inside_counted(h: Hit) -> bool:
-        # a term inside a counted match (协调小组 inside 产改协调小组, or inside a
-        # strong pattern) is the same evidence, not extra support
+        # a hit inside a counted match (协调小组 inside 产改协调小组, a strong pattern
+        # inside a longer strong one) is the same evidence, not extra support
         return any(c.start <= h.start and h.end <= c.end for c in counted)
 
     order = ("strong", "terms", "weak")
     for h in sorted(hits, key=lambda h: (order.index(h.rule.kind), h.start - h.end)):
-        if h.rule.kind != "strong" and (not context_present or inside_counted(h)):
+        if inside_counted(h) or (h.rule.kind != "strong" and not context_present):
             continue
         if h.rule.key in seen_rules:
             continue  # the same pattern (or concept) twice in one passage is one piece of evidence

@@ -1,6 +1,10 @@
 """Rules read evidence the way the labelling rules do: facts and events count, mentions do not."""
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from tagging import tag_text
 
 HEAD = "某市推进产业工人队伍建设改革工作会议召开\n\n"
@@ -160,3 +164,24 @@ def test_naming_craftsmen_several_ways_is_still_one_mention():
 
 def test_a_count_of_congress_delegates_is_not_the_congress_at_work():
     assert 67 not in suggested(HEAD + "| 职代会职工代表人数(人) | 149295 | 142765 |")
+
+
+def test_a_meeting_to_be_held_in_due_course_is_a_plan_and_one_held_is_evidence():
+    assert 14 not in suggested(HEAD + "下半年，适时召开全市产业工人队伍建设改革现场推进会。")
+    assert 14 not in suggested(HEAD + "二、择机召开产业工人队伍建设改革试点工作现场推进会。")
+    assert 14 in suggested(HEAD + "3月2日，召开全市产业工人队伍建设改革现场推进会。")
+
+
+def test_topics_on_a_course_list_are_mentions_not_work_done():
+    assert 75 not in suggested(HEAD + "此次培训的课程涵盖工资集体协商、劳动法律等内容。")
+    assert 75 in suggested(HEAD + "2023年，全市开展工资集体协商，覆盖职工12万人。")
+
+
+def test_a_strong_match_inside_another_is_the_same_evidence():
+    from tagging.rules import Hit, Rule, passage_score
+    outer = Rule("strong", "召开.{0,30}推进会", re.compile("召开.{0,30}推进会"))
+    inner = Rule("strong", "改革.{0,10}推进会", re.compile("改革.{0,10}推进会"))
+    text = "召开产业工人队伍建设改革现场推进会"
+    hits = [Hit(outer, 0, len(text), text), Hit(inner, 9, len(text), text[9:])]
+    score, counted = passage_score(hits, True)
+    assert score == pytest.approx(0.6) and [h.rule for h in counted] == [outer]
