@@ -185,3 +185,7 @@ def test_a_strong_match_inside_another_is_the_same_evidence():
     hits = [Hit(outer, 0, len(text), text), Hit(inner, 9, len(text), text[9:])]
     score, counted = passage_score(hits, True)
     assert score == pytest.approx(0.6) and [h.rule for h in counted] == [outer]
+
+
+def test_an_award_named_in_the_rule_is_context_enough_for_the_share_of_frontline_winners():
+    assert 74 in suggested(HEAD + "2023年，五一劳动奖章推荐名额向一线产业工人倾斜，产业工人获奖者比例达45%。")
