@@ -110,7 +110,7 @@ def _union(patterns: list[str], where: str) -> re.Pattern | None:
 
 # A rule ties a subject to an event ("农民工…培训", "获得…专利"): both must be in
 # one sentence.  "." in a pattern therefore never crosses a sentence end, or
-# "…均有奖励。如果专利…" would read as a patent granted.
+# "职工获得表彰。专利申请另有奖励" would read as a patent granted.
 _WITHIN_SENTENCE = "[^。！？!?\\n]"
 
 
