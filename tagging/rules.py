@@ -108,9 +108,45 @@ def _union(patterns: list[str], where: str) -> re.Pattern | None:
     return _compile("|".join(f"(?:{p})" for p in patterns), where)
 
 
+# A rule ties a subject to an event ("农民工…培训", "获得…专利"): both must be in
+# one sentence.  "." in a pattern therefore never crosses a sentence end, or
+# "职工获得表彰。专利申请另有奖励" would read as a patent granted.
+_WITHIN_SENTENCE = "[^。！？!?\\n]"
+
+
+def within_sentence(pattern: str) -> str:
+    """`pattern` with every bare "." (outside a character class, unescaped)
+    replaced by "any character but a sentence end"."""
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":                      # an escape: copy it whole
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            # "[]…]" and "[^]…]": a "]" right after the opening is a literal
+            lead = 2 if pattern.startswith("^]", i + 1) else 1 if pattern.startswith("]", i + 1) else 0
+            out.append(pattern[i:i + 1 + lead])
+            i += 1 + lead
+            continue
+        elif c == ".":
+            out.append(_WITHIN_SENTENCE)
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def _rule(kind: str, pattern: str, where: str, source: str | None = None, concept: str = "") -> Rule:
     literals = required_literals(pattern)
-    return Rule(kind, source or pattern, _compile(pattern, where), tuple(literals) if literals else None, concept)
+    return Rule(kind, source or pattern, _compile(within_sentence(pattern), where),
+                tuple(literals) if literals else None, concept)
 
 
 def load_rulebook(path: Path | str | None = None) -> RuleBook:
@@ -270,13 +306,13 @@ def passage_score(hits: list[Hit], context_present: bool) -> tuple[float, list[H
     seen_rules: set[str] = set()
 
     def inside_counted(h: Hit) -> bool:
-        # a term inside a counted match (协调小组 inside 产改协调小组, or inside a
-        # strong pattern) is the same evidence, not extra support
+        # a hit inside a counted match (协调小组 inside 产改协调小组, a strong pattern
+        # inside a longer strong one) is the same evidence, not extra support
         return any(c.start <= h.start and h.end <= c.end for c in counted)
 
     order = ("strong", "terms", "weak")
     for h in sorted(hits, key=lambda h: (order.index(h.rule.kind), h.start - h.end)):
-        if h.rule.kind != "strong" and (not context_present or inside_counted(h)):
+        if inside_counted(h) or (h.rule.kind != "strong" and not context_present):
             continue
         if h.rule.key in seen_rules:
             continue  # the same pattern (or concept) twice in one passage is one piece of evidence

@@ -268,3 +268,25 @@ def test_a_table_row_is_not_mistaken_for_a_menu():
     assert not is_site_chrome("1  某集团  劳模创新工作室  2023年")
     assert is_site_chrome("首页 | 工会要闻 | 劳模风采 | 技能竞赛")
     assert not is_site_chrome("全省建成劳模创新工作室2600家，其中国家级42家。")
+
+
+def test_a_rule_pattern_stays_within_one_sentence():
+    from hypothesis import given, settings, strategies as st
+    from tagging.rules import within_sentence
+    # "." alone is rewritten; escapes and character classes are left as written
+    assert within_sentence(r"获得.{0,15}专利[0-9.]+\.x[^]。.]") == r"获得[^。！？!?\n]{0,15}专利[0-9.]+\.x[^]。.]"
+    tied = re.compile(within_sentence("获得.{0,30}专利"))
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.text(max_size=40), st.text(max_size=40))
+    def check(left, right):
+        text = "获得" + left + "专利" + right
+        found = tied.search(text)
+        between = left if len(left) <= 30 else None
+        # found exactly when the words are near each other in one sentence
+        # (a "专利" inside `left` may give an earlier, shorter match)
+        if between is not None and not re.search(r"[。！？!?\n]", between):
+            assert found
+        if found:
+            assert not re.search(r"[。！？!?\n]", found.group(0))
+    check()

@@ -1,6 +1,10 @@
 """Rules read evidence the way the labelling rules do: facts and events count, mentions do not."""
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from tagging import tag_text
 
 HEAD = "某市推进产业工人队伍建设改革工作会议召开\n\n"
@@ -116,3 +120,80 @@ def test_a_year_without_its_own_indicator_file_is_tagged_with_the_system_in_forc
     from tagging.tagger import _year_indicators
     assert _year_indicators(2031) == {ind.no for ind in system_in_force(2031).indicators}
     assert _year_indicators(None) is None
+
+
+# ---- facts versus mentions, general wording (sentences invented for the tests)
+
+def test_a_rule_never_ties_words_across_a_sentence_end():
+    # "获得" ends one sentence and "专利" starts the next: no patent was granted
+    assert 52 not in suggested(HEAD + "某厂重视职工创新，职工获得表彰。专利申请另有奖励。")
+    assert 52 in suggested(HEAD + "某厂职工创新工作室去年获得发明专利3项。")
+
+
+def test_a_reward_rule_naming_patent_grants_is_not_a_patent_granted():
+    assert 52 not in suggested(HEAD + "某厂的激励办法规定：职工的发明只要申报专利或者得到专利授权，都可领取奖金。")
+
+
+def test_a_model_workers_or_craftsmen_hall_opened_is_a_public_showing():
+    assert 34 in suggested("某区工匠展厅落成\n\n5月1日，某区工匠展厅落成，首批陈列了40位技术能手的事迹。")
+
+
+def test_a_vocational_education_document_issued_is_evidence_of_vocational_education():
+    assert 43 in suggested(HEAD + "2022年，省教育厅印发《某省职业院校产教融合实施办法》。")
+
+
+def test_workers_never_trained_is_a_problem_stated_not_training_given():
+    assert 39 not in suggested(HEAD + "抽样调查发现，近半数农民工从未参加过任何技能培训。")
+    assert 39 in suggested(HEAD + "2023年全市开展农民工职业技能培训3.2万人次。")
+
+
+def test_being_named_a_pilot_is_a_pilot():
+    assert 18 in suggested(HEAD + "某区成为全省第二批试点区。")
+    assert 18 in suggested(HEAD + "该企业是市级试点企业。")
+
+
+def test_counts_in_ten_thousands_and_hundred_millions_are_counts():
+    assert 24 in suggested(HEAD + "2023年全省共发展党员1.2万名，其中产业工人占三成。")
+    assert 46 in suggested(HEAD + "全省工会开展线上培训，参训的一线职工、农民工累计达到3.1亿人次。")
+
+
+def test_member_units_listed_among_trainees_are_not_a_joint_conference_at_work():
+    assert 9 not in suggested(HEAD + "出席开班式的有市产改联席会议成员单位和部分企业的工会主席。")
+
+
+def test_what_a_policy_encourages_is_halved_but_the_same_activity_held_counts():
+    assert 51 not in suggested(HEAD + "实施细则提出，鼓励班组针对设备故障开展群众性技术创新活动。")
+    assert 51 in suggested(HEAD + "去年，某车间针对设备故障开展群众性技术创新活动。")
+
+
+def test_naming_craftsmen_several_ways_is_still_one_mention():
+    assert 42 not in suggested(HEAD + "厂区宣传栏里介绍了本厂的大工匠和青年工匠。")
+
+
+def test_a_count_of_congress_delegates_is_not_the_congress_at_work():
+    assert 67 not in suggested(HEAD + "本市职代会的职工代表共有3861人。")
+
+
+def test_a_meeting_to_be_held_in_due_course_is_a_plan_and_one_held_is_evidence():
+    assert 14 not in suggested(HEAD + "四、适时组织召开全市产业工人队伍建设改革经验交流会。")
+    assert 14 not in suggested(HEAD + "（三）择机在某县召开产改工作现场推进会。")
+    assert 14 in suggested(HEAD + "3月2日，召开全市产业工人队伍建设改革现场推进会。")
+
+
+def test_topics_on_a_course_list_are_mentions_not_work_done():
+    assert 75 not in suggested(HEAD + "讲座内容涉及工资集体协商、劳动合同等方面。")
+    assert 75 in suggested(HEAD + "2023年，全市开展工资集体协商，覆盖职工12万人。")
+
+
+def test_a_strong_match_inside_another_is_the_same_evidence():
+    from tagging.rules import Hit, Rule, passage_score
+    outer = Rule("strong", "召开.{0,30}推进会", re.compile("召开.{0,30}推进会"))
+    inner = Rule("strong", "改革.{0,10}推进会", re.compile("改革.{0,10}推进会"))
+    text = "召开产业工人队伍建设改革现场推进会"
+    hits = [Hit(outer, 0, len(text), text), Hit(inner, 9, len(text), text[9:])]
+    score, counted = passage_score(hits, True)
+    assert score == pytest.approx(0.6) and [h.rule for h in counted] == [outer]
+
+
+def test_an_award_named_in_the_rule_is_context_enough_for_the_share_of_frontline_winners():
+    assert 74 in suggested(HEAD + "2023年，五一劳动奖章推荐名额向一线产业工人倾斜，产业工人获奖者比例达45%。")
