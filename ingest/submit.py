@@ -106,7 +106,7 @@ def register(session: Session, store: FileStore, incoming: Incoming, filename: s
     ).first()
     if existing is not None:
         return SubmitResult(filename=filename, duplicate_of=existing, notices=[
-            f"与已上传的“{existing.filename}”（编号 {existing.id}）内容完全相同，未重复保存。"])
+            f"与本单位已上传的“{existing.filename}”内容完全相同，未重复保存。"])  # the page links to it; no id to read
     if quota is not None:
         over = quota.refusal(filename, size)
         if over:
