@@ -206,14 +206,17 @@ def upload(request: Request, files: list[UploadFile] = File(default=[]), year: s
                   state_rows=state_rows(session, user, tracked), **upload_page(session, user, settings))
 
 
-def flatten(outcome: SubmitResult) -> list[dict]:
-    """One line per stored file; an archive contributes its notice and then its members."""
+def flatten(outcome: SubmitResult, archive: str | None = None) -> list[dict]:
+    """One line per file: an archive's own line (how many of its files were taken) and then one line per
+    member, each with its own outcome and the archive it came from."""
     own = {"filename": outcome.filename, "error": outcome.error, "notices": list(outcome.notices),
            "document_id": outcome.document.id if outcome.document else None,
-           "duplicate_of": outcome.duplicate_of.id if outcome.duplicate_of else None}
+           "duplicate_of": outcome.duplicate_of.id if outcome.duplicate_of else None, "archive": archive}
+    if outcome.members:
+        own.update(members=len(outcome.members), taken=outcome.taken)
     lines = [own] if (own["error"] or own["notices"] or own["document_id"] or not outcome.members) else []
     for member in outcome.members:
-        lines.extend(flatten(member))
+        lines.extend(flatten(member, outcome.filename))
     return lines
 
 
