@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from evidence import audit
 from evidence.models import Document, DocumentVersion, MetadataCorrection, User
 from review.evidence_policy import evidence_deadline
+from review.year_lock import closed_notice
 
 FIELDS = {"title": "标题", "doc_number": "文号", "issuer": "发文单位", "doc_date": "日期", "doc_kind": "文件类型"}
 MAX_CHARS = {"title": 300, "doc_number": 100, "issuer": 200, "doc_date": 10, "doc_kind": 16}
@@ -95,6 +96,9 @@ def edit_refusal(session: Session, user: User, document: Document, version: Docu
         return "只有提交该证据的单位和协调小组办公室可以更正文件信息。"
     if document.status != "active":
         return "已撤回的证据不能更正文件信息。"
+    closed = closed_notice(session, document.year)
+    if closed:
+        return closed
     if version is None or version.state != "indexed":
         return "文件处理完成后才能更正文件信息。"
     if user.role == "province":

@@ -17,6 +17,7 @@ from evidence import audit
 from evidence.file_policy import human_size  # noqa: F401 - screens format sizes with it
 from evidence.models import Document, Round, User, utcnow
 from review.links import refresh_links_to
+from review.year_lock import closed_notice
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ def upload_refusal(session: Session, user: User, year: int, today: date | None =
         return "只有省级填报人员和协调小组办公室可以上传证据。"
     if not 2000 <= year <= 2100:
         return "评价年度应为 2000–2100 之间的年份。"
+    closed = closed_notice(session, year, "各项记录已定稿，不能再上传该年度的证据。")
+    if closed:  # the office too: the year's scores rest on the evidence as it was
+        return closed
     deadline = evidence_deadline(session, year)
     if user.role == "province" and deadline is not None and deadline.passed(today):
         return (f"{year} 年度的{deadline.describe()}已过，不能再上传证据。"
@@ -62,6 +66,9 @@ def withdraw_refusal(session: Session, user: User, document: Document, today: da
         return "只有提交该证据的省级单位可以撤回。"
     if document.status == "withdrawn":
         return "该证据已撤回。"
+    closed = closed_notice(session, document.year, "各项记录已定稿，不能再撤回该年度的证据。")
+    if closed:
+        return closed
     deadline = evidence_deadline(session, document.year)
     if deadline is not None and deadline.passed(today):
         return f"{document.year} 年度的{deadline.describe()}已过，不能再撤回证据。"

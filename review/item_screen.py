@@ -13,6 +13,7 @@ from review import ratings as R
 from review.evidence_rank import ranked_evidence
 from review.items import neighbours
 from review.links import links_of
+from review.year_lock import closed_notice
 
 
 def passage_key(passage: Passage) -> str:
@@ -50,6 +51,7 @@ def screen_context(session: Session, user: User, year: int, unit: str, indicator
         "is_office": user.role == "office", "passage_key": passage_key, "users": reviewers,
         "nav": neighbours(session, user, year, unit, indicator.no),
         "claimed": claimed(session, year, unit, indicator.no) if claimed else None,
+        "closed": closed_notice(session, year),
     }
 
 

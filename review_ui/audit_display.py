@@ -182,6 +182,7 @@ FIELDS: dict[str, Field] = {
     "removed_assignments": Field("取消的评审任务数"), "reason": Field("原因"),
     "level_value": Field("档次"), "rationale": Field("理由"), "links": Field("引用证据", _links, keep_empty=True),
     "created": Field("新建"), "saved": Field("保存"), "submitted": Field("已提交"),
+    "closed": Field("结束本年度评价"), "reopened": Field("重新开放"),
     "add": Field("增加", _units), "remove": Field("移出", _units), "selected": Field("名单", _units),
     "seed": Field("随机种子"), "override": Field("调整"), "approved_at": Field("审批日期", _day),
     "meeting": Field("审批会议"), "units": Field("单位", _units),

@@ -257,10 +257,11 @@ class FormState:
     items: dict[int, SelfAssessmentItem]
     links: dict[int, list[EvidenceLink]]
     progress: Progress
+    closed: str = ""  # why nothing of the year can change any more (review/year_lock.py), or ''
 
     @property
     def locked(self) -> bool:
-        return self.sa.status == "submitted"
+        return self.sa.status == "submitted" or bool(self.closed)
 
     @property
     def fingerprint(self) -> str:
@@ -283,4 +284,6 @@ def form_state(session: Session, unit_code: str, year: int | None = None) -> For
     sa = W.self_assessment(session, rnd.year, unit_code, create=False)
     system = W.system_for(rnd)
     items = W.self_items(session, sa)
-    return FormState(rnd, sa, system, items, item_links(session, items), progress(system, items))
+    from review.year_lock import closed_notice
+    return FormState(rnd, sa, system, items, item_links(session, items), progress(system, items),
+                     closed=closed_notice(session, rnd.year))

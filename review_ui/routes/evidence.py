@@ -22,6 +22,7 @@ from review.document_history import FIND_MAX_CHARS, find_in_document, history as
 from review.document_meta import (FIELDS as META_FIELDS, MetadataInvalid, MetadataRefused, correct_metadata,
                                    edit_refusal as meta_edit_refusal, effective_for, effective_metadata)
 from rubrics.units import in_national_order
+from review.year_lock import closed_notice
 from review.tags import DECISIONS, EvidenceAccessError, decide, passage_tags, visible_document, visible_documents
 from index.feed import open_index, update_index
 from ingest.submit import SubmitResult, retry as retry_version, submit
@@ -281,6 +282,7 @@ def viewer(request: Request, session: Session, user: User, document: Document, *
                   kinds=kinds, uploader=uploader, unit=session.get(Unit, document.unit_code),
                   related=[related] if related is not None and related.status == "active" else [],
                   withdraw_refusal=withdraw_refusal(session, user, document), names=names,
+                  closed=closed_notice(session, document.year),
                   ocr_pages=", ".join(str(n) for n in (version.ocr_pages if version else [])), **extra)
 
 

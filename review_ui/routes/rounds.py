@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
@@ -69,9 +69,9 @@ def round_dashboard(year: int, request: Request, user: User = Depends(user_of), 
 @router.post("/rounds/{year}/settings")
 async def round_settings(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
-    rnd = R.get_round(session, year)
     form = await request.form()
     try:
+        rnd = R.open_round(session, year)
         for field, label in (("self_assessment_due", "自评截止"), ("spotcheck_due", "抽查名单"),
                              ("review_due", "评审完成"), ("upload_due", "证据上传截止")):
             value = _date(form.get(field), label)
@@ -95,6 +95,32 @@ async def round_settings(year: int, request: Request, user: User = Depends(user_
     return redirect_with_message(request, f"/rounds/{year}", "已保存。")
 
 
+@router.post("/rounds/{year}/close")
+def round_close(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
+    """结束本年度评价: every record of the year becomes read-only (review/year_lock.py)."""
+    require_role(user, "office")
+    try:
+        R.close_round(session, user, year)
+    except R.RoundError as exc:
+        session.rollback()
+        return redirect_with_message(request, f"/rounds/{year}", str(exc), "error")
+    session.commit()
+    return redirect_with_message(request, f"/rounds/{year}", f"{year} 年度评价已结束，该年度的各项记录已定稿，只能查看。")
+
+
+@router.post("/rounds/{year}/reopen")
+def round_reopen(year: int, request: Request, reason: str = Form(""), user: User = Depends(user_of),
+                 session: Session = Depends(db)):
+    require_role(user, "office")
+    try:
+        R.reopen_round(session, user, year, reason)
+    except R.RoundError as exc:
+        session.rollback()
+        return redirect_with_message(request, f"/rounds/{year}", str(exc), "error")
+    session.commit()
+    return redirect_with_message(request, f"/rounds/{year}", f"{year} 年度评价已重新开放，可以继续修改。")
+
+
 # ── Province: self-assessment ───────────────────────────────────────────────
 
 def _self_form_page(request: Request, state, *, values: dict | None = None, problems: dict | None = None,
@@ -107,7 +133,7 @@ def _self_form_page(request: Request, state, *, values: dict | None = None, prob
     return render(request, "rounds/self_assessment.html", status_code=status_code, state=state, rnd=state.rnd,
                   sa=state.sa, system=state.system, values=shown, problems=F.problems_by_field(problems or {}),
                   problem_nos={key[1] for key in (problems or {}) if len(key) > 1},
-                  categories=R.CATEGORY_ORDER, locked=state.locked, **context)
+                  categories=R.CATEGORY_ORDER, locked=state.locked, closed=state.closed, **context)
 
 
 def _no_round(year: int):

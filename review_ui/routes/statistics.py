@@ -8,6 +8,7 @@ from sqlmodel import Session
 from evidence.models import User
 from rounds import statistics_office as SO
 from rounds.sheets import SheetRejected
+from review.year_lock import closed_notice
 from rounds.workflow import RoundError, get_round
 from rubrics.units import resolve_unit
 
@@ -26,7 +27,8 @@ def _overview(request: Request, session: Session, year: int, status_code: int = 
         entry["filled"] += r.value is not None
         entry["flagged"] += r.needs_confirmation
     return render(request, "statistics/overview.html", status_code=status_code, rnd=get_round(session, year),
-                  per_unit=per_unit, flagged=[r for r in rows if r.needs_confirmation], **extra)
+                  per_unit=per_unit, flagged=[r for r in rows if r.needs_confirmation],
+                  closed=closed_notice(session, year, SO.CLOSED), **extra)
 
 
 @router.get("/rounds/{year}/statistics")
@@ -77,7 +79,8 @@ def statistics_unit(year: int, unit: str, request: Request, user: User = Depends
     require_role(user, "office")
     code = _unit(unit)
     rnd = get_round(session, year)
-    return render(request, "statistics/unit.html", rnd=rnd, code=code, rows=SO.value_table(session, year, code))
+    return render(request, "statistics/unit.html", rnd=rnd, code=code, rows=SO.value_table(session, year, code),
+                  closed=closed_notice(session, year, SO.CLOSED))
 
 
 def _number(raw, label: str) -> float | None:

@@ -84,7 +84,7 @@
     else if (e.key === "[" || e.key === "k" || e.key === "K") { go("prev-item"); }
     else if (/^[0-9]$/.test(e.key) && form) {
       const radio = form.querySelector("input[name=level][value='" + e.key + "']");
-      if (radio) { radio.checked = true; radio.focus(); }
+      if (radio && !radio.matches(":disabled")) { radio.checked = true; radio.focus(); }  // not in a closed year
     }
   });
 })();
