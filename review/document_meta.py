@@ -86,6 +86,19 @@ def effective_for(session: Session, pairs: list[tuple[Document, DocumentVersion 
     return {d.id: _merge(v, corrected.get(d.id, {})) for d, v in pairs}
 
 
+def document_titles(session: Session, document_ids) -> dict[int, str]:
+    """What to call each document where a passage of it is cited (a rating's or a self-assessment's
+    links): its title with people's corrections, else its file name. One query for all of them."""
+    ids = {i for i in document_ids if i is not None}
+    if not ids:
+        return {}
+    documents = session.exec(select(Document).where(Document.id.in_(ids))).all()
+    versions = {v.id: v for v in session.exec(select(DocumentVersion).where(
+        DocumentVersion.id.in_([d.current_version_id for d in documents if d.current_version_id])))}
+    metas = effective_for(session, [(d, versions.get(d.current_version_id)) for d in documents])
+    return {d.id: metas[d.id].title or d.filename for d in documents}
+
+
 def edit_refusal(session: Session, user: User, document: Document, version: DocumentVersion | None,
                  today: date | None = None) -> str:
     """Why this user may not correct this document's metadata now, or '' if they may."""

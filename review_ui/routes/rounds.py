@@ -249,7 +249,7 @@ async def self_assessment_link(year: int, request: Request, user: User = Depends
     if not request.headers.get("hx-request"):
         return redirect_with_message(request, f"/self-assessment?year={year}#ind-{no}", "已关联证据。")
     state = form_state(session, user.unit_code, year)
-    return render(request, "rounds/_self_links.html", no=int(no), links=state.links.get(int(no), []),
+    return render(request, "rounds/_self_links.html", no=int(no), links=state.links.get(int(no), []), titles=state.titles,
                   locked=state.locked, oob=False)
 
 

@@ -1,3 +1,50 @@
+// The form's 已引用的证据 list holds the one checkbox of each citation, named by its document's title and
+// page: ticking 引用此段 anywhere on the screen (suggestions, search results, the unit's own links) moves
+// the citation into that list and leaves 已引用 in its place, so nothing is cited or listed twice.
+window.kaopingCite = function (key, title, page, quote) {
+  const list = document.getElementById("extra-links");
+  if (!list) return;
+  const existing = list.querySelector('input[name=link][value="' + CSS.escape(key) + '"]');
+  if (existing) { existing.checked = true; return; }
+  const empty = list.querySelector(".empty-note");
+  if (empty) empty.remove();
+  const li = document.createElement("li");
+  const label = document.createElement("label");
+  const box = document.createElement("input");
+  box.type = "checkbox"; box.name = "link"; box.value = key; box.checked = true;
+  const cite = document.createElement("cite");
+  cite.className = "doc-title";
+  cite.textContent = title || "证据";  // textContent: titles and quotes are document text
+  label.append(box, " ", cite, (page ? " 第 " + page + " 页" : "") + "：“" + String(quote || "").slice(0, 120) + "”");
+  li.appendChild(label);
+  list.appendChild(li);
+};
+
+(function () {
+  function cited(key) {
+    const list = document.getElementById("extra-links");
+    return list && list.querySelector('input[name=link][value="' + CSS.escape(key) + '"]:checked');
+  }
+  function markPicked(input) {
+    const done = document.createElement("span");
+    done.className = "picked muted";
+    done.textContent = "已引用";
+    input.closest("label.pick").replaceWith(done);
+  }
+  document.addEventListener("change", (e) => {
+    const input = e.target;
+    if (!input.matches || !input.matches("label.pick input[name=link]") || !input.checked) return;
+    window.kaopingCite(input.value, input.dataset.title, input.dataset.page, input.dataset.quote);
+    markPicked(input);
+  });
+  // Search results arrive later (htmx): those already cited say so at once.
+  document.addEventListener("htmx:afterSettle", () => {
+    for (const input of document.querySelectorAll("label.pick input[name=link]")) {
+      if (cited(input.value)) markPicked(input);
+    }
+  });
+})();
+
 // Quote part of a passage: select text inside a passage and press the button that appears.
 // Offsets are Unicode code points into the document version's text, as the server counts them.
 (function () {
@@ -24,18 +71,11 @@
   }
 
   function addLink(found) {
-    const list = document.getElementById("extra-links");
-    if (!list) return;
-    const key = found.el.dataset.passageId + ":" + found.start + ":" + found.end;
-    if (list.querySelector('input[value="' + key + '"]')) return;
-    const li = document.createElement("li");
-    const label = document.createElement("label");
-    const box = document.createElement("input");
-    box.type = "checkbox"; box.name = "link"; box.value = key; box.checked = true;
-    label.appendChild(box);
-    label.appendChild(document.createTextNode(" 所选文字：“" + found.quote.slice(0, 120) + "”"));
-    li.appendChild(label);
-    list.appendChild(li);
+    // The passage's own 引用此段 box knows its document's title and page.
+    const around = found.el.closest("article, li");
+    const source = around && around.querySelector("[data-title]");
+    window.kaopingCite(found.el.dataset.passageId + ":" + found.start + ":" + found.end,
+                       source ? source.dataset.title : "", source ? source.dataset.page : "", found.quote);
   }
 
   function hide() { if (button) { button.remove(); button = null; } }
