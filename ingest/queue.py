@@ -35,6 +35,7 @@ from evidence.models import DocumentVersion, Job, utcnow
 from evidence.states import UNFINISHED, JobState, VersionState
 from ingest.moves import Lease, LeaseLost, move_job, move_version
 from ingest.stages import process_job
+from zhtext.sentences import clause
 
 log = logging.getLogger("kaoping.ingest")
 
@@ -232,7 +233,7 @@ class Worker:
             attempts, last_error = _attempts(self.settings, job_id)
             if attempts > MAX_CLAIMS:  # a passing failure that kept coming back
                 from ingest.stages import fail_job
-                fail_job(self.settings, lease, f"多次自动重试仍未成功（{last_error or '原因不明'}），已停止重试，"
+                fail_job(self.settings, lease, f"多次自动重试仍未成功（{clause(last_error) or '原因不明'}），已停止重试，"
                                                "请稍后点“重新处理”。", "retries")
                 return True
             outcome = process_job(self.settings, job_id, index, lease=lease)

@@ -269,6 +269,7 @@ def viewer(request: Request, session: Session, user: User, document: Document, *
     names = indicator_names(document.year)
     tags = passage_tags(session, user, document, version, [p.id for p in passages], names)
     uploader = session.get(User, document.uploaded_by) if document.uploaded_by else None
+    withdrawer = session.get(User, document.withdrawn_by) if document.withdrawn_by else None
     find = find.strip()[:FIND_MAX_CHARS]
     found = find_in_document(session, version.id, find) if version and find else []
     kinds = doc_kinds()
@@ -279,7 +280,7 @@ def viewer(request: Request, session: Session, user: User, document: Document, *
                   meta_fields=META_FIELDS, meta_refusal=meta_edit_refusal(session, user, document, version),
                   page_no=page_no, page_count=page_count, page_is_ocr=page_is_ocr, target_id=target.id if target else None,
                   tags=tags, doc_tags=tags.get(None, []), can_decide=user.role in ("reviewer", "office"),
-                  kinds=kinds, uploader=uploader, unit=session.get(Unit, document.unit_code),
+                  kinds=kinds, uploader=uploader, withdrawer=withdrawer, unit=session.get(Unit, document.unit_code),
                   related=[related] if related is not None and related.status == "active" else [],
                   withdraw_refusal=withdraw_refusal(session, user, document), names=names,
                   closed=closed_notice(session, document.year),
