@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import HTTPException
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from sqlmodel import Session, func, select
@@ -229,11 +229,26 @@ def state_rows(session: Session, user: User, document_ids: list[int]) -> list[di
 
 
 @router.get("/evidence/states")
-def states(request: Request, ids: str = "", user: User = Depends(user_of), session: Session = Depends(db)):
-    """The live-state panel; it keeps polling itself only while something is unfinished."""
+def states(request: Request, ids: str = "", as_: str = Query("", alias="as"), user: User = Depends(user_of),
+           session: Session = Depends(db)):
+    """Live states, polled while something is unfinished: the upload page's panel, or (as=row, as=doc)
+    one document's row of the evidence list or its viewer's state, after 重新处理 for instance."""
     tracked = parse_ids(ids)
     rows = state_rows(session, user, tracked)
+    if as_ in STATE_FRAGMENTS and rows:
+        return state_fragment(request, session, user, rows[0], as_)
     return render(request, "evidence/_states.html", state_rows=rows, tracked_ids=tracked)
+
+
+STATE_FRAGMENTS = {"row": "evidence/_row.html", "doc": "evidence/_doc_state.html"}
+
+
+def state_fragment(request: Request, session: Session, user: User, row: dict, kind: str):
+    """One document's live state as its list row or viewer shows it (the templates poll while unfinished)."""
+    document = row["doc"]
+    withdrawable = set() if withdraw_refusal(session, user, document) else {document.id}
+    return render(request, STATE_FRAGMENTS[kind], row=row, doc=document, version=row["version"], polled=True,
+                  kinds=doc_kinds(), withdrawable=withdrawable)
 
 
 # ── one document ────────────────────────────────────────────────────────────
@@ -333,7 +348,8 @@ def download(request: Request, document_id: int, user: User = Depends(user_of), 
 
 
 @router.post("/evidence/{document_id}/retry")
-def retry(request: Request, document_id: int, user: User = Depends(user_of), session: Session = Depends(db)):
+def retry(request: Request, document_id: int, as_: str = Form("", alias="as"), user: User = Depends(user_of),
+          session: Session = Depends(db)):
     document = document_or_404(session, user, document_id)
     if user.role not in ("province", "office"):
         raise Forbidden("只有提交单位和协调小组办公室可以重新处理证据。")
@@ -342,6 +358,8 @@ def retry(request: Request, document_id: int, user: User = Depends(user_of), ses
     if not retry_version(session, document.current_version_id, user):
         raise HTTPException(status_code=409, detail="只有处理失败的证据才能重新处理。")
     session.commit()
+    if request.headers.get("hx-request") and as_ in STATE_FRAGMENTS:  # the row or panel polls from here on
+        return state_fragment(request, session, user, state_rows(session, user, [document.id])[0], as_)
     return RedirectResponse(f"/evidence/{document.id}", status_code=303)
 
 
