@@ -20,11 +20,15 @@ from review.links import refresh_links_to
 from review.year_lock import closed_notice
 
 
+UNSET = "未设置（按自评截止日期）"  # what a settings page or a list says of a round without its own evidence deadline
+
+
 @dataclass(frozen=True)
 class Deadline:
     """The last day a province may add or withdraw evidence for a year, and what that day is called."""
     due: date
     label: str  # 证据提交截止日期, or 自评截止日期 when the round sets no separate evidence deadline
+    own: bool = True  # False: the round sets none, so the self-assessment deadline applies
 
     def passed(self, today: date | None = None) -> bool:
         return (today or date.today()) > self.due
@@ -33,14 +37,17 @@ class Deadline:
         return f"{self.label}（{self.due.year}年{self.due.month}月{self.due.day}日）"
 
 
-def evidence_deadline(session: Session, year: int) -> Deadline | None:
-    """A round without its own evidence deadline takes evidence until its self-assessment is due."""
-    rnd = session.exec(select(Round).where(Round.year == year)).first()
-    if rnd is None:
-        return None
+def deadline_of(rnd: Round) -> Deadline:
+    """The one rule: a round without its own evidence deadline takes evidence until its self-assessment is
+    due. Lists and settings show it through this too (templates: `evidence_deadline_of`)."""
     if rnd.upload_due is not None:
         return Deadline(rnd.upload_due, "证据提交截止日期")
-    return Deadline(rnd.self_assessment_due, "自评截止日期")
+    return Deadline(rnd.self_assessment_due, "自评截止日期", own=False)
+
+
+def evidence_deadline(session: Session, year: int) -> Deadline | None:
+    rnd = session.exec(select(Round).where(Round.year == year)).first()
+    return deadline_of(rnd) if rnd is not None else None
 
 
 def upload_refusal(session: Session, user: User, year: int, today: date | None = None) -> str:

@@ -61,7 +61,7 @@ HOW_LABELS = {"hand": "逐项指定", "spread": "自动均衡分配"}
 VIA_LABELS = {"cli": "命令行"}
 DECISION_LABELS = {"confirm": "确认", "reject": "否决"}
 ROUND_SETTING_LABELS = {
-    "upload_due": "证据上传截止", "self_assessment_due": "自评截止", "spotcheck_due": "抽查名单确定",
+    "upload_due": "证据提交截止", "self_assessment_due": "自评截止", "spotcheck_due": "抽查名单确定",
     "review_due": "抽查评估完成", "t_优秀": "优秀分数线", "t_良好": "良好分数线", "t_一般": "一般分数线",
 }
 

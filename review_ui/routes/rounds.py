@@ -73,7 +73,7 @@ async def round_settings(year: int, request: Request, user: User = Depends(user_
     try:
         rnd = R.open_round(session, year)
         for field, label in (("self_assessment_due", "自评截止"), ("spotcheck_due", "抽查名单"),
-                             ("review_due", "评审完成"), ("upload_due", "证据上传截止")):
+                             ("review_due", "评审完成"), ("upload_due", "证据提交截止")):
             value = _date(form.get(field), label)
             if value or field == "upload_due":
                 setattr(rnd, field, value)
