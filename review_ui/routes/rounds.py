@@ -37,25 +37,32 @@ def _date(value: str | None, label: str) -> date | None:
 @router.get("/rounds")
 def rounds_list(request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
+    return _rounds_page(request, session)
+
+
+def _rounds_page(request: Request, session: Session, status_code: int = 200, typed: str | None = None, **extra):
     rounds = session.exec(select(Round).order_by(Round.year.desc())).all()
-    return render(request, "rounds/list.html", rounds=rounds, next_year=(rounds[0].year + 1 if rounds else date.today().year - 1))
+    next_year = typed if typed is not None else (rounds[0].year + 1 if rounds else date.today().year - 1)
+    return render(request, "rounds/list.html", status_code=status_code, rounds=rounds, next_year=next_year, **extra)
 
 
 @router.post("/rounds")
 async def rounds_create(request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     form = await request.form()
+    typed = str(form.get("year", ""))[:20]
     try:
-        year = int(form.get("year", ""))
+        year = int(typed)
         if not 2000 <= year <= 2100:
             raise ValueError
     except ValueError:
-        return redirect_with_message(request, "/rounds", "年度应为四位数字，如 2024。", "error")
+        return _rounds_page(request, session, 400, typed, error="年度应为四位数字，如 2024。")
     try:
         R.create_round(session, year, user)
         session.commit()
     except R.RoundError as exc:
-        return redirect_with_message(request, "/rounds", str(exc), "error")
+        session.rollback()
+        return _rounds_page(request, session, 400, typed, error=str(exc))
     return redirect_with_message(request, f"/rounds/{year}", f"已创建 {year} 年度评价。")
 
 
@@ -63,7 +70,17 @@ async def rounds_create(request: Request, user: User = Depends(user_of), session
 def round_dashboard(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     from rounds.status import dashboard
-    return render(request, "rounds/dashboard.html", **dashboard(session, year))
+    return render(request, "rounds/dashboard.html", draft={}, **dashboard(session, year))
+
+
+def _refused(request: Request, session: Session, year: int, page: str, error: str, form) -> Response:
+    """A refused office form of the round: the page again (400) with the reason on top and every field as it
+    was typed (`draft`), nothing stored; a success still redirects (a reload never posts twice)."""
+    session.rollback()
+    from rounds import status
+    context = status.dashboard(session, year) if page == "dashboard" else status.spotcheck_page(session, year)
+    draft = {key: str(value) for key, value in form.items() if key != "csrf_token"}
+    return render(request, f"rounds/{page}.html", status_code=400, error=error, draft=draft, **context)
 
 
 @router.post("/rounds/{year}/settings")
@@ -86,8 +103,7 @@ async def round_settings(year: int, request: Request, user: User = Depends(user_
             raise R.RoundError(f"类别分数线无效：{exc}") from None
         rnd.category_thresholds = thresholds
     except R.RoundError as exc:
-        session.rollback()
-        return redirect_with_message(request, f"/rounds/{year}", str(exc), "error")
+        return _refused(request, session, year, "dashboard", str(exc), form)
     from evidence.audit import record
     record(session, "round", user=user, object_type="round", object_id=year,
            detail={"settings": {k: str(v) for k, v in form.items() if k != "csrf_token"}})
@@ -115,8 +131,7 @@ def round_reopen(year: int, request: Request, reason: str = Form(""), user: User
     try:
         R.reopen_round(session, user, year, reason)
     except R.RoundError as exc:
-        session.rollback()
-        return redirect_with_message(request, f"/rounds/{year}", str(exc), "error")
+        return _refused(request, session, year, "dashboard", str(exc), {"reason": reason})
     session.commit()
     return redirect_with_message(request, f"/rounds/{year}", f"{year} 年度评价已重新开放，可以继续修改。")
 
@@ -287,7 +302,7 @@ async def self_assessment_reopen(year: int, unit_code: str, request: Request, us
         R.reopen_self_assessment(session, user, year, unit_code, str(form.get("reason", "")))
         session.commit()
     except R.RoundError as exc:
-        return redirect_with_message(request, f"/rounds/{year}", str(exc), "error")
+        return _refused(request, session, year, "dashboard", str(exc), form)
     return redirect_with_message(request, f"/rounds/{year}", f"已退回{unit_name(unit_code)}的自评。")
 
 
@@ -305,7 +320,7 @@ def _typed_units(text) -> list[str]:
 def spotcheck_page(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     from rounds.status import spotcheck_page as page
-    return render(request, "rounds/spotcheck.html", **page(session, year))
+    return render(request, "rounds/spotcheck.html", draft={}, **page(session, year))
 
 
 @router.post("/rounds/{year}/spotcheck")
@@ -339,8 +354,7 @@ async def spotcheck_action(year: int, request: Request, user: User = Depends(use
                 raise R.RoundError("未知操作。")
         session.commit()
     except (R.RoundError, ValueError) as exc:
-        session.rollback()
-        return redirect_with_message(request, f"/rounds/{year}/spotcheck", str(exc), "error")
+        return _refused(request, session, year, "spotcheck", str(exc), form)
     return redirect_with_message(request, f"/rounds/{year}/spotcheck", message)
 
 
@@ -356,8 +370,7 @@ async def categories_decide(year: int, request: Request, user: User = Depends(us
         outcome = R.decide_categories(session, user, year, adjustments, note=str(form.get("note", "")))
         session.commit()
     except R.RoundError as exc:
-        session.rollback()
-        return redirect_with_message(request, f"/rounds/{year}", str(exc), "error")
+        return _refused(request, session, year, "dashboard", str(exc), form)
     return redirect_with_message(request, f"/rounds/{year}", outcome.message())
 
 
