@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import browser, live_server
+from browser_support import browser, live_server, logged_in_page
 from conftest import PASSWORD
 from round_support import add_round
 
@@ -29,15 +29,9 @@ def site(settings, make_user):
 
 
 def logged_in(b, url, username, width=1366):
-    context = b.new_context(viewport={"width": width, "height": 768}, locale="zh-CN")
-    page = context.new_page()
-    missing = []
+    page = logged_in_page(b, url, username, PASSWORD, width)
+    missing = []  # from here on: what the pages asked for and did not get
     page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
-    page.goto(f"{url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/")
     return page, missing
 
 

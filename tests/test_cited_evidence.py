@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlmodel import select
 
-from browser_support import browser, live_server
+from browser_support import browser, live_server, logged_in_page
 from conftest import PASSWORD
 from evidence.db import session_scope
 from evidence.models import Document, Passage, SelfAssessment, SelfAssessmentItem, StatisticValue, User
@@ -101,12 +101,7 @@ def test_in_a_browser_the_units_values_wrap_inside_the_middle_panel_at_1366(item
                              reason="按省委办公厅、省政府办公厅印发文件目录逐件核对后更正（含转发件、配套细则与实施意见）"))
         s.commit()
     with live_server(settings) as url, browser() as b:
-        page = b.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN").new_page()
-        page.goto(f"{url}/login")
-        page.fill("input[name=username]", "r1")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{url}/")
+        page = logged_in_page(b, url, "r1", PASSWORD)
         page.goto(f"{url}{SCREEN}")
         widths = page.evaluate("""() => {
             const table = document.querySelector('.claimed table.claimed-values');

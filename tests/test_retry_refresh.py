@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import browser, live_server
+from browser_support import browser, live_server, logged_in_page
 from conftest import PASSWORD
 
 BROKEN = b"%PDF-1.7\n" + bytes(range(256)) * 12  # a PDF header over garbage: fails, and fails again
@@ -60,12 +60,7 @@ def test_in_a_browser_the_list_row_shows_the_retried_files_new_state_without_a_r
         submit(session, settings, io.BytesIO(BROKEN), "报告.pdf", unit_code="JS", year=2023)
         session.commit()
     with live_server(settings) as url, browser() as b:  # the live server runs the ingest worker
-        page = b.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN").new_page()
-        page.goto(f"{url}/login")
-        page.fill("input[name=username]", "js")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{url}/")
+        page = logged_in_page(b, url, "js", PASSWORD)
         page.goto(f"{url}/evidence")
         page.wait_for_function("() => document.querySelector('tr[id^=doc-row] .state-failed')", timeout=60000)
         page.evaluate("window.notReloaded = true")
