@@ -1,6 +1,7 @@
-// The form's 已引用的证据 list holds the one checkbox of each citation, named by its document's title and
-// page: ticking 引用此段 anywhere on the screen (suggestions, search results, the unit's own links) moves
-// the citation into that list and leaves 已引用 in its place, so nothing is cited or listed twice.
+// The form's 已引用的证据 list names every citation once, by its document's title and page: ticking 引用此段
+// anywhere on the screen (suggestions, search results, the unit's own links) adds the citation there, and
+// every box of one citation shows the same state (untick it in the list and the passage's box clears too).
+// The server renders an already-cited passage as 已引用, so a page starts with one box per citation.
 window.kaopingCite = function (key, title, page, quote) {
   const list = document.getElementById("extra-links");
   if (!list) return;
@@ -21,26 +22,21 @@ window.kaopingCite = function (key, title, page, quote) {
 };
 
 (function () {
-  function cited(key) {
-    const list = document.getElementById("extra-links");
-    return list && list.querySelector('input[name=link][value="' + CSS.escape(key) + '"]:checked');
-  }
-  function markPicked(input) {
-    const done = document.createElement("span");
-    done.className = "picked muted";
-    done.textContent = "已引用";
-    input.closest("label.pick").replaceWith(done);
-  }
+  function boxes(key) { return document.querySelectorAll('input[name=link][value="' + CSS.escape(key) + '"]'); }
   document.addEventListener("change", (e) => {
     const input = e.target;
-    if (!input.matches || !input.matches("label.pick input[name=link]") || !input.checked) return;
-    window.kaopingCite(input.value, input.dataset.title, input.dataset.page, input.dataset.quote);
-    markPicked(input);
+    if (!input.matches || !input.matches("input[name=link]")) return;
+    if (input.checked && input.dataset.title !== undefined) {
+      window.kaopingCite(input.value, input.dataset.title, input.dataset.page, input.dataset.quote);
+    }
+    for (const other of boxes(input.value)) other.checked = input.checked;
   });
-  // Search results arrive later (htmx): those already cited say so at once.
+  // Search results arrive later (htmx): a passage already cited shows as ticked at once.
   document.addEventListener("htmx:afterSettle", () => {
+    const list = document.getElementById("extra-links");
+    if (!list) return;
     for (const input of document.querySelectorAll("label.pick input[name=link]")) {
-      if (cited(input.value)) markPicked(input);
+      if (list.querySelector('input[name=link][value="' + CSS.escape(input.value) + '"]:checked')) input.checked = true;
     }
   });
 })();
