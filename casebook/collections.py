@@ -356,8 +356,8 @@ def propose(session: Session, year: int, indicator_no: int | None = None, limit:
 
 def to_report_model(session: Session, c: Collection):
     from reports.model import CaseEntry, Citation, Collection as Doc, CollectionSection as DocSection, Excerpt
-    from rubrics.indicators import load_system
-    system = load_system()
+    from rubrics.indicators import system_in_force
+    system = system_in_force(c.year)
     units = {u.code: u.name for u in session.exec(select(Unit))}
     sections = sections_of(session, c)
     grouped: dict[int | None, list] = defaultdict(list)

@@ -21,6 +21,7 @@ from whoosh import query as wq
 from whoosh.scoring import BM25F
 
 from index import query as qmod
+from index.permissions import make_private
 from index.analysis import word_tokens
 from index.executor import Executor, needs_check
 from index.facets import FacetTables
@@ -309,6 +310,7 @@ class EvidenceIndex:
         builder.close()
         write_version(self.index_dir, version)
         checkpoint.clear()
+        make_private(self.index_dir)
         with self._lock:
             self._close()
         if progress:

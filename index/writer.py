@@ -155,6 +155,7 @@ class SegmentBuilder:
                 writer.cancel()
                 raise
             writer.commit()
+            make_private(self.index_dir)  # the segments were written with the workers' umask
         finally:
             lock.release()
         if on_commit:

@@ -235,12 +235,21 @@ def _prepare_scoring(settings: Settings) -> None:
     from review.evidence_rank import prepare_units
     from review.ratings import assigned_items
     from tagging.evidence_rank import unit_texts
+    from tagging.tagger import default_tagger
     from .web import default_year
+
     try:
         with session_scope(settings.database_url) as session:
             year = default_year(session)
+            model = default_tagger(year).model
+
+            def prepare(texts):  # what every indicator's ranking of the unit shares
+                unit = unit_texts(texts)
+                if model is not None:
+                    unit.model_scores(model)
+
             units = sorted({unit for unit, _ in assigned_items(session, year)})
-            prepare_units(session, year, units, unit_texts)
+            prepare_units(session, year, units, prepare)
     except Exception:
         log.exception("preparing the scoring screens failed")
 
@@ -275,8 +284,15 @@ def page_user(request: Request):
 
     from evidence.db import get_engine
     from evidence.models import User
-    with DbSession(get_engine(request.app.state.settings.database_url), expire_on_commit=False) as session:
-        found = session.get(User, uid)
+    settings = getattr(getattr(request.scope.get("app"), "state", None), "settings", None)
+    if settings is None:  # answered before the app (the request guard, in a bare test): the page without a menu
+        return None
+    try:
+        with DbSession(get_engine(settings.database_url), expire_on_commit=False) as session:
+            found = session.get(User, uid)
+    except Exception:  # noqa: BLE001 - an error page must never fail itself: show it without the menu
+        log.exception("the error page could not look up the logged-in user")
+        return None
     return found if found is not None and found.active else None
 
 

@@ -58,14 +58,13 @@ def meaning_scores(texts: list[str], no: int, year: int | None = None) -> list[f
     return unit_texts(texts).meaning(query)
 
 
-def text_scores(texts: list[str], no: int, model, copies: list | None = None) -> list[float]:
-    """The learned text model's score of each passage for `no`, scaled so the unit's best is 1
-    (``copies``: the texts' matching copies, when the caller keeps them)."""
+def text_scores(texts: list[str], no: int, model) -> list[float]:
+    """The learned text model's score of each passage for `no`, scaled so the unit's best is 1.
+    The model scores every indicator at once, so that matrix is made once per unit and model
+    (``UnitTexts.model_scores``): per indicator it was nine tenths of opening a scoring screen."""
     if model is None or no not in model.text.nos or not texts:
         return [0.0] * len(texts)
-    from tagging.normalize import matching_copy
-    copies = copies if copies is not None else [matching_copy(t or "") for t in texts]
-    raw = model.text.scores([c.text for c in copies])[:, model.text.nos.index(no)]
+    raw = unit_texts(texts).model_scores(model)[:, model.text.nos.index(no)]
     raw = np.clip(raw, 0.0, None)
     top = float(raw.max())
     return [float(v) / top if top > 0 else 0.0 for v in raw]
@@ -94,8 +93,7 @@ def rank_passages(texts: list[str], no: int, *, keys: list | None = None, tagger
 def _rank(unit: "UnitTexts", no, keys, tagger, year, known, weights) -> list[RankedPassage]:
     live = tagger.indicator_passage_scores(unit.texts, no, copies=unit.copies)
     meaning = meaning_scores(unit.texts, no, year)
-    learned = (text_scores(unit.texts, no, tagger.model, copies=unit.copies) if weights[1]
-               else [0.0] * len(unit.texts))
+    learned = text_scores(unit.texts, no, tagger.model) if weights[1] else [0.0] * len(unit.texts)
     out = []
     for key, (t_score, terms), m, x in zip(keys, live, meaning, learned):
         stored = known.get(key)
@@ -169,7 +167,9 @@ def cross_validate_ranking(items, group_of=lambda it: it.group or it.id, folds: 
 
 RANKED_KEPT = 2048               # (texts, indicator) rankings remembered
 UNIT_TEXTS_BYTES = 256 * 2 ** 20  # prepared units' texts remembered, by their estimated size
+MODEL_SCORES_KEPT = 256          # units' learned-model score matrices remembered
 _RANKED: OrderedDict = OrderedDict()
+_MODEL_SCORES: OrderedDict = OrderedDict()
 _UNIT_TEXTS: OrderedDict = OrderedDict()
 _LOCK = threading.Lock()
 _COMPUTING: dict = {}            # key -> Event: computed by one thread, awaited by the others
@@ -273,6 +273,15 @@ class UnitTexts:
             self.base = self.tf.multiply(self.tf) @ (idf * idf)
         # texts, matching copies (a list of offsets per character), the matrix
         self.nbytes = 48 * sum(len(t or "") for t in self.texts)
+
+    def model_scores(self, model) -> np.ndarray:
+        """passage × indicator scores of the learned text model (``model.text.scores`` on the
+        matching copies), made once per model: one thread computes, the others wait."""
+        # keyed by the model's identity (it is not hashable); the value holds the model, so
+        # no other object can take its id while the entry is kept
+        return _once(_MODEL_SCORES, (self.digest, id(model)),
+                     lambda: (model, model.text.scores([c.text for c in self.copies])),
+                     lambda kept: len(kept) > MODEL_SCORES_KEPT)[1]
 
     def meaning(self, query: str) -> list[float]:
         keys, counts = char_grams(query)

@@ -18,8 +18,8 @@ def indicator_description(no: int, year: int | None = None) -> str:
     from tagging.rules import default_rulebook
     parts: list[str] = []
     try:
-        from rubrics.indicators import load_system
-        ind = (load_system(year) if year else load_system()).get(no)
+        from rubrics.indicators import load_system, system_in_force
+        ind = (system_in_force(year) if year else load_system()).get(no)
         parts += [ind.name, ind.name, ind.meaning] + [lv.descriptor for lv in ind.rubric] + list(ind.terms)
     except Exception:  # noqa: BLE001 - unknown indicator or year: the rule book's words still tell
         pass

@@ -356,8 +356,8 @@ def _year_indicators(year: int | None) -> set[int] | None:
     if year is None:
         return None
     try:
-        from rubrics.indicators import load_system
-        return {ind.no for ind in load_system(year).indicators}
+        from rubrics.indicators import system_in_force
+        return {ind.no for ind in system_in_force(year).indicators}
     except Exception:  # noqa: BLE001 - no system for that year: all rules apply
         return None
 

@@ -118,3 +118,17 @@ def test_index_files_are_private_to_the_server_account(settings, add_evidence):
     files = [p for p in settings.index_dir.iterdir() if p.is_file()]
     assert files and any(p.suffix == ".toc" for p in files)
     assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {p.name: "0o600" for p in files}
+
+
+def test_a_rebuilt_index_is_private_too(settings, add_evidence):
+    """A rebuild writes its segments in worker processes and commits them itself, not through the
+    writer every other commit uses: its files end 0600 as well."""
+    import stat
+
+    from index.feed import open_index, rebuild_index
+    add_evidence("JS", "通知.txt", "江苏省总工会关于建设工匠学院的通知\n\n为深化产业工人队伍建设改革，省总工会决定建设工匠学院。")
+    index = open_index(settings)
+    assert not rebuild_index(settings, index, fresh=True)
+    files = [p for p in settings.index_dir.iterdir() if p.is_file()]
+    assert index.doc_count() and any(p.suffix == ".seg" for p in files)
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {p.name: "0o600" for p in files}

@@ -188,3 +188,34 @@ def test_a_unit_opened_by_many_reviewers_at_once_is_prepared_once(monkeypatch):
         t.join()
     assert len(prepared) == 1 and len(results) == 12
     assert all(r is results[0] for r in results)
+
+
+def test_the_learned_model_scores_a_unit_once_for_every_indicator():
+    """The text model scores all indicators at once: a unit's passages are scored once per model,
+    not once per indicator (which was most of opening a scoring screen)."""
+    import numpy as np
+
+    import tagging.evidence_rank as E
+
+    class Text:
+        nos = [3, 5, 7]
+        calls = []
+
+        def scores(self, texts):
+            self.calls.append(len(texts))
+            return np.tile(np.array([0.9, 0.1, 0.5]), (len(texts), 1))
+
+    class Model:
+        text = Text()
+
+        def blend_weight(self, no):
+            return 0.0
+
+    from tagging.tagger import Tagger
+    tagger = Tagger(model=None)
+    tagger.model = Model()
+    texts = FILLER + [PLAN, "省总工会印发劳模工匠学院建设方案，新设分院3所。"]
+    for no in (3, 5, 7, 9):
+        rank_passages(texts, no, tagger=tagger)
+    assert Text.calls == [len(texts)]
+    assert E.text_scores(texts, 5, tagger.model) == [1.0] * len(texts)

@@ -101,7 +101,7 @@ def test_province_user_must_have_a_unit(db_session):
     from evidence.accounts import AccountError, create_user
     with pytest.raises(AccountError, match="绑定"):
         create_user(db_session, "p", PASSWORD, "province")
-    with pytest.raises(AccountError, match="未知单位"):
+    with pytest.raises(AccountError, match="单位不存在"):
         create_user(db_session, "p", PASSWORD, "province", unit_code="XX")
 
 

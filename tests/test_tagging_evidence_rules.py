@@ -108,3 +108,11 @@ def test_a_statistics_table_of_measured_values_is_read_not_dropped_as_a_menu():
     assert not is_site_chrome(row) and is_site_chrome("上一页 | 1 | 2 | 3 | 4 | 下一页")
     table = "| 按行业分城镇单位在岗职工人数 | | |\n| 单位:万人 | | |\n" + row + "\n| 采矿业 | 3.49 | 4.14 | 4.69 |"
     assert 55 in suggested(table)
+
+
+def test_a_year_without_its_own_indicator_file_is_tagged_with_the_system_in_force():
+    """The tagger's indicators for a year follow rubrics.system_in_force (the one rule), not "all rules"."""
+    from rubrics.indicators import system_in_force
+    from tagging.tagger import _year_indicators
+    assert _year_indicators(2031) == {ind.no for ind in system_in_force(2031).indicators}
+    assert _year_indicators(None) is None

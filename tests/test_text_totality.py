@@ -10,7 +10,8 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from index.analysis import gram_tokens, index_gram_positions, index_word_tokens, word_tokens
+from index.analysis import gram_tokens, index_gram_counts, index_gram_keys, index_word_counts, word_tokens
+from index.schema import to_fields
 from index.query import parse
 from ingest.extract import build_extraction, split_passages
 from ingest.extract.types import RawDocument
@@ -75,8 +76,10 @@ def test_index_analysis_and_query_parser_are_total(text):
     for fn in (gram_tokens, word_tokens):
         for term, start, end in fn(text):
             assert 0 <= start < end <= len(text) and term
-    index_gram_positions(text)
-    index_word_tokens(text)
+    index_gram_counts(text)
+    index_gram_keys(text)
+    index_word_counts(text)
+    to_fields({"passage_id": "1", "title": text, "doc_number": text, "issuer": text, "text": text})
     assert parse(text).error is None or isinstance(parse(text).error, str)
 
 
@@ -123,5 +126,6 @@ def test_a_one_megabyte_line_goes_through_every_stage():
     passages = split_passages(extraction)
     assert passages and all(extraction.text[p.start:p.end] == p.text for p in passages)
     tag_text(line)
-    index_gram_positions(line)
+    index_gram_counts(line)
+    index_word_counts(line)
     parse(line)
