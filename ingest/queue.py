@@ -35,6 +35,7 @@ from evidence.models import DocumentVersion, Job, utcnow
 from evidence.states import UNFINISHED, JobState, VersionState
 from ingest.moves import Lease, LeaseLost, move_job, move_version
 from ingest.stages import process_job
+from zhtext.sentences import clause
 
 log = logging.getLogger("kaoping.ingest")
 
@@ -152,7 +153,7 @@ def reclaim_abandoned(settings: Settings) -> int:
 
 
 INTERRUPTED_REASON = (f"处理过程中断了 {MAX_CLAIMS} 次（处理进程崩溃或被终止），已停止自动重试。"
-                      "文件可能导致处理进程崩溃，请检查文件后点“重试”。")
+                      "文件可能导致处理进程崩溃，请检查文件后点“重新处理”。")
 
 
 def release(settings: Settings, job_id: int, owner: str, reason: str, attempts: int, counted: bool = True) -> None:
@@ -232,8 +233,8 @@ class Worker:
             attempts, last_error = _attempts(self.settings, job_id)
             if attempts > MAX_CLAIMS:  # a passing failure that kept coming back
                 from ingest.stages import fail_job
-                fail_job(self.settings, lease, f"多次自动重试仍未成功（{last_error or '原因不明'}），已停止重试，"
-                                               "请稍后点“重试”。", "retries")
+                fail_job(self.settings, lease, f"多次自动重试仍未成功（{clause(last_error) or '原因不明'}），已停止重试，"
+                                               "请稍后点“重新处理”。", "retries")
                 return True
             outcome = process_job(self.settings, job_id, index, lease=lease)
             return outcome in (VersionState.INDEXED, VersionState.FAILED)

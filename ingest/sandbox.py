@@ -24,7 +24,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from ingest.extract.types import Extraction, ExtractionError, Limits
+from ingest.extract.types import Extraction, ExtractionError, Limits, internal
 
 # Helpers (soffice, tesseract) get this much address space on top: LibreOffice
 # reserves far more virtual memory than it uses.
@@ -66,7 +66,7 @@ def run_sandboxed(path: Path, *, filename: str | None, limits: Limits, unpack_to
         if result.exists():
             data = json.loads(result.read_text(encoding="utf-8"))
             if "error" in data:
-                raise ExtractionError(data["error"]["code"], data["error"]["reason"])
+                raise ExtractionError(data["error"]["code"], data["error"]["reason"], data["error"].get("detail", ""))
             if unpack_to is not None:
                 return data["unpacked"]
             return Extraction.from_dict(data["extraction"])
@@ -76,7 +76,8 @@ def run_sandboxed(path: Path, *, filename: str | None, limits: Limits, unpack_to
         # Allocation failures surface as MemoryError, a Rust/C++ abort or a loader message.
         if proc.returncode and (proc.returncode < 0 or "memory" in tail or "alloc" in tail):
             raise ExtractionError("memory", f"文件解析超出内存上限（{limits.memory_mb} MB），已中止。文件可能过大或结构异常。")
-        raise ExtractionError("crashed", "文件解析进程异常退出，文件可能已损坏。")
+        raise ExtractionError("crashed", "读取该文件时处理程序意外退出，文件可能已损坏。请点“重新处理”再试一次；"
+                                     "仍然失败请用原来的软件另存一份再上传。", detail=f"exit status {proc.returncode}: {tail[-300:]}")
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -197,7 +198,7 @@ def _child(request_path: str) -> int:
             extraction = extract_file(Path(request["path"]), filename=request.get("filename"), limits=limits)
             payload = {"extraction": extraction.to_dict()}
     except ExtractionError as exc:
-        payload = {"error": {"code": exc.code, "reason": exc.reason}}
+        payload = {"error": _error(exc)}
     except MemoryError:
         payload = {"error": memory_error}
     except (ImportError, OSError) as exc:
@@ -206,13 +207,17 @@ def _child(request_path: str) -> int:
         if "failed to map" in low or "memory" in low:
             payload = {"error": memory_error}
         else:
-            payload = {"error": {"code": "internal", "reason": f"解析时发生内部错误（{type(exc).__name__}）。"}}
+            payload = {"error": _error(internal(exc))}
     except Exception as exc:  # report, never hang
-        payload = {"error": {"code": "internal", "reason": f"解析时发生内部错误（{type(exc).__name__}）。"}}
+        payload = {"error": _error(internal(exc))}
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
     tmp.replace(out)  # the parent never sees a half-written result
     return 0
+
+
+def _error(exc: ExtractionError) -> dict:
+    return {"code": exc.code, "reason": exc.reason, "detail": exc.detail}
 
 
 def raise_helper_memory() -> None:

@@ -28,6 +28,7 @@ from evidence.store import FileStore
 from index.evidence_index import IndexNeedsRebuild
 from index.feed import open_index, update_index
 from ingest.extract import ExtractionError, extract_file_sandboxed, split_passages
+from ingest.extract.types import internal
 from ingest.moves import Lease, LeaseLost, move_job, move_version
 from ingest.submit import limits_for
 
@@ -85,6 +86,8 @@ def process_job(settings: Settings, job_id: int, index=None, lease: Lease | None
             session.commit()
         return VersionState.INDEXED
     except ExtractionError as exc:
+        if exc.detail:  # what the library said stays here, for whoever reads the log; the user reads `reason`
+            log.warning("version %s (%s) failed: %s (%s)", version_id, filename, exc.code, exc.detail)
         return _fail(settings, lease, version_id, exc.reason, exc.code)
     except OverBudget as exc:
         return _fail(settings, lease, version_id, exc.reason, "timeout")
@@ -92,8 +95,8 @@ def process_job(settings: Settings, job_id: int, index=None, lease: Lease | None
         raise  # not the file's fault: the worker gives the job back or leaves it to its new owner
     except Exception as exc:  # the worker must survive anything one file does
         log.exception("job %s failed", job_id)
-        return _fail(settings, lease, version_id,
-                     f"处理时发生内部错误（{type(exc).__name__}），请重试或联系管理员。", "internal")
+        failure = internal(exc)
+        return _fail(settings, lease, version_id, failure.reason, failure.code)
 
 
 def _extract_tag_store(settings: Settings, lease: Lease, version_id: int, filename: str, sha: str,
@@ -251,7 +254,7 @@ def retag_year(settings: Settings, year: int, index=None, progress=None) -> Reta
             report.done += 1
         except Exception as exc:  # one document must not stop the year
             log.exception("retagging version %s failed", version_id)
-            report.failed.append((filename, f"重新标注时发生错误（{type(exc).__name__}），该文件的标注保持不变。"))
+            report.failed.append((filename, "重新标注时程序出错（已记入服务器日志），该文件的标注保持不变。"))
         if progress:
             progress(1)
     return report

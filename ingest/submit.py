@@ -34,6 +34,11 @@ class SubmitResult:
     notices: list[str] = field(default_factory=list)
     members: list["SubmitResult"] = field(default_factory=list)
 
+    @property
+    def taken(self) -> int:
+        """An archive's members now stored as documents of their own."""
+        return sum(1 for m in self.members if m.document is not None)
+
 
 def limits_for(settings: Settings, timeout_s: float | None = None) -> Limits:
     """The sandbox limits of one parse; `timeout_s` shortens it to what a job's budget has left."""
@@ -106,7 +111,7 @@ def register(session: Session, store: FileStore, incoming: Incoming, filename: s
     ).first()
     if existing is not None:
         return SubmitResult(filename=filename, duplicate_of=existing, notices=[
-            f"与已上传的“{existing.filename}”（编号 {existing.id}）内容完全相同，未重复保存。"])
+            f"与本单位已上传的“{existing.filename}”内容完全相同，未重复保存。"])  # the page links to it; no id to read
     if quota is not None:
         over = quota.refusal(filename, size)
         if over:
@@ -153,10 +158,25 @@ def submit_archive(session: Session, settings: Settings, incoming: Incoming, fil
                     result.members.append(submit(
                         session, settings, fh, member.name, unit_code=unit_code, year=year, user=user,
                         kind_hint=kind_hint, indicator_hints=indicator_hints, archive_name=filename, quota=quota))
-    stored = sum(1 for m in result.members if m.document is not None)
-    result.notices.append(f"压缩包 {filename} 含 {len(members)} 个文件，已分别登记 {stored} 个"
-                          + (f"，{len(members) - stored} 个未保存（原因见各行）。" if stored < len(members) else "。"))
+    result.notices.append(archive_summary(result))
     return result
+
+
+def archive_summary(result: SubmitResult) -> str:
+    """What an archive's own line says: how many of its files were taken and how many were not."""
+    total, taken = len(result.members), result.taken
+    duplicates = sum(1 for m in result.members if m.duplicate_of is not None)
+    refused = total - taken - duplicates
+    if total == 0:
+        return "压缩包中没有文件。"
+    if taken == total:
+        return f"压缩包含 {total} 个文件，已全部接收，逐个处理。"
+    parts = [f"已接收 {taken} 个"]
+    if duplicates:
+        parts.append(f"{duplicates} 个与已上传的文件相同（未重复保存）")
+    if refused:
+        parts.append(f"未保存 {refused} 个")
+    return f"压缩包含 {total} 个文件：{'，'.join(parts)}（详见各文件一行）。"
 
 
 def retry(session: Session, version_id: int, user: User | None = None) -> bool:

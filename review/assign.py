@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from evidence import audit
 from evidence.models import Assignment, Conflict, Unit, User
+from review.year_lock import closed_notice, closed_years
 from rubrics.units import unit_name
 
 CONFLICT_KINDS = {"home": "本人所在单位", "declared": "本人申报回避", "pinned": "办公室指定回避"}
@@ -84,9 +85,11 @@ def declare_conflict(session: Session, actor: User, reviewer: User, unit_code: s
 
 
 def assignments_in_unit(session: Session, reviewer_id: int, unit_code: str) -> list[Assignment]:
-    """A reviewer's tasks for one unit, every year: what registering a conflict with the unit cancels."""
+    """A reviewer's tasks for one unit, every year still open: what registering a conflict with the unit
+    cancels (a closed year's assignments are final, like the ratings made under them)."""
     return list(session.exec(select(Assignment).where(Assignment.reviewer_id == reviewer_id,
-                                                      Assignment.unit_code == unit_code)
+                                                      Assignment.unit_code == unit_code,
+                                                      Assignment.year.not_in(closed_years()))
                              .order_by(Assignment.year, Assignment.indicator_no)))
 
 
@@ -121,6 +124,7 @@ def assign(session: Session, actor: User, year: int, reviewer: User, unit_code: 
     """
     if actor.role != "office":
         raise AssignError("只有协调小组办公室可以分配评审任务。")
+    ensure_open(session, year)
     if reviewer.role != "reviewer" or not reviewer.active:
         raise AssignError("只能把评审任务分配给在用的评审专家账号。")
     if session.get(Unit, unit_code) is None:
@@ -149,12 +153,20 @@ def assign(session: Session, actor: User, year: int, reviewer: User, unit_code: 
 def unassign(session: Session, actor: User, assignment: Assignment) -> None:
     if actor.role != "office":
         raise AssignError("只有协调小组办公室可以取消评审任务。")
+    ensure_open(session, assignment.year)
     reviewer = session.get(User, assignment.reviewer_id)
     audit.record(session, "unassign", user=actor, object_type="assignment", object_id=assignment.id,
                  detail={"year": assignment.year, "reviewer": reviewer.username if reviewer else "",
                          "unit": assignment.unit_code, "indicator": assignment.indicator_no})
     session.delete(assignment)
     session.flush()
+
+
+def ensure_open(session: Session, year: int) -> None:
+    """A closed year's assignments are final (review/year_lock.py)."""
+    notice = closed_notice(session, year)
+    if notice:
+        raise AssignError(notice)
 
 
 def _audit_assign(session: Session, actor: User, a: Assignment, reviewer: User, how: str) -> None:
@@ -240,6 +252,7 @@ def apply_plan(session: Session, actor: User, plan: Plan, fingerprint: str) -> l
     """All rows or none: a stale preview (someone changed assignments meanwhile) is refused."""
     if actor.role != "office":
         raise AssignError("只有协调小组办公室可以分配评审任务。")
+    ensure_open(session, plan.year)
     if fingerprint != plan.fingerprint:
         raise AssignError("预览之后分配情况已有变化，请重新预览后再确认。")
     conflicts = conflicts_by_reviewer(session)

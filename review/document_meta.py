@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from evidence import audit
 from evidence.models import Document, DocumentVersion, MetadataCorrection, User
 from review.evidence_policy import evidence_deadline
+from review.year_lock import closed_notice
 
 FIELDS = {"title": "标题", "doc_number": "文号", "issuer": "发文单位", "doc_date": "日期", "doc_kind": "文件类型"}
 MAX_CHARS = {"title": 300, "doc_number": 100, "issuer": 200, "doc_date": 10, "doc_kind": 16}
@@ -85,6 +86,19 @@ def effective_for(session: Session, pairs: list[tuple[Document, DocumentVersion 
     return {d.id: _merge(v, corrected.get(d.id, {})) for d, v in pairs}
 
 
+def document_titles(session: Session, document_ids) -> dict[int, str]:
+    """What to call each document where a passage of it is cited (a rating's or a self-assessment's
+    links): its title with people's corrections, else its file name. One query for all of them."""
+    ids = {i for i in document_ids if i is not None}
+    if not ids:
+        return {}
+    documents = session.exec(select(Document).where(Document.id.in_(ids))).all()
+    versions = {v.id: v for v in session.exec(select(DocumentVersion).where(
+        DocumentVersion.id.in_([d.current_version_id for d in documents if d.current_version_id])))}
+    metas = effective_for(session, [(d, versions.get(d.current_version_id)) for d in documents])
+    return {d.id: metas[d.id].title or d.filename for d in documents}
+
+
 def edit_refusal(session: Session, user: User, document: Document, version: DocumentVersion | None,
                  today: date | None = None) -> str:
     """Why this user may not correct this document's metadata now, or '' if they may."""
@@ -95,6 +109,9 @@ def edit_refusal(session: Session, user: User, document: Document, version: Docu
         return "只有提交该证据的单位和协调小组办公室可以更正文件信息。"
     if document.status != "active":
         return "已撤回的证据不能更正文件信息。"
+    closed = closed_notice(session, document.year)
+    if closed:
+        return closed
     if version is None or version.state != "indexed":
         return "文件处理完成后才能更正文件信息。"
     if user.role == "province":

@@ -17,6 +17,10 @@ from evidence import audit
 from evidence.file_policy import human_size  # noqa: F401 - screens format sizes with it
 from evidence.models import Document, Round, User, utcnow
 from review.links import refresh_links_to
+from review.year_lock import closed_notice
+
+
+UNSET = "未设置（按自评截止日期）"  # what a settings page or a list says of a round without its own evidence deadline
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class Deadline:
     """The last day a province may add or withdraw evidence for a year, and what that day is called."""
     due: date
     label: str  # 证据提交截止日期, or 自评截止日期 when the round sets no separate evidence deadline
+    own: bool = True  # False: the round sets none, so the self-assessment deadline applies
 
     def passed(self, today: date | None = None) -> bool:
         return (today or date.today()) > self.due
@@ -32,14 +37,17 @@ class Deadline:
         return f"{self.label}（{self.due.year}年{self.due.month}月{self.due.day}日）"
 
 
-def evidence_deadline(session: Session, year: int) -> Deadline | None:
-    """A round without its own evidence deadline takes evidence until its self-assessment is due."""
-    rnd = session.exec(select(Round).where(Round.year == year)).first()
-    if rnd is None:
-        return None
+def deadline_of(rnd: Round) -> Deadline:
+    """The one rule: a round without its own evidence deadline takes evidence until its self-assessment is
+    due. Lists and settings show it through this too (templates: `evidence_deadline_of`)."""
     if rnd.upload_due is not None:
         return Deadline(rnd.upload_due, "证据提交截止日期")
-    return Deadline(rnd.self_assessment_due, "自评截止日期")
+    return Deadline(rnd.self_assessment_due, "自评截止日期", own=False)
+
+
+def evidence_deadline(session: Session, year: int) -> Deadline | None:
+    rnd = session.exec(select(Round).where(Round.year == year)).first()
+    return deadline_of(rnd) if rnd is not None else None
 
 
 def upload_refusal(session: Session, user: User, year: int, today: date | None = None) -> str:
@@ -49,6 +57,9 @@ def upload_refusal(session: Session, user: User, year: int, today: date | None =
         return "只有省级填报人员和协调小组办公室可以上传证据。"
     if not 2000 <= year <= 2100:
         return "评价年度应为 2000–2100 之间的年份。"
+    closed = closed_notice(session, year, "各项记录已定稿，不能再上传该年度的证据。")
+    if closed:  # the office too: the year's scores rest on the evidence as it was
+        return closed
     deadline = evidence_deadline(session, year)
     if user.role == "province" and deadline is not None and deadline.passed(today):
         return (f"{year} 年度的{deadline.describe()}已过，不能再上传证据。"
@@ -62,6 +73,9 @@ def withdraw_refusal(session: Session, user: User, document: Document, today: da
         return "只有提交该证据的省级单位可以撤回。"
     if document.status == "withdrawn":
         return "该证据已撤回。"
+    closed = closed_notice(session, document.year, "各项记录已定稿，不能再撤回该年度的证据。")
+    if closed:
+        return closed
     deadline = evidence_deadline(session, document.year)
     if deadline is not None and deadline.passed(today):
         return f"{document.year} 年度的{deadline.describe()}已过，不能再撤回证据。"

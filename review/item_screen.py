@@ -8,11 +8,13 @@ from typing import Callable
 
 from sqlmodel import Session, select
 
-from evidence.models import Assignment, Passage, Unit, User
+from evidence.models import Assignment, Document, Passage, Unit, User
 from review import ratings as R
+from review.document_meta import document_titles
 from review.evidence_rank import ranked_evidence
 from review.items import neighbours
 from review.links import links_of
+from review.year_lock import closed_notice
 
 
 def passage_key(passage: Passage) -> str:
@@ -39,17 +41,25 @@ def screen_context(session: Session, user: User, year: int, unit: str, indicator
     form = form or {
         "level": own.level_value if own else None, "rationale": own.rationale if own else "",
         "links": sorted(linked_keys), "base_revision": own.revision if own else 0}
+    claimed_reading = claimed(session, year, unit, indicator.no) if claimed else None
+    cited_elsewhere = [link for o in others + ([consensus] if consensus else []) for link in o["links"]]
+    cited_elsewhere += claimed_reading.links if claimed_reading else []
+    ranked = ranked_evidence(session, year, unit, indicator.no, rank)
+    shown_documents = [link.document_id for link in cited_elsewhere] + [c.document.id for c in candidates + ranked]
     return {
         "panel": panel_status(session, year, unit, indicator.no) if user.role == "office" else [],
-        "extra_links": extra_links(session, own_links, candidates, form["links"], year, unit),
+        "cited": cited_links(session, own_links, form["links"], year, unit),
         "year": year, "unit": session.get(Unit, unit), "indicator": indicator, "view": view, "own": own,
         "own_links": own_links, "candidates": candidates, "others": others, "consensus": consensus,
-        "ranked": ranked_evidence(session, year, unit, indicator.no, rank),
+        "ranked": ranked,
         "form": form, "checked": set(form["links"]), "history": R.history(session, own) if own else [],
         "source_labels": R.SOURCE_LABELS, "status_labels": R.STATUS_LABELS, "threshold": R.DISAGREEMENT_SPREAD,
         "is_office": user.role == "office", "passage_key": passage_key, "users": reviewers,
         "nav": neighbours(session, user, year, unit, indicator.no),
-        "claimed": claimed(session, year, unit, indicator.no) if claimed else None,
+        "claimed": claimed_reading,
+        "closed": closed_notice(session, year),
+        # every passage on the screen names its document as the form's 已引用的证据 list does
+        "titles": document_titles(session, shown_documents),
     }
 
 
@@ -63,36 +73,39 @@ def panel_status(session: Session, year: int, unit: str, indicator_no: int) -> l
              if u.id in ratings else "todo"} for u in assigned]
 
 
-def extra_links(session: Session, own_links: list, candidates: list, wanted: list[str], year: int,
-                unit: str) -> list[dict]:
-    """Links shown inside the form: the rating's links and the requested ones not already listed as candidates.
+def cited_links(session: Session, own_links: list, wanted: list[str], year: int, unit: str) -> list[dict]:
+    """The form's 已引用的证据: every passage the rating cites — its stored links, then the ones the user's
+    own (possibly refused) post asks for — once each, with its document's title and page. The one checkbox
+    of each citation is here; elsewhere on the screen a cited passage only says 已引用.
 
-    Requested ones come from the user's own (possibly refused) form post, so each is shown only if it is
-    evidence of this very item: a refused save must not become a way to read another unit's passages.
+    Requested ones come from the user's post, so each is shown only if it is evidence of this very item:
+    a refused save must not become a way to read another unit's passages.
     """
-    shown = {passage_key(c.passage) for c in candidates}
+    shown: set[str] = set()
     rows = []
     for link in own_links:
         key = f"{link.passage_id}:{link.start}:{link.end}"
         if key not in shown:
             shown.add(key)
-            rows.append({"key": key, "page": link.page_no, "quote": link.quote, "status": link.status})
+            rows.append({"key": key, "document_id": link.document_id, "page": link.page_no, "quote": link.quote,
+                         "status": link.status})
     for key in wanted:
         if key in shown:
             continue
         try:
             pid, start, end = R.parse_link_spec(key)
-        except R.RatingError:
-            continue
-        try:
             passage = R.item_passage(session, year, unit, pid)
         except (R.RatingError, R.RatingAccessError):
             continue
         start, end = (passage.start, passage.end) if start is None else (start, end)
         offset = start - passage.start
         shown.add(key)
-        rows.append({"key": key, "page": passage.page_no, "quote": passage.text[offset:offset + end - start],
-                     "status": "ok"})
+        document_id = session.exec(select(Document.id).where(Document.current_version_id == passage.version_id)).first()
+        rows.append({"key": key, "document_id": document_id, "page": passage.page_no,
+                     "quote": passage.text[offset:offset + end - start], "status": "ok"})
+    titles = document_titles(session, [r["document_id"] for r in rows])
+    for row in rows:
+        row["title"] = titles.get(row["document_id"], "")
     return rows
 
 

@@ -25,6 +25,7 @@ from evidence.accounts import conflicted_units
 from review.assign import is_assigned
 from review.links import citable_passage, link_passage, links_of, refresh_link_status
 from review.tags import Verdicts
+from review.year_lock import closed_notice
 from evidence.models import (Assignment, Document, EvidenceLink, Passage, Rating, RatingRevision,
                      TagSuggestion, User, utcnow)
 
@@ -245,6 +246,9 @@ def save_rating(session: Session, user: User, year: int, unit_code: str, indicat
     values = rubric_values(indicator)
     if level_value is not None and level_value not in values:
         raise RatingError(f"档次 {level_value} 不在该指标的评分标准中（可选：{'、'.join(map(str, values))}）。")
+    closed = closed_notice(session, year)
+    if closed:  # a closed year's scores are final (review/year_lock.py)
+        raise RatingError(closed)
     rationale = (rationale or "").strip()
     if len(rationale) > MAX_RATIONALE:
         raise RatingError(f"评分理由最多 {MAX_RATIONALE} 字。")

@@ -61,7 +61,7 @@ HOW_LABELS = {"hand": "逐项指定", "spread": "自动均衡分配"}
 VIA_LABELS = {"cli": "命令行"}
 DECISION_LABELS = {"confirm": "确认", "reject": "否决"}
 ROUND_SETTING_LABELS = {
-    "upload_due": "证据上传截止", "self_assessment_due": "自评截止", "spotcheck_due": "抽查名单确定",
+    "upload_due": "证据提交截止", "self_assessment_due": "自评截止", "spotcheck_due": "抽查名单确定",
     "review_due": "抽查评估完成", "t_优秀": "优秀分数线", "t_良好": "良好分数线", "t_一般": "一般分数线",
 }
 
@@ -182,6 +182,7 @@ FIELDS: dict[str, Field] = {
     "removed_assignments": Field("取消的评审任务数"), "reason": Field("原因"),
     "level_value": Field("档次"), "rationale": Field("理由"), "links": Field("引用证据", _links, keep_empty=True),
     "created": Field("新建"), "saved": Field("保存"), "submitted": Field("已提交"),
+    "closed": Field("结束本年度评价"), "reopened": Field("重新开放"),
     "add": Field("增加", _units), "remove": Field("移出", _units), "selected": Field("名单", _units),
     "seed": Field("随机种子"), "override": Field("调整"), "approved_at": Field("审批日期", _day),
     "meeting": Field("审批会议"), "units": Field("单位", _units),

@@ -16,8 +16,9 @@ from evidence.db import get_engine
 from evidence.models import ROLES, User
 
 from evidence.states import UNFINISHED, VERSION_LABELS
-from review.evidence_policy import human_size
+from review.evidence_policy import UNSET as EVIDENCE_DEADLINE_UNSET, deadline_of, human_size
 from rubrics.units import in_national_order, unit_name, unit_names
+from zhtext.sentences import clause, sentence
 
 from .security import csrf_token, current_user
 
@@ -97,7 +98,10 @@ def highlight(text: str, terms: list[str]) -> Markup:
 
 
 ROUND_STATUS = {"open": "进行中", "spotcheck": "抽查阶段", "review": "评审阶段", "closed": "已结束"}
-templates.env.globals.update(unit_name=unit_name, unit_names=unit_names, days_left=days_left, ROUND_STATUS=ROUND_STATUS)
+templates.env.globals.update(unit_name=unit_name, unit_names=unit_names, days_left=days_left, ROUND_STATUS=ROUND_STATUS,
+                             evidence_deadline_of=deadline_of, EVIDENCE_DEADLINE_UNSET=EVIDENCE_DEADLINE_UNSET)
+# `sentence` and `clause` (zhtext/sentences.py): a reason put into a longer sentence never doubles its 。
+templates.env.filters.update(sentence=sentence, clause=clause)
 templates.env.filters.update(highlight=highlight, local_time=local_time, chinese_date=chinese_date, size=human_size,
                              national_order=lambda items, attribute="code": in_national_order(
                                  items, code=lambda item: getattr(item, attribute, None) if not isinstance(item, dict)

@@ -22,6 +22,8 @@ from sqlmodel import Session, select
 
 from evidence.accounts import visible_units
 from evidence.models import EvidenceLink, SelfAssessment, SelfAssessmentItem, StatisticValue, User
+from review.document_meta import document_titles
+from review.year_lock import closed_notice
 from rubrics.indicators import KINDS, system_in_force
 from rubrics.units import unit_name
 
@@ -155,6 +157,7 @@ class SelfAssessmentReading:
         at = self.submitted_at if self.submitted_at.tzinfo else self.submitted_at.replace(tzinfo=timezone.utc)
         return at.astimezone(BEIJING).date()
     sections: list[SectionReading] = field(default_factory=list)
+    titles: dict[int, str] = field(default_factory=dict)  # document → what its cited passages are called
 
 
 def ensure_can_read(session: Session, user: User, year: int, unit_code: str) -> None:
@@ -214,6 +217,7 @@ def reading(session: Session, system, year: int, unit_code: str, *, with_draft: 
     out.category, out.report, out.submitted_at = sa.self_category, sa.report, sa.submitted_at
     out.reopen_reason = sa.reopen_reason
     out.progress = progress(system, items)
+    out.titles = document_titles(session, [link.document_id for ls in links.values() for link in ls])
     for l1 in system.level1:
         nos = [no for l2 in l1.level2 for no in l2.indicator_nos]
         out.sections.append(SectionReading(l1.no, l1.name, [
@@ -257,10 +261,12 @@ class FormState:
     items: dict[int, SelfAssessmentItem]
     links: dict[int, list[EvidenceLink]]
     progress: Progress
+    closed: str = ""  # why nothing of the year can change any more (review/year_lock.py), or ''
+    titles: dict[int, str] = field(default_factory=dict)  # document → what its linked passages are called
 
     @property
     def locked(self) -> bool:
-        return self.sa.status == "submitted"
+        return self.sa.status == "submitted" or bool(self.closed)
 
     @property
     def fingerprint(self) -> str:
@@ -283,4 +289,6 @@ def form_state(session: Session, unit_code: str, year: int | None = None) -> For
     sa = W.self_assessment(session, rnd.year, unit_code, create=False)
     system = W.system_for(rnd)
     items = W.self_items(session, sa)
-    return FormState(rnd, sa, system, items, item_links(session, items), progress(system, items))
+    links = item_links(session, items)
+    return FormState(rnd, sa, system, items, links, progress(system, items), closed=closed_notice(session, rnd.year),
+                     titles=document_titles(session, [link.document_id for ls in links.values() for link in ls]))

@@ -18,6 +18,7 @@ from rounds.statistics import (SOURCE_CONFIRMED_SELF, SOURCE_CORRECTION, SOURCE_
                                value_problems)
 from rounds.workflow import RoundError, get_round, measure_values, open_round, require_office, system_for
 from rubrics.indicators import load_units
+from rubrics.units import unit_name
 
 NOT_REPORTED = "未填报"
 
@@ -149,11 +150,11 @@ def confirm_value(session: Session, user: User, year: int, unit_code: str, indic
     A unit's own (self-assessed) value is confirmed by a row that records only the confirmation: the
     self-assessment stays the value's source, and a later change of it is flagged again."""
     require_office(user, "核实统计数值")
-    rnd = get_round(session, year)
+    rnd = open_round(session, year, CLOSED)
     indicator, measure = _measure(system_for(rnd), indicator_no, key)
     current = measure_values(session, year).get((unit_code, indicator_no, key))
     if current is None or current.value is None:
-        raise RoundError(f"{unit_code} 的“{measure.label}”尚无数值，无需核实。")
+        raise RoundError(f"{unit_name(unit_code)}的“{measure.label}”尚无数值，无需核实。")
     row = _stored(session, year).get((unit_code, indicator_no, key))
     if row is None or row.source == SOURCE_CONFIRMED_SELF:
         row = _put(session, user, year, (unit_code, indicator_no, key), current.value, current.base,

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from evidence.models import CategoryDecision, SelfAssessment, Unit, User
 from rounds import workflow as R
+from review.year_lock import closed_notice
 from rounds.categories import DECISION_SOURCES
 from rubrics.units import in_national_order, unit_names
 
@@ -78,7 +79,8 @@ def dashboard(session: Session, year: int, today: date | None = None) -> dict:
         Step("全部指标计分", rnd.review_due, sum(r["result"].complete for r in rows), n),
         Step("类别认定", rnd.review_due, len([r for r in rows if r["category"]]), n),
     ]
-    return {"rnd": rnd, "rows": rows, "spotcheck": sc, "steps": steps, "today": today}
+    return {"rnd": rnd, "rows": rows, "spotcheck": sc, "steps": steps, "today": today,
+            "closed": closed_notice(session, year)}
 
 
 def radar(session: Session, year: int, unit_code: str) -> dict:
@@ -114,4 +116,4 @@ def spotcheck_page(session: Session, year: int) -> dict:
     overrides = [{"who": o.get("by_name") or names.get(o.get("by"), "协调小组办公室"), "at": o.get("at"),
                   "added": unit_names(o.get("add", [])) or "无", "removed": unit_names(o.get("remove", [])) or "无",
                   "reason": o.get("reason", "")} for o in (sc.overrides if sc else [])]
-    return {"rnd": rnd, "sc": sc, "units": units, "overrides": overrides}
+    return {"rnd": rnd, "sc": sc, "units": units, "overrides": overrides, "closed": closed_notice(session, year)}

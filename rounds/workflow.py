@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from evidence import audit
 from review.worklist import today_in_china
+from review.year_lock import FINAL, closed_notice, is_closed
 from rubrics.indicators import system_in_force
 from rubrics.units import in_national_order, unit_name, unit_names
 from rounds.categories import CATEGORIES as CATEGORY_ORDER, DEFAULT_THRESHOLDS
@@ -53,11 +54,35 @@ def require_office(user: User, what: str) -> None:
         raise RoundError(f"只有协调小组办公室可以{what}。")
 
 
-def open_round(session: Session, year: int, consequence: str) -> Round:
-    """The round of `year`, refused once it is closed: its scores are final. consequence says what that stops."""
+def open_round(session: Session, year: int, consequence: str = FINAL) -> Round:
+    """The round of `year`, refused once it is closed: its scores are final (review/year_lock.py, the one
+    rule). consequence says what that stops."""
     rnd = get_round(session, year)
-    if rnd.status == "closed":
-        raise RoundError(f"{year} 年度评价已结束，{consequence}")
+    if is_closed(rnd):
+        raise RoundError(closed_notice(session, year, consequence))
+    return rnd
+
+
+def close_round(session: Session, user: User, year: int) -> Round:
+    """End the year: its scores, categories and 专报 are final, and every record of the year is read-only."""
+    require_office(user, "结束年度评价")
+    rnd = open_round(session, year, "无需再次结束。")
+    rnd.status = "closed"
+    audit.record(session, "round", user=user, object_type="round", object_id=year, detail={"closed": True})
+    return rnd
+
+
+def reopen_round(session: Session, user: User, year: int, reason: str) -> Round:
+    """Undo an end of the year (a mistake, a late correction the coordination group approved); needs a reason."""
+    require_office(user, "重新开放年度评价")
+    rnd = get_round(session, year)
+    if not is_closed(rnd):
+        raise RoundError(f"{year} 年度评价尚未结束，无需重新开放。")
+    if not reason.strip():
+        raise RoundError("重新开放年度评价必须写明理由（将记入审计日志）。")
+    rnd.status = "open"
+    audit.record(session, "round", user=user, object_type="round", object_id=year,
+                 detail={"reopened": True, "reason": reason.strip()})
     return rnd
 
 
@@ -105,8 +130,8 @@ def _chinese_date(day: date) -> str:
 
 def editable_self_assessment(session: Session, user: User, year: int, today: date | None = None) -> SelfAssessment:
     """The province's own self-assessment, if it may still change it (not locked, deadline not passed
-    unless the office reopened it); created on first use."""
-    rnd = get_round(session, year)
+    unless the office reopened it, year not ended); created on first use."""
+    rnd = open_round(session, year)
     if user.role != "province" or not user.unit_code:
         raise RoundError("只有省级填报人员可以填写本单位自评。")
     sa = self_assessment(session, year, user.unit_code)
@@ -289,7 +314,7 @@ def reopen_self_assessment(session: Session, user: User, year: int, unit_code: s
         raise RoundError("只有协调小组办公室可以退回自评。")
     if not reason.strip():
         raise RoundError("退回自评必须写明理由。")
-    get_round(session, year)
+    open_round(session, year)
     existing = session.exec(select(SelfAssessment).where(SelfAssessment.year == year,
                                                          SelfAssessment.unit_code == unit_code)).first()
     if existing is None or existing.status != "submitted":
@@ -325,7 +350,7 @@ def unit_histories(session: Session, year: int) -> list:
 def propose_spotcheck(session: Session, user: User, year: int, seed: int | None = None,
                       change_basis: str = "previous_category") -> SpotCheck:
     from rounds.spotcheck import draw_spotcheck
-    get_round(session, year)
+    open_round(session, year)
     if approved_spotcheck(session, year) is not None:
         raise RoundError(f"{year} 年度的抽查名单已审定，不能重新抽取；如需调整请按程序重新审定。")
     if seed is not None and not 0 <= seed < 2 ** 63:
@@ -356,6 +381,7 @@ def override_spotcheck(session: Session, user: User, sc: SpotCheck, *, add: list
                        reason: str) -> SpotCheck:
     """The office's change to the proposal: forced units stay, quota breaches are recorded as conflicts."""
     from rounds.spotcheck import SpotcheckOverrideError, SpotcheckResult, apply_override
+    open_round(session, sc.year)
     if sc.status == "approved":
         raise RoundError("抽查名单已审定，不能再调整。")
     current = SpotcheckResult(**{**sc.draw, "selected": list(sc.selected), "reasons": dict(sc.reasons),
@@ -375,6 +401,7 @@ def override_spotcheck(session: Session, user: User, sc: SpotCheck, *, add: list
 
 
 def approve_spotcheck(session: Session, user: User, sc: SpotCheck, approved_at: date, meeting: str) -> SpotCheck:
+    open_round(session, sc.year)
     if sc.status == "approved":  # a final record: its date and meeting are not rewritten
         raise RoundError(f"该抽查名单已于 {sc.approved_at} 经“{sc.approval_meeting}”审定，不能再次审定。")
     if not meeting.strip():
@@ -504,7 +531,7 @@ def decide_categories(session: Session, user: User, year: int, adjustments: dict
     An office adjustment needs a reason and stays in force when the categories are recomputed later.
     """
     from rounds.categories import CategoryError, decide_category, validate_thresholds
-    rnd = get_round(session, year)
+    rnd = open_round(session, year)
     try:
         thresholds = validate_thresholds(rnd.category_thresholds or DEFAULT_THRESHOLDS)
     except CategoryError as exc:

@@ -85,3 +85,14 @@ class Steps:
         path = self.dir / f"{self.n:02d}-{label}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
+
+
+def logged_in_page(b, url: str, username: str, password: str, width: int = 1366, height: int = 768):
+    """A fresh browser context at width×height (Chinese locale) with `username` logged in at `url`."""
+    page = b.new_context(viewport={"width": width, "height": height}, locale="zh-CN").new_page()
+    page.goto(f"{url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/")
+    return page

@@ -7,11 +7,13 @@ from rubrics.indicators import load_units
 
 # Latin text a person may legitimately read: format and size names, the search syntax's OR, and
 # Chinese document-number prefixes never contain Latin letters, so they need no entry.
-ALLOWED_WORDS = {"PDF", "Word", "WPS", "Excel", "ZIP", "OCR", "KB", "MB", "GB", "OR", "DOCX", "XLSX"}
+ALLOWED_WORDS = {"PDF", "Word", "WPS", "Excel", "ZIP", "OCR", "KB", "MB", "GB", "OR", "DOCX", "XLSX",
+                 "DOC", "RTF", "ODT", "OFD", "HTML", "TXT", "RAR"}
 RAW_ID = re.compile(r"\b(?:user|collection|document|passage|version|entry)[-_ ]?\d+\b|用户 ?\d+\b"
                     r"|(?<!指标)编号[ ：:（(]*\d+|条目 ?\d+|None|null|undefined", re.I)
-# A file name's extension is the format's name, like PDF above; the name before it is still checked.
-EXTENSION = re.compile(r"(?<=[^\s.])\.(?:txt|pdf|docx?|wps|xlsx?|ofd|zip|html?|jpe?g|png|tiff?|rtf|odt|md|csv)(?![A-Za-z0-9])", re.I)
+# A file name's extension is the format's name, like PDF above (also on its own: “扩展名为 .pdf”); the name
+# before it is still checked.
+EXTENSION = re.compile(r"(?<!\.)\.(?:txt|pdf|docx?|wps|xlsx?|ofd|zip|html?|jpe?g|png|tiff?|rtf|odt|md|csv)(?![A-Za-z0-9])", re.I)
 UNIT_CODES = {u.code for u in load_units()}
 
 

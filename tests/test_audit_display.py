@@ -187,7 +187,7 @@ def test_every_event_reads_without_codes_or_ids_on_the_page_and_in_the_csv(event
     assert "方式 逐项指定" in joined and "用户名 office" in joined
     assert "所在单位" not in joined and "栏目：“人才培养”" in joined
     assert "关联证据 工匠学院通知.txt·第1页" in joined
-    assert "证据上传截止：2099年1月31日" in joined
+    assert "证据提交截止：2099年1月31日" in joined
     rows = list(csv.reader(io.StringIO(office.get("/admin/audit.csv").content.decode("utf-8-sig"))))
     assert rows[0][-1] == "IP地址"
     details = [row[7] for row in rows[1:]]

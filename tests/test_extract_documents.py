@@ -216,7 +216,8 @@ def test_missing_libreoffice_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(ExtractionError) as err:
         extract_file(path)
     assert err.value.code == "needs_libreoffice"
-    assert "LibreOffice" in err.value.reason
+    # The uploader reads what to do; the operator's log names the missing program.
+    assert "另存为 DOCX 或 PDF" in err.value.reason and "LibreOffice" in err.value.detail
 
 
 # ------------------------------------------------------------------ OCR

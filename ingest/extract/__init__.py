@@ -35,28 +35,51 @@ _LABELS = {"pdf": "PDF", "docx": "Word", "doc": "Word", "wps": "WPS", "rtf": "RT
            "txt": "文本", "ofd": "OFD", "image": "图片"}
 
 
+# What a file's bytes are when ingest cannot read them (detect.sniff's verdicts), in the uploader's words,
+# and what to do about it. A name that promised something else (“报告.pdf”) is said first: then the
+# uploader knows the file is not what its name says, not merely that it is broken.
+_UNREADABLE = {
+    "zip": ("archive", "一个 ZIP 压缩包", "请以 .zip 为扩展名上传，系统会逐个处理其中的文件。"),
+    "corrupt_zip": ("corrupt", "一个已损坏的压缩包或 Office 文件（目录无法读取）", "请用原来的软件重新导出或重新打包后上传。"),
+    "corrupt_ole": ("corrupt", "一个已损坏的 Word/WPS 文件（文件结构无法读取）", "请用原来的软件重新打开并另存后上传。"),
+    "encrypted_office": ("encrypted", "一个加密的 Office 文件（需要密码才能打开）", "请取消密码后另存一份再上传。"),
+    "unknown:xls": ("unsupported", "旧版 Excel 表格（.xls）", "暂不支持这种格式，请另存为 .xlsx 或 PDF 后上传。"),
+    "unknown:PowerPoint": ("unsupported", "PowerPoint 演示文稿", "暂不支持这种格式，请另存为 PDF 后上传。"),
+    "unknown:OpenDocument 表格/演示": ("unsupported", "OpenDocument 表格或演示文稿", "暂不支持这种格式，请另存为 PDF 后上传。"),
+    "unknown:RAR": ("unsupported", "RAR 压缩包", "暂不支持这种压缩包，请改用 ZIP 格式重新打包后上传。"),
+    "unknown:7z": ("unsupported", "7z 压缩包", "暂不支持这种压缩包，请改用 ZIP 格式重新打包后上传。"),
+    "unknown:gzip": ("unsupported", "gzip 压缩包", "暂不支持这种压缩包，请改用 ZIP 格式重新打包后上传。"),
+}
+_UNKNOWN = ("unsupported", "无法识别的格式（不是文档、表格、网页、文本或图片）",
+            "可能文件已损坏，或扩展名被改过。支持 PDF、Word（DOCX/DOC/WPS/RTF/ODT）、Excel（XLSX）、OFD、网页、文本和图片，"
+            "请用原来的软件另存为其中一种后上传。")
+
+
 def detect_format(path: Path, filename: str | None = None) -> str:
-    """The real format, or an ExtractionError explaining why there is none."""
+    """The real format, or an ExtractionError saying what the file actually is and what to do."""
     kind = sniff(path, filename)
     if kind in FORMATS:
         return kind
     if kind == "empty":
         raise ExtractionError("empty", "文件为空（0 字节）。")
-    if kind == "zip":
-        raise ExtractionError("archive", "这是一个 ZIP 压缩包，请展开后逐个处理其中的文件。")
-    if kind == "corrupt_zip":
-        raise ExtractionError("corrupt", "文件已损坏（ZIP 结构无法读取）。")
-    if kind == "corrupt_ole":
-        raise ExtractionError("corrupt", "文件已损坏（Word/WPS 文件结构无法读取），请重新导出后上传。")
-    if kind == "encrypted_office":
-        raise ExtractionError("encrypted", "文件已加密（需要密码），无法读取。请上传未加密的版本。")
-    if kind == "unknown:xls":
-        raise ExtractionError("unsupported", "暂不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 PDF 后上传。")
-    if kind in ("unknown:PowerPoint", "unknown:OpenDocument 表格/演示"):
-        raise ExtractionError("unsupported", f"暂不支持 {kind.split(':', 1)[1]} 文件，请另存为 PDF 后上传。")
-    if kind.startswith("unknown:") and kind != "unknown:binary":
-        raise ExtractionError("unsupported", f"暂不支持 {kind.split(':', 1)[1]} 格式的压缩包，请改用 ZIP 格式。")
-    raise ExtractionError("unsupported", "无法识别的文件格式。支持 PDF、Word（DOCX/DOC/WPS/RTF/ODT）、Excel（XLSX）、OFD、网页、文本和图片。")
+    code, actual, advice = _UNREADABLE.get(kind, _UNKNOWN)
+    ext = Path(filename or path.name).suffix.lower().lstrip(".")
+    claimed = _EXT_FORMAT.get(ext)
+    if claimed:
+        said = f"文件扩展名为 .{ext}，但内容不是{_spaced(_LABELS[claimed])}文件，实际是{_lead(actual)}。"
+    else:
+        said = f"文件内容是{_lead(actual)}。"
+    raise ExtractionError(code, said + advice, detail=f"sniffed {kind}")
+
+
+def _lead(text: str) -> str:
+    """Text put after a Chinese word: a space first when it starts with a Latin name (“是 RAR 压缩包”)."""
+    return f" {text}" if text[:1].isascii() else text
+
+
+def _spaced(label: str) -> str:
+    """A format's name inside Chinese text: Latin names set off by spaces (“是 PDF 文件”), Chinese ones not."""
+    return f" {label} " if label.isascii() else label
 
 
 def _read(fmt: str, path: Path, limits: Limits, deadline: float | None) -> RawDocument:
@@ -120,7 +143,7 @@ def extract_file(path: Path, *, filename: str | None = None, limits: Limits | No
     claimed = _EXT_FORMAT.get(ext)
     same_family = {claimed, fmt} <= {"doc", "wps", "docx"}
     if claimed and claimed != fmt and not same_family:
-        warnings.append(f"文件扩展名为 .{ext}，但内容实际是 {_LABELS[fmt]} 格式，已按 {_LABELS[fmt]} 处理。")
+        warnings.append(f"文件扩展名为 .{ext}，但内容实际是{_spaced(_LABELS[fmt])}格式，已按{_spaced(_LABELS[fmt])}文件处理。")
     # Stop starting OCR pages near the wall timeout so the sandbox returns partial text, not nothing.
     deadline = started + limits.timeout_s * 0.8 if limits.timeout_s else None
     try:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
 from evidence.file_policy import MAGIC_BYTES, member_refusal, safe_name
-from ingest.extract.types import ExtractionError, Limits
+from ingest.extract.types import ExtractionError, Limits, corrupt
 
 UTF8_NAME_FLAG = 0x800
 ENCRYPTED_FLAG = 0x1
@@ -88,7 +88,7 @@ def zip_kind(path: Path, filename: str | None = None) -> ZipKind:
         return ZipKind("refused", f"“{name}”的内容是一个压缩包，与扩展名 {suffix or '（无）'} 不符，未保存。"
                                   "压缩包请以 .zip 为扩展名上传。")
     if suffix not in family[0]:
-        return ZipKind("refused", f"“{name}”的内容是{family[1]}，与扩展名 {suffix or '（无）'} 不符，未保存。"
+        return ZipKind("refused", f"“{name}”的内容是 {family[1]}，与扩展名 {suffix or '（无）'} 不符，未保存。"
                                   "请改正扩展名后再上传。")
     if head != b"PK\x03\x04":
         return ZipKind("refused", f"“{name}”的开头附加了不属于{family[1]}的数据，未保存。请用原软件重新保存后上传。")
@@ -205,7 +205,7 @@ def _unpack(path: Path, out_dir: Path, limits: Limits, budget: _Budget, members:
         where = f"中的 {prefix.rstrip('!')} " if prefix else ""
         raise ExtractionError("corrupt", f"压缩包{where}已损坏，无法打开。") from exc
     except OSError as exc:
-        raise ExtractionError("corrupt", f"压缩包无法读取（{exc.__class__.__name__}）。") from exc
+        raise corrupt("压缩包", exc) from exc
     with zf:
         infos = [i for i in zf.infolist() if not i.is_dir()]
         for info in infos:  # every whole-archive refusal comes from the headers, before a byte is written

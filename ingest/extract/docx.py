@@ -4,7 +4,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from ingest.extract.types import ExtractionError, Limits, RawDocument
+from ingest.extract.types import ExtractionError, Limits, RawDocument, corrupt
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
@@ -25,9 +25,9 @@ def read_docx(path: Path, limits: Limits, fmt: str = "docx") -> RawDocument:
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ExtractionError("corrupt", f"Word 文件已损坏或不完整，无法读取（{type(exc).__name__}）。") from exc
+        raise corrupt("Word 文件", exc) from exc
     except Exception as exc:
-        raise ExtractionError("corrupt", f"Word 文件结构异常，无法读取（{type(exc).__name__}）。") from exc
+        raise corrupt("Word 文件", exc) from exc
 
     header_lines: list[str] = []
     seen: set[str] = set()
@@ -66,7 +66,7 @@ def _check_sizes(path: Path) -> None:
         with zipfile.ZipFile(path) as zf:
             total = sum(i.file_size for i in zf.infolist() if i.filename.endswith(".xml"))
     except zipfile.BadZipFile as exc:
-        raise ExtractionError("corrupt", "Word 文件已损坏（压缩结构无法读取）。") from exc
+        raise corrupt("Word 文件", exc) from exc
     if total > MAX_XML_BYTES:
         raise ExtractionError("bomb", "Word 文件解压后体积异常巨大，疑似压缩炸弹，已拒绝处理。")
 

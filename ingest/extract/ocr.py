@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from ingest.clean import CJK, CJK_PUNCT
-from ingest.extract.types import ExtractionError
+from ingest.extract.types import ExtractionError, corrupt
 from ingest.sandbox import helper_popen_kwargs
 
 MAX_RENDER_PIXELS = 40_000_000
@@ -48,7 +48,8 @@ def ocr_image_file(image: Path, *, languages: str = "chi_sim+eng", dpi: int | No
     """OCR an image file; a multi-page TIFF gives one string per page."""
     exe = shutil.which("tesseract")
     if not exe:
-        raise ExtractionError("needs_ocr", "服务器未安装 tesseract 文字识别程序，无法识别图片中的文字。")
+        raise ExtractionError("needs_ocr", "服务器暂时无法识别图片中的文字（缺少文字识别组件，已记入服务器日志）。"
+                              "请上传含文字层的 PDF 或 Word 文件。", detail="tesseract not found")
     cmd = [exe, str(image), "stdout", "-l", languages, "--psm", "3"]
     if dpi:
         cmd += ["--dpi", str(dpi)]
@@ -60,7 +61,7 @@ def ocr_image_file(image: Path, *, languages: str = "chi_sim+eng", dpi: int | No
         raise ExtractionError("timeout", f"文字识别超时（超过 {timeout_s:.0f} 秒）。") from exc
     if proc.returncode != 0:
         detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-        raise ExtractionError("corrupt", f"图片无法识别（tesseract 报错：{detail[0][:120]}）。")
+        raise corrupt("图片", RuntimeError(f"tesseract: {detail[0]}"), what="无法识别其中的文字")
     text = proc.stdout.decode("utf-8", "replace")
     pages = text.split("\f")
     if len(pages) > 1 and not pages[-1].strip():

@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from ingest.extract.types import ExtractionError, Limits, RawDocument
+from ingest.extract.types import ExtractionError, Limits, RawDocument, corrupt
 
 LINE_TOLERANCE_MM = 1.5
 MAX_XML_BYTES = 50 * 1024 * 1024
@@ -69,13 +69,13 @@ def read_ofd(path: Path, limits: Limits) -> RawDocument:
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        raise ExtractionError("corrupt", "OFD 文件已损坏（压缩结构无法读取）。") from exc
+        raise corrupt("OFD 文件", exc) from exc
     with zf:
         try:
             ofd = _parse(zf, "OFD.xml")
             doc_roots = [e.text for e in _children(ofd, "DocRoot") if e.text]
             if not doc_roots:
-                raise ExtractionError("corrupt", "OFD 文件缺少文档入口（DocRoot）。")
+                raise corrupt("OFD 文件", what="找不到文档正文的入口")
             pages: list[str] = []
             for doc_root in doc_roots:
                 doc_path = _resolve("", doc_root)
@@ -99,9 +99,9 @@ def read_ofd(path: Path, limits: Limits) -> RawDocument:
                     if len(pages) > limits.max_pages:
                         raise ExtractionError("too_large", f"文档超过 {limits.max_pages} 页上限。")
         except KeyError as exc:
-            raise ExtractionError("corrupt", f"OFD 文件缺少必要部分（{exc.args[0] if exc.args else ''}）。") from exc
+            raise corrupt("OFD 文件", exc, what="缺少必要的组成部分") from exc
         except ET.ParseError as exc:
-            raise ExtractionError("corrupt", "OFD 文件中的 XML 已损坏。") from exc
+            raise corrupt("OFD 文件", exc) from exc
     if not pages:
         raise ExtractionError("empty", "OFD 文件没有任何页面。")
     return RawDocument(format="ofd", pages=pages)

@@ -24,7 +24,8 @@ def convert_with_soffice(sources: list[Path], out_dir: Path, target: str, timeou
     conversions sharing a profile silently lose one output."""
     exe = soffice_path()
     if not exe:
-        raise ExtractionError("needs_libreoffice", "服务器未安装 LibreOffice（soffice），无法读取该格式，请另存为 DOCX 或 PDF 后上传。")
+        raise ExtractionError("needs_libreoffice", "服务器暂时无法转换这种格式（缺少文档转换组件，已记入服务器日志）。"
+                              "请用 WPS 或 Word 另存为 DOCX 或 PDF 后上传。", detail="soffice (LibreOffice) not found")
     with tempfile.TemporaryDirectory(prefix="kaoping-lo-profile-") as profile:
         cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore", "--nologo",
                "--convert-to", target, "--outdir", str(out_dir), *map(str, sources)]
@@ -40,7 +41,8 @@ def convert_with_soffice(sources: list[Path], out_dir: Path, target: str, timeou
             except ProcessLookupError:
                 pass
             proc.wait()
-            raise ExtractionError("timeout", f"LibreOffice 转换超时（超过 {timeout_s:.0f} 秒）。") from exc
+            raise ExtractionError("timeout", f"文档格式转换超时（超过 {timeout_s:.0f} 秒）。请用 WPS 或 Word 另存为 DOCX 或 PDF 后上传。",
+                                  detail="soffice timed out") from exc
 
 
 def read_office(path: Path, limits: Limits, fmt: str) -> RawDocument:
@@ -57,7 +59,8 @@ def read_office(path: Path, limits: Limits, fmt: str) -> RawDocument:
         convert_with_soffice([source], out_dir, "docx", limits.timeout_s)
         converted = out_dir / "input.docx"
         if not converted.exists() or converted.stat().st_size == 0:
-            raise ExtractionError("corrupt", f"LibreOffice 无法转换该 {fmt.upper()} 文件（文件可能已损坏或已加密）。")
+            raise ExtractionError("corrupt", f"{fmt.upper()} 文件已损坏、已加密或格式异常，无法转换。"
+                                             "请用 WPS 或 Word 打开后另存为 DOCX 或 PDF 再上传。", detail="soffice wrote no output")
         raw = read_docx(converted, limits, fmt=fmt)
     raw.format = fmt
     return raw

@@ -8,8 +8,9 @@ import unicodedata
 from pathlib import Path
 
 from ingest.extract.ocr import ocr_pdf_page, tesseract_available
-from ingest.extract.types import ExtractionError, Limits, RawDocument
+from ingest.extract.types import ExtractionError, Limits, RawDocument, corrupt, describe, encrypted
 
+log = logging.getLogger("kaoping.ingest.pdf")
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # pypdf warns loudly about harmless damage
 
 MIN_TEXT_CHARS = 20  # fewer meaningful characters than this: treat the page as a scan
@@ -56,13 +57,13 @@ def read_pdf(path: Path, limits: Limits, deadline: float | None = None) -> RawDo
             # owner-password-only files (print/copy restrictions, common in official PDFs) open with "".
             return _read_with_pdfium(path, limits, deadline, exc, repaired=False)
         if not ok:
-            raise ExtractionError("encrypted", "文件已加密（需要密码），无法读取。请上传未加密的版本。")
+            raise encrypted()
         password = ""
     try:
         pages = reader.pages
         count = len(pages)
     except FileNotDecryptedError as exc:
-        raise ExtractionError("encrypted", "文件已加密（需要密码），无法读取。请上传未加密的版本。") from exc
+        raise encrypted() from exc
     except Exception as exc:  # pypdf raises many types for a broken page tree
         return _read_with_pdfium(path, limits, deadline, exc)
     if count == 0:
@@ -96,12 +97,12 @@ def _read_with_pdfium(path: Path, limits: Limits, deadline: float | None, cause:
         doc = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
-            raise ExtractionError("encrypted", "文件已加密（需要密码），无法读取。请上传未加密的版本。") from exc
-        raise ExtractionError("corrupt", f"PDF 文件已损坏或不完整，无法读取（{type(cause).__name__}）。") from exc
+            raise encrypted() from exc
+        raise corrupt("PDF 文件", cause) from exc
     try:
         count = len(doc)
         if count == 0:
-            raise ExtractionError("corrupt", "PDF 文件已损坏或不完整，读不出任何页面。")
+            raise corrupt("PDF 文件", what="读不出任何页面")
         if count > limits.max_pages:
             raise ExtractionError("too_large", f"PDF 共 {count} 页，超过上限 {limits.max_pages} 页。请拆分后上传。")
         raw = RawDocument(format="pdf", pages=[], layout_lines=True,
@@ -146,7 +147,8 @@ def _ocr_pages(path: Path, raw: RawDocument, scan_pages: list[int], limits: Limi
             raw.warnings.append(f"第 {i + 1} 页文字识别失败：{exc.reason}")
             continue
         except Exception as exc:  # pdfium refuses some pages; keep the rest
-            raw.warnings.append(f"第 {i + 1} 页无法渲染为图像（{type(exc).__name__}），未能识别。")
+            log.info("page %s of %s could not be rendered: %s", i + 1, path.name, describe(exc))
+            raw.warnings.append(f"第 {i + 1} 页无法渲染为图像，未能识别文字，请人工查看原件该页。")
             continue
         if len(re.sub(r"\s", "", text)) > len(re.sub(r"\s", "", raw.pages[i])):
             raw.pages[i] = text

@@ -28,15 +28,49 @@ class Limits:
 
 
 class ExtractionError(Exception):
-    """A file that cannot be turned into text; `reason` is shown to users as is."""
+    """A file that cannot be turned into text. `reason` is shown to users as is: what happened in
+    the uploader's terms and what to do, never a library's exception name, an id or a path — those
+    go to `detail`, which only the server log shows."""
 
-    def __init__(self, code: str, reason: str):
-        super().__init__(f"{code}: {reason}")
+    def __init__(self, code: str, reason: str, detail: str = ""):
+        super().__init__(f"{code}: {reason}" + (f" [{detail}]" if detail else ""))
         self.code = code
         self.reason = reason
+        self.detail = detail
 
     def __reduce__(self):  # survive pickling across the sandbox boundary
-        return (ExtractionError, (self.code, self.reason))
+        return (ExtractionError, (self.code, self.reason, self.detail))
+
+
+# The words of the failures several readers share: one text per failure, so every format says it alike.
+ENCRYPTED_REASON = "文件已加密（需要密码），无法读取。请上传未加密的版本（取消密码后另存一份）。"
+INTERNAL_REASON = "处理该文件时程序出错，已记入服务器日志。请点“重新处理”再试一次；仍然失败请联系管理员。"
+
+
+def encrypted() -> ExtractionError:
+    return ExtractionError("encrypted", ENCRYPTED_REASON)
+
+
+def corrupt(noun: str, cause: BaseException | None = None, what: str = "无法读取") -> ExtractionError:
+    """A damaged file of a known format (`noun`: “PDF 文件”, “Word 文件” …), with what the uploader can
+    do about it; the library's complaint (`cause`) goes to the log only."""
+    return ExtractionError(
+        "corrupt", f"{noun}已损坏或不完整，{what}。常见原因是文件没有完整保存、下载或传输时中断；"
+                   "请用原来的软件打开后重新另存（或重新导出）一份再上传。", detail=describe(cause))
+
+
+def internal(cause: BaseException) -> ExtractionError:
+    """Anything unforeseen while reading a file: a bug or an environment problem, not something the
+    uploader can name; they are told to retry, the log gets the exception."""
+    return ExtractionError("internal", INTERNAL_REASON, detail=describe(cause))
+
+
+def describe(cause: BaseException | None) -> str:
+    """An exception as the log should see it: its type and message."""
+    if cause is None:
+        return ""
+    text = str(cause)[:300]
+    return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
 
 
 @dataclass

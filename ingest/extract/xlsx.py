@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from ingest.extract.types import ExtractionError, Limits, RawDocument
+from ingest.extract.types import ExtractionError, Limits, RawDocument, corrupt
 
 MAX_XML_BYTES = 300 * 1024 * 1024
 MAX_ROWS_PER_SHEET = 50_000
@@ -98,7 +98,7 @@ def read_xlsx(path: Path, limits: Limits, fmt: str = "xlsx") -> RawDocument:
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        raise ExtractionError("corrupt", "Excel 文件已损坏（压缩结构无法读取）。") from exc
+        raise corrupt("Excel 文件", exc) from exc
     with zf:
         if sum(i.file_size for i in zf.infolist() if i.filename.endswith(".xml")) > MAX_XML_BYTES:
             raise ExtractionError("bomb", "Excel 文件解压后体积异常巨大，疑似压缩炸弹，已拒绝处理。")
@@ -115,9 +115,9 @@ def read_xlsx(path: Path, limits: Limits, fmt: str = "xlsx") -> RawDocument:
                     warnings.append(f"工作表“{name}”超过 {MAX_ROWS_PER_SHEET} 行，只读取了前 {MAX_ROWS_PER_SHEET} 行。")
                 pages.append("\n".join([name, *lines]) if lines else name)
         except KeyError as exc:
-            raise ExtractionError("corrupt", "Excel 文件缺少必要部分（workbook.xml）。") from exc
+            raise corrupt("Excel 文件", exc, what="缺少必要的组成部分") from exc
         except ET.ParseError as exc:
-            raise ExtractionError("corrupt", "Excel 文件中的 XML 已损坏。") from exc
+            raise corrupt("Excel 文件", exc) from exc
     if not pages:
         raise ExtractionError("empty", "Excel 文件中没有工作表。")
     return RawDocument(format=fmt, pages=pages, warnings=warnings)

@@ -28,7 +28,10 @@ def _record(name: str, extraction) -> dict:
 
 
 def _error(name: str, exc) -> dict:
-    return {"file": name, "error": exc.reason, "code": exc.code}
+    record = {"file": name, "error": exc.reason, "code": exc.code}
+    if exc.detail:  # what the library said, for the operator; `error` is what an uploader would read
+        record["detail"] = exc.detail
+    return record
 
 
 def _iter_results(paths: list[Path], limits):

@@ -56,9 +56,11 @@ def tag(files: tuple[Path, ...], as_json: bool, year: int | None, timeout: float
             result = tag_text(text, pages=pages, year=year)
         except Exception as exc:  # noqa: BLE001 - one file must not stop the rest
             failed += 1
-            reason = getattr(exc, "reason", None) or f"标注时发生内部错误（{type(exc).__name__}）。"
+            from ingest.extract.types import describe, internal
+            reason = getattr(exc, "reason", None) or internal(exc).reason
+            detail = getattr(exc, "detail", None) or describe(exc)  # for the operator; the reason stays readable
             if as_json:
-                click.echo(json.dumps({"file": str(path), "error": reason}, ensure_ascii=False))
+                click.echo(json.dumps({"file": str(path), "error": reason, "detail": detail}, ensure_ascii=False))
             else:
                 click.echo(f"✗ {path}：{reason}")
             continue

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from review import assign as A
 from evidence.models import Assignment, Conflict, Unit, User
 from review.ratings import system_for_year
+from review.year_lock import closed_notice
 from rubrics.units import in_national_order, national_rank, unit_name
 
 from ..security import Forbidden, require_role
@@ -80,7 +81,8 @@ def page_context(session: Session, year: int) -> dict:
     return {"year": year, "reviewers": reviewers, "units": units, "rows": rows, "load": load,
             "conflicts": conflicts, "kinds": A.CONFLICT_KINDS, "rated": rated_numbers(year),
             "default_per_item": A.DEFAULT_PER_ITEM, "default_cap": A.DEFAULT_CAP, "plan": None, "message": "",
-            "error": "", "spread_form": {}, "hand_form": {}, "conflict_form": {}, "confirm_conflict": None}
+            "error": "", "spread_form": {}, "hand_form": {}, "conflict_form": {}, "confirm_conflict": None,
+            "closed": closed_notice(session, year)}
 
 
 def show(request: Request, session: Session, year: int, status_code: int = 200, **extra):
@@ -209,10 +211,11 @@ def remove(request: Request, year: str = Form(""), reviewer_id: str = Form(""), 
     rows = session.exec(select(Assignment).where(Assignment.year == year_no,
                                                  Assignment.reviewer_id == (to_int(reviewer_id) or 0),
                                                  Assignment.unit_code == unit)).all()
-    for a in rows:
-        A.unassign(session, user, a)
-    session.commit()
-    return RedirectResponse(f"/admin/assignments?year={year_no}&done=removed", status_code=303)
+
+    def change():
+        for a in rows:
+            A.unassign(session, user, a)
+    return office_change(request, session, year_no, "removed", change)
 
 
 # ── conflicts ───────────────────────────────────────────────────────────────

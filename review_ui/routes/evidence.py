@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import HTTPException
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from sqlmodel import Session, func, select
@@ -22,6 +22,7 @@ from review.document_history import FIND_MAX_CHARS, find_in_document, history as
 from review.document_meta import (FIELDS as META_FIELDS, MetadataInvalid, MetadataRefused, correct_metadata,
                                    edit_refusal as meta_edit_refusal, effective_for, effective_metadata)
 from rubrics.units import in_national_order
+from review.year_lock import closed_notice
 from review.tags import DECISIONS, EvidenceAccessError, decide, passage_tags, visible_document, visible_documents
 from index.feed import open_index, update_index
 from ingest.submit import SubmitResult, retry as retry_version, submit
@@ -206,14 +207,17 @@ def upload(request: Request, files: list[UploadFile] = File(default=[]), year: s
                   state_rows=state_rows(session, user, tracked), **upload_page(session, user, settings))
 
 
-def flatten(outcome: SubmitResult) -> list[dict]:
-    """One line per stored file; an archive contributes its notice and then its members."""
+def flatten(outcome: SubmitResult, archive: str | None = None) -> list[dict]:
+    """One line per file: an archive's own line (how many of its files were taken) and then one line per
+    member, each with its own outcome and the archive it came from."""
     own = {"filename": outcome.filename, "error": outcome.error, "notices": list(outcome.notices),
            "document_id": outcome.document.id if outcome.document else None,
-           "duplicate_of": outcome.duplicate_of.id if outcome.duplicate_of else None}
+           "duplicate_of": outcome.duplicate_of.id if outcome.duplicate_of else None, "archive": archive}
+    if outcome.members:
+        own.update(members=len(outcome.members), taken=outcome.taken)
     lines = [own] if (own["error"] or own["notices"] or own["document_id"] or not outcome.members) else []
     for member in outcome.members:
-        lines.extend(flatten(member))
+        lines.extend(flatten(member, outcome.filename))
     return lines
 
 
@@ -225,11 +229,26 @@ def state_rows(session: Session, user: User, document_ids: list[int]) -> list[di
 
 
 @router.get("/evidence/states")
-def states(request: Request, ids: str = "", user: User = Depends(user_of), session: Session = Depends(db)):
-    """The live-state panel; it keeps polling itself only while something is unfinished."""
+def states(request: Request, ids: str = "", as_: str = Query("", alias="as"), user: User = Depends(user_of),
+           session: Session = Depends(db)):
+    """Live states, polled while something is unfinished: the upload page's panel, or (as=row, as=doc)
+    one document's row of the evidence list or its viewer's state, after 重新处理 for instance."""
     tracked = parse_ids(ids)
     rows = state_rows(session, user, tracked)
+    if as_ in STATE_FRAGMENTS and rows:
+        return state_fragment(request, session, user, rows[0], as_)
     return render(request, "evidence/_states.html", state_rows=rows, tracked_ids=tracked)
+
+
+STATE_FRAGMENTS = {"row": "evidence/_row.html", "doc": "evidence/_doc_state.html"}
+
+
+def state_fragment(request: Request, session: Session, user: User, row: dict, kind: str):
+    """One document's live state as its list row or viewer shows it (the templates poll while unfinished)."""
+    document = row["doc"]
+    withdrawable = set() if withdraw_refusal(session, user, document) else {document.id}
+    return render(request, STATE_FRAGMENTS[kind], row=row, doc=document, version=row["version"], polled=True,
+                  kinds=doc_kinds(), withdrawable=withdrawable)
 
 
 # ── one document ────────────────────────────────────────────────────────────
@@ -265,6 +284,7 @@ def viewer(request: Request, session: Session, user: User, document: Document, *
     names = indicator_names(document.year)
     tags = passage_tags(session, user, document, version, [p.id for p in passages], names)
     uploader = session.get(User, document.uploaded_by) if document.uploaded_by else None
+    withdrawer = session.get(User, document.withdrawn_by) if document.withdrawn_by else None
     find = find.strip()[:FIND_MAX_CHARS]
     found = find_in_document(session, version.id, find) if version and find else []
     kinds = doc_kinds()
@@ -275,9 +295,10 @@ def viewer(request: Request, session: Session, user: User, document: Document, *
                   meta_fields=META_FIELDS, meta_refusal=meta_edit_refusal(session, user, document, version),
                   page_no=page_no, page_count=page_count, page_is_ocr=page_is_ocr, target_id=target.id if target else None,
                   tags=tags, doc_tags=tags.get(None, []), can_decide=user.role in ("reviewer", "office"),
-                  kinds=kinds, uploader=uploader, unit=session.get(Unit, document.unit_code),
+                  kinds=kinds, uploader=uploader, withdrawer=withdrawer, unit=session.get(Unit, document.unit_code),
                   related=[related] if related is not None and related.status == "active" else [],
                   withdraw_refusal=withdraw_refusal(session, user, document), names=names,
+                  closed=closed_notice(session, document.year),
                   ocr_pages=", ".join(str(n) for n in (version.ocr_pages if version else [])), **extra)
 
 
@@ -327,7 +348,8 @@ def download(request: Request, document_id: int, user: User = Depends(user_of), 
 
 
 @router.post("/evidence/{document_id}/retry")
-def retry(request: Request, document_id: int, user: User = Depends(user_of), session: Session = Depends(db)):
+def retry(request: Request, document_id: int, as_: str = Form("", alias="as"), user: User = Depends(user_of),
+          session: Session = Depends(db)):
     document = document_or_404(session, user, document_id)
     if user.role not in ("province", "office"):
         raise Forbidden("只有提交单位和协调小组办公室可以重新处理证据。")
@@ -336,6 +358,8 @@ def retry(request: Request, document_id: int, user: User = Depends(user_of), ses
     if not retry_version(session, document.current_version_id, user):
         raise HTTPException(status_code=409, detail="只有处理失败的证据才能重新处理。")
     session.commit()
+    if request.headers.get("hx-request") and as_ in STATE_FRAGMENTS:  # the row or panel polls from here on
+        return state_fragment(request, session, user, state_rows(session, user, [document.id])[0], as_)
     return RedirectResponse(f"/evidence/{document.id}", status_code=303)
 
 

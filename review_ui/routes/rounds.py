@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
@@ -37,25 +37,32 @@ def _date(value: str | None, label: str) -> date | None:
 @router.get("/rounds")
 def rounds_list(request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
+    return _rounds_page(request, session)
+
+
+def _rounds_page(request: Request, session: Session, status_code: int = 200, typed: str | None = None, **extra):
     rounds = session.exec(select(Round).order_by(Round.year.desc())).all()
-    return render(request, "rounds/list.html", rounds=rounds, next_year=(rounds[0].year + 1 if rounds else date.today().year - 1))
+    next_year = typed if typed is not None else (rounds[0].year + 1 if rounds else date.today().year - 1)
+    return render(request, "rounds/list.html", status_code=status_code, rounds=rounds, next_year=next_year, **extra)
 
 
 @router.post("/rounds")
 async def rounds_create(request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     form = await request.form()
+    typed = str(form.get("year", ""))[:20]
     try:
-        year = int(form.get("year", ""))
+        year = int(typed)
         if not 2000 <= year <= 2100:
             raise ValueError
     except ValueError:
-        return redirect_with_message(request, "/rounds", "年度应为四位数字，如 2024。", "error")
+        return _rounds_page(request, session, 400, typed, error="年度应为四位数字，如 2024。")
     try:
         R.create_round(session, year, user)
         session.commit()
     except R.RoundError as exc:
-        return redirect_with_message(request, "/rounds", str(exc), "error")
+        session.rollback()
+        return _rounds_page(request, session, 400, typed, error=str(exc))
     return redirect_with_message(request, f"/rounds/{year}", f"已创建 {year} 年度评价。")
 
 
@@ -63,17 +70,27 @@ async def rounds_create(request: Request, user: User = Depends(user_of), session
 def round_dashboard(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     from rounds.status import dashboard
-    return render(request, "rounds/dashboard.html", **dashboard(session, year))
+    return render(request, "rounds/dashboard.html", draft={}, **dashboard(session, year))
+
+
+def _refused(request: Request, session: Session, year: int, page: str, error: str, form) -> Response:
+    """A refused office form of the round: the page again (400) with the reason on top and every field as it
+    was typed (`draft`), nothing stored; a success still redirects (a reload never posts twice)."""
+    session.rollback()
+    from rounds import status
+    context = status.dashboard(session, year) if page == "dashboard" else status.spotcheck_page(session, year)
+    draft = {key: str(value) for key, value in form.items() if key != "csrf_token"}
+    return render(request, f"rounds/{page}.html", status_code=400, error=error, draft=draft, **context)
 
 
 @router.post("/rounds/{year}/settings")
 async def round_settings(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
-    rnd = R.get_round(session, year)
     form = await request.form()
     try:
+        rnd = R.open_round(session, year)
         for field, label in (("self_assessment_due", "自评截止"), ("spotcheck_due", "抽查名单"),
-                             ("review_due", "评审完成"), ("upload_due", "证据上传截止")):
+                             ("review_due", "评审完成"), ("upload_due", "证据提交截止")):
             value = _date(form.get(field), label)
             if value or field == "upload_due":
                 setattr(rnd, field, value)
@@ -86,13 +103,37 @@ async def round_settings(year: int, request: Request, user: User = Depends(user_
             raise R.RoundError(f"类别分数线无效：{exc}") from None
         rnd.category_thresholds = thresholds
     except R.RoundError as exc:
-        session.rollback()
-        return redirect_with_message(request, f"/rounds/{year}", str(exc), "error")
+        return _refused(request, session, year, "dashboard", str(exc), form)
     from evidence.audit import record
     record(session, "round", user=user, object_type="round", object_id=year,
            detail={"settings": {k: str(v) for k, v in form.items() if k != "csrf_token"}})
     session.commit()
     return redirect_with_message(request, f"/rounds/{year}", "已保存。")
+
+
+@router.post("/rounds/{year}/close")
+def round_close(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
+    """结束本年度评价: every record of the year becomes read-only (review/year_lock.py)."""
+    require_role(user, "office")
+    try:
+        R.close_round(session, user, year)
+    except R.RoundError as exc:
+        session.rollback()
+        return redirect_with_message(request, f"/rounds/{year}", str(exc), "error")
+    session.commit()
+    return redirect_with_message(request, f"/rounds/{year}", f"{year} 年度评价已结束，该年度的各项记录已定稿，只能查看。")
+
+
+@router.post("/rounds/{year}/reopen")
+def round_reopen(year: int, request: Request, reason: str = Form(""), user: User = Depends(user_of),
+                 session: Session = Depends(db)):
+    require_role(user, "office")
+    try:
+        R.reopen_round(session, user, year, reason)
+    except R.RoundError as exc:
+        return _refused(request, session, year, "dashboard", str(exc), {"reason": reason})
+    session.commit()
+    return redirect_with_message(request, f"/rounds/{year}", f"{year} 年度评价已重新开放，可以继续修改。")
 
 
 # ── Province: self-assessment ───────────────────────────────────────────────
@@ -107,7 +148,7 @@ def _self_form_page(request: Request, state, *, values: dict | None = None, prob
     return render(request, "rounds/self_assessment.html", status_code=status_code, state=state, rnd=state.rnd,
                   sa=state.sa, system=state.system, values=shown, problems=F.problems_by_field(problems or {}),
                   problem_nos={key[1] for key in (problems or {}) if len(key) > 1},
-                  categories=R.CATEGORY_ORDER, locked=state.locked, **context)
+                  categories=R.CATEGORY_ORDER, locked=state.locked, closed=state.closed, **context)
 
 
 def _no_round(year: int):
@@ -223,7 +264,7 @@ async def self_assessment_link(year: int, request: Request, user: User = Depends
     if not request.headers.get("hx-request"):
         return redirect_with_message(request, f"/self-assessment?year={year}#ind-{no}", "已关联证据。")
     state = form_state(session, user.unit_code, year)
-    return render(request, "rounds/_self_links.html", no=int(no), links=state.links.get(int(no), []),
+    return render(request, "rounds/_self_links.html", no=int(no), links=state.links.get(int(no), []), titles=state.titles,
                   locked=state.locked, oob=False)
 
 
@@ -261,7 +302,7 @@ async def self_assessment_reopen(year: int, unit_code: str, request: Request, us
         R.reopen_self_assessment(session, user, year, unit_code, str(form.get("reason", "")))
         session.commit()
     except R.RoundError as exc:
-        return redirect_with_message(request, f"/rounds/{year}", str(exc), "error")
+        return _refused(request, session, year, "dashboard", str(exc), form)
     return redirect_with_message(request, f"/rounds/{year}", f"已退回{unit_name(unit_code)}的自评。")
 
 
@@ -279,7 +320,7 @@ def _typed_units(text) -> list[str]:
 def spotcheck_page(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     from rounds.status import spotcheck_page as page
-    return render(request, "rounds/spotcheck.html", **page(session, year))
+    return render(request, "rounds/spotcheck.html", draft={}, **page(session, year))
 
 
 @router.post("/rounds/{year}/spotcheck")
@@ -313,8 +354,7 @@ async def spotcheck_action(year: int, request: Request, user: User = Depends(use
                 raise R.RoundError("未知操作。")
         session.commit()
     except (R.RoundError, ValueError) as exc:
-        session.rollback()
-        return redirect_with_message(request, f"/rounds/{year}/spotcheck", str(exc), "error")
+        return _refused(request, session, year, "spotcheck", str(exc), form)
     return redirect_with_message(request, f"/rounds/{year}/spotcheck", message)
 
 
@@ -330,8 +370,7 @@ async def categories_decide(year: int, request: Request, user: User = Depends(us
         outcome = R.decide_categories(session, user, year, adjustments, note=str(form.get("note", "")))
         session.commit()
     except R.RoundError as exc:
-        session.rollback()
-        return redirect_with_message(request, f"/rounds/{year}", str(exc), "error")
+        return _refused(request, session, year, "dashboard", str(exc), form)
     return redirect_with_message(request, f"/rounds/{year}", outcome.message())
 
 

@@ -8,6 +8,7 @@ from sqlmodel import Session
 from evidence.models import User
 from rounds import statistics_office as SO
 from rounds.sheets import SheetRejected
+from review.year_lock import closed_notice
 from rounds.workflow import RoundError, get_round
 from rubrics.units import resolve_unit
 
@@ -26,7 +27,8 @@ def _overview(request: Request, session: Session, year: int, status_code: int = 
         entry["filled"] += r.value is not None
         entry["flagged"] += r.needs_confirmation
     return render(request, "statistics/overview.html", status_code=status_code, rnd=get_round(session, year),
-                  per_unit=per_unit, flagged=[r for r in rows if r.needs_confirmation], **extra)
+                  per_unit=per_unit, flagged=[r for r in rows if r.needs_confirmation],
+                  closed=closed_notice(session, year, SO.CLOSED), **extra)
 
 
 @router.get("/rounds/{year}/statistics")
@@ -75,9 +77,13 @@ def _unit(unit: str) -> str:
 def statistics_unit(year: int, unit: str, request: Request, user: User = Depends(user_of),
                     session: Session = Depends(db)):
     require_role(user, "office")
-    code = _unit(unit)
-    rnd = get_round(session, year)
-    return render(request, "statistics/unit.html", rnd=rnd, code=code, rows=SO.value_table(session, year, code))
+    return _unit_page(request, session, year, _unit(unit))
+
+
+def _unit_page(request: Request, session: Session, year: int, code: str, status_code: int = 200, **extra):
+    return render(request, "statistics/unit.html", status_code=status_code, rnd=get_round(session, year), code=code,
+                  rows=SO.value_table(session, year, code), closed=closed_notice(session, year, SO.CLOSED),
+                  draft=extra.pop("draft", {}), **extra)
 
 
 def _number(raw, label: str) -> float | None:
@@ -108,6 +114,9 @@ async def _office_change(request: Request, session: Session, year: int, unit: st
         session.commit()
     except RoundError as exc:
         session.rollback()
+        if code and back.endswith(f"/{code}"):  # the unit's page again, the row as it was typed (400)
+            draft = {key: str(value) for key, value in form.items() if key != "csrf_token"}
+            return _unit_page(request, session, year, code, 400, error=str(exc), draft=draft)
         return redirect_with_message(request, back, str(exc), "error")
     return redirect_with_message(request, back, message)
 

@@ -175,7 +175,7 @@ def _own_survey(session: Session, year: int, survey_id: int) -> Survey:
 def surveys_page(year: int, request: Request, user: User = Depends(user_of), session: Session = Depends(db)):
     require_role(user, "office")
     return render(request, "surveys/office.html", **S.overview(session, year), audiences=AUDIENCES,
-                  max_responses=S.DEFAULT_MAX_RESPONSES)
+                  max_responses=S.DEFAULT_MAX_RESPONSES, draft={})
 
 
 @router.post("/rounds/{year}/surveys/publish")
@@ -184,19 +184,21 @@ async def surveys_publish(year: int, request: Request, user: User = Depends(user
     form = await request.form()
     units = [str(u) for u in form.getlist("unit") if u]
     audiences = [str(a) for a in form.getlist("audience") if a]
+    draft = {"unit": units, "audience": audiences, "max_responses": str(form.get("max_responses") or "")}
     try:
-        cap = int(str(form.get("max_responses") or S.DEFAULT_MAX_RESPONSES))
-    except ValueError:
-        return redirect_with_message(request, f"/rounds/{year}/surveys", "份数上限应为整数。", "error")
-    if not audiences:
-        return redirect_with_message(request, f"/rounds/{year}/surveys", "请至少选择一类问卷对象。", "error")
-    try:
+        try:
+            cap = int(str(form.get("max_responses") or S.DEFAULT_MAX_RESPONSES))
+        except ValueError:
+            raise RoundError("份数上限应为整数。") from None
+        if not audiences:
+            raise RoundError("请至少选择一类问卷对象。")
         published = S.publish(session, user, year, units=units or None, audiences=audiences, max_responses=cap,
                               ip=client_ip(request))
         session.commit()
-    except RoundError as exc:
+    except RoundError as exc:  # the page again with the choices as they were made, nothing published
         session.rollback()
-        return redirect_with_message(request, f"/rounds/{year}/surveys", str(exc), "error")
+        return render(request, "surveys/office.html", status_code=400, **S.overview(session, year), audiences=AUDIENCES,
+                      max_responses=S.DEFAULT_MAX_RESPONSES, error=str(exc), draft=draft)
     return redirect_with_message(request, f"/rounds/{year}/surveys", published.message())
 
 

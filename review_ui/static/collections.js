@@ -22,3 +22,19 @@ document.addEventListener("DOMContentLoaded", () => {
     },
   });
 });
+
+// Leaving the editor with typed changes not yet saved asks first (the browser's own question); a page that
+// came back refused (the typed text shown again, data-unsaved="1") counts as unsaved too. Saving, dragging
+// (saved at once) and deleting an entry (saved at once) leave nothing to lose.
+(function () {
+  const form = document.getElementById("editor");
+  if (!form) return;
+  let dirty = form.dataset.unsaved === "1";
+  form.addEventListener("input", (e) => {
+    if (e.target.matches("input:not([type=hidden]), textarea, select")) dirty = true;
+  });
+  form.addEventListener("submit", () => { dirty = false; });
+  window.addEventListener("beforeunload", (e) => {
+    if (dirty) { e.preventDefault(); e.returnValue = ""; }
+  });
+})();

@@ -78,3 +78,10 @@ window.kaopingLogin = (function () {
 
   return { check, renewed, loginLink };
 })();
+
+// A form that changes much at once (ending a year's round) asks first: <form data-confirm="…">.
+// Inline handlers are not allowed by the page's Content-Security-Policy, so this one listener serves all.
+document.addEventListener("submit", (e) => {
+  const form = e.target.closest && e.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) e.preventDefault();
+}, true);

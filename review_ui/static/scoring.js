@@ -1,3 +1,46 @@
+// The form's 已引用的证据 list names every citation once, by its document's title and page: ticking 引用此段
+// anywhere on the screen (suggestions, search results, the unit's own links) adds the citation there, and
+// every box of one citation shows the same state (untick it in the list and the passage's box clears too).
+// The server renders an already-cited passage as 已引用, so a page starts with one box per citation.
+window.kaopingCite = function (key, title, page, quote) {
+  const list = document.getElementById("extra-links");
+  if (!list) return;
+  const existing = list.querySelector('input[name=link][value="' + CSS.escape(key) + '"]');
+  if (existing) { existing.checked = true; return; }
+  const empty = list.querySelector(".empty-note");
+  if (empty) empty.remove();
+  const li = document.createElement("li");
+  const label = document.createElement("label");
+  const box = document.createElement("input");
+  box.type = "checkbox"; box.name = "link"; box.value = key; box.checked = true;
+  const cite = document.createElement("cite");
+  cite.className = "doc-title";
+  cite.textContent = title || "证据";  // textContent: titles and quotes are document text
+  label.append(box, " ", cite, (page ? " 第 " + page + " 页" : "") + "：“" + String(quote || "").slice(0, 120) + "”");
+  li.appendChild(label);
+  list.appendChild(li);
+};
+
+(function () {
+  function boxes(key) { return document.querySelectorAll('input[name=link][value="' + CSS.escape(key) + '"]'); }
+  document.addEventListener("change", (e) => {
+    const input = e.target;
+    if (!input.matches || !input.matches("input[name=link]")) return;
+    if (input.checked && input.dataset.title !== undefined) {
+      window.kaopingCite(input.value, input.dataset.title, input.dataset.page, input.dataset.quote);
+    }
+    for (const other of boxes(input.value)) other.checked = input.checked;
+  });
+  // Search results arrive later (htmx): a passage already cited shows as ticked at once.
+  document.addEventListener("htmx:afterSettle", () => {
+    const list = document.getElementById("extra-links");
+    if (!list) return;
+    for (const input of document.querySelectorAll("label.pick input[name=link]")) {
+      if (list.querySelector('input[name=link][value="' + CSS.escape(input.value) + '"]:checked')) input.checked = true;
+    }
+  });
+})();
+
 // Quote part of a passage: select text inside a passage and press the button that appears.
 // Offsets are Unicode code points into the document version's text, as the server counts them.
 (function () {
@@ -24,18 +67,11 @@
   }
 
   function addLink(found) {
-    const list = document.getElementById("extra-links");
-    if (!list) return;
-    const key = found.el.dataset.passageId + ":" + found.start + ":" + found.end;
-    if (list.querySelector('input[value="' + key + '"]')) return;
-    const li = document.createElement("li");
-    const label = document.createElement("label");
-    const box = document.createElement("input");
-    box.type = "checkbox"; box.name = "link"; box.value = key; box.checked = true;
-    label.appendChild(box);
-    label.appendChild(document.createTextNode(" 所选文字：“" + found.quote.slice(0, 120) + "”"));
-    li.appendChild(label);
-    list.appendChild(li);
+    // The passage's own 引用此段 box knows its document's title and page.
+    const around = found.el.closest("article, li");
+    const source = around && around.querySelector("[data-title]");
+    window.kaopingCite(found.el.dataset.passageId + ":" + found.start + ":" + found.end,
+                       source ? source.dataset.title : "", source ? source.dataset.page : "", found.quote);
   }
 
   function hide() { if (button) { button.remove(); button = null; } }
@@ -84,7 +120,7 @@
     else if (e.key === "[" || e.key === "k" || e.key === "K") { go("prev-item"); }
     else if (/^[0-9]$/.test(e.key) && form) {
       const radio = form.querySelector("input[name=level][value='" + e.key + "']");
-      if (radio) { radio.checked = true; radio.focus(); }
+      if (radio && !radio.matches(":disabled")) { radio.checked = true; radio.focus(); }  // not in a closed year
     }
   });
 })();

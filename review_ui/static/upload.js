@@ -61,6 +61,53 @@
     }
   }
 
+  // A row's outcome from the server's results for it: stored (then followed live), a duplicate, an
+  // archive's summary, or refused with its reason. Returns the ids of the documents stored.
+  function settle(row, results, error, status) {
+    const ids = results.filter((r) => r.document_id).map((r) => r.document_id);
+    const messages = results.flatMap((r) => (r.error ? [r.error] : []).concat(r.notices || []));
+    if (error) messages.push(error);
+    if (status >= 400 && !messages.length) {
+      messages.push(status === 403 ? "页面已过期，请刷新后重试。" : "上传失败（" + status + "），请稍后重试。");
+    }
+    const duplicates = results.filter((r) => r.duplicate_of).map((r) => r.duplicate_of);
+    if (ids.length) {
+      row.status.textContent = messages.length ? messages.join(" ") : "已保存，正在处理";
+      row.status.dataset.notes = messages.join(" ");
+      row.li.className = "done";
+      row.li.dataset.documentIds = ids.join(",");
+    } else if (results.some((r) => r.members !== undefined && !r.error)) {
+      row.status.textContent = messages.join(" ");
+      row.li.className = "archive";
+    } else if (duplicates.length && status < 400) {
+      row.status.textContent = messages.join(" ");
+      row.li.className = "duplicate";
+    } else {
+      row.status.textContent = messages.join(" ");
+      row.li.className = "failed";
+    }
+    for (const id of duplicates) {
+      const link = document.createElement("a");
+      link.href = "/evidence/" + encodeURIComponent(id);
+      link.textContent = "查看已有文件";
+      row.status.append(" ", link);
+    }
+    return ids;
+  }
+
+  function memberRow(member) {
+    const li = document.createElement("li");
+    li.dataset.archive = member.archive;
+    const name = document.createElement("span");
+    name.className = "member-name";
+    name.textContent = "└ " + member.filename;  // textContent: a member's name may contain markup
+    name.title = "来自压缩包 " + member.archive;
+    const status = document.createElement("span");
+    status.className = "upload-status";
+    li.append(name, document.createElement("span"), status);
+    return { li, status };
+  }
+
   function sendOne(form, file, row) {
     return new Promise((resolve) => {
       const data = new FormData();
@@ -80,32 +127,17 @@
       });
       xhr.addEventListener("load", () => {
         const answer = readAnswer(xhr);
-        const results = answer.results;
-        const ids = results.filter((r) => r.document_id).map((r) => r.document_id);
-        const messages = results.flatMap((r) => (r.error ? [r.error] : []).concat(r.notices || []));
-        if (answer.error) messages.push(answer.error);
         row.bar.value = 100;
-        if (xhr.status >= 400 && !messages.length) {
-          messages.push(xhr.status === 403 ? "页面已过期，请刷新后重试。" : "上传失败（" + xhr.status + "），请稍后重试。");
-        }
-        const duplicates = results.filter((r) => r.duplicate_of).map((r) => r.duplicate_of);
-        if (ids.length) {
-          row.status.textContent = messages.length ? messages.join(" ") : "已保存，正在处理";
-          row.status.dataset.notes = messages.join(" ");
-          row.li.className = "done";
-          row.li.dataset.documentIds = ids.join(",");
-        } else if (duplicates.length && xhr.status < 400) {
-          row.status.textContent = messages.join(" ");
-          row.li.className = "duplicate";
-        } else {
-          row.status.textContent = messages.join(" ");
-          row.li.className = "failed";
-        }
-        for (const id of duplicates) {
-          const link = document.createElement("a");
-          link.href = "/evidence/" + encodeURIComponent(id);
-          link.textContent = "查看已有文件";
-          row.status.append(" ", link);
+        // An archive answers its own line (how many files were taken) and one line per member:
+        // each member gets a row of its own under the archive, with its own outcome and live state.
+        const own = answer.results.filter((r) => !r.archive);
+        const ids = settle(row, own, answer.error, xhr.status);
+        let after = row.li;
+        for (const member of answer.results.filter((r) => r.archive)) {
+          const sub = memberRow(member);
+          after.after(sub.li);
+          after = sub.li;
+          ids.push(...settle(sub, [member], "", xhr.status));
         }
         resolve(ids);
       });
